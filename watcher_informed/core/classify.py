@@ -1,0 +1,160 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Workload classification (paper sections 3.1-3.3).
+
+Contract: :func:`classify` maps every instance of a snapshot to a
+:class:`Profile` -- one of ``cpu``, ``memory`` (memory-dirtying), ``disk_io``,
+``net_rx`` (network-receive), ``web`` (network-transmit), ``idle`` or
+``unknown`` -- together with the evidence: each metric value against the
+threshold it was compared with.  Pure function of the snapshot and params.
+
+Rules, in order:
+
+1. Instance metadata ``informed:workload_class`` forces the class.
+2. Each heavy class gets an intensity = metric / threshold (``memory``:
+   dirty rate; ``web``: network transmit; ``net_rx``: network receive;
+   ``disk_io``: read + write; ``cpu``: CPU utilisation).  The highest
+   intensity >= 1 wins; ties go to the class that matters most to the
+   migration order (memory, web, net_rx, disk_io, cpu).
+3. Otherwise, with CPU, disk and network all known and under the idle
+   thresholds, the instance is ``idle``.
+4. Otherwise, if CPU, disk or network is missing, the instance is
+   ``unknown`` and the evidence says which metric is missing and why.
+5. Otherwise it is a light workload of its dominant class (intensity < 1).
+
+The dirty rate is optional: without it the ``memory`` class cannot be
+detected, which the evidence states, but the other classes still can.
+"""
+
+import dataclasses
+import typing
+
+from watcher_informed.core import params as params_mod
+from watcher_informed.core import snapshot as snap
+
+#: Tie-break order among heavy classes (section 3.4's ordering concerns).
+HEAVY_ORDER = ('memory', 'web', 'net_rx', 'disk_io', 'cpu')
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """The workload class of one instance and why."""
+
+    uuid: str
+    cls: str
+    intensity: float
+    evidence: typing.Tuple[str, ...]
+    source: str = 'metrics'
+
+    @property
+    def weight(self):
+        """Intensity capped at 1, used to scale interference penalties."""
+        return min(1.0, self.intensity)
+
+
+def _sum_known(usage, metrics):
+    known = [usage.get(m) for m in metrics if usage.get(m) is not None]
+    return sum(known) if known else None
+
+
+def _scores(usage, p):
+    """Intensity per heavy class, ``None`` where the metric is missing."""
+    disk = _sum_known(usage, (snap.DISK_READ, snap.DISK_WRITE))
+    raw = {
+        'memory': (usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps),
+        'web': (usage.get(snap.NET_TX), p.net_heavy_mibps),
+        'net_rx': (usage.get(snap.NET_RX), p.net_heavy_mibps),
+        'disk_io': (disk, p.disk_heavy_mibps),
+        'cpu': (usage.get(snap.CPU), p.cpu_heavy),
+    }
+    scores = {}
+    for cls, (value, threshold) in raw.items():
+        if value is None:
+            scores[cls] = None
+        elif threshold <= 0:
+            scores[cls] = float('inf') if value > 0 else 0.0
+        else:
+            scores[cls] = value / threshold
+    return scores, disk
+
+
+def _evidence(usage, p, disk):
+    lines = []
+    specs = (
+        (snap.CPU, usage.get(snap.CPU), p.cpu_heavy, ''),
+        ('disk', disk, p.disk_heavy_mibps, ' MiB/s'),
+        (snap.NET_RX, usage.get(snap.NET_RX), p.net_heavy_mibps, ' MiB/s'),
+        (snap.NET_TX, usage.get(snap.NET_TX), p.net_heavy_mibps, ' MiB/s'),
+        (snap.DIRTY_RATE, usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps,
+         ' MiB/s'),
+    )
+    for name, value, threshold, unit in specs:
+        if value is None:
+            metric = snap.DISK_READ if name == 'disk' else name
+            lines.append('%s: missing (%s)' % (name, usage.reason(metric)))
+        else:
+            lines.append('%s=%.3g%s (heavy >= %.3g)'
+                         % (name, value, unit, threshold))
+    return lines
+
+
+def _forced(instance):
+    value = (instance.metadata or {}).get(snap.CLASS_METADATA_KEY)
+    if value is None:
+        return None, None
+    value = str(value).strip().lower()
+    if value in params_mod.CLASSES and value != 'unknown':
+        return value, None
+    return None, ('ignored metadata %s=%r (not one of %s)'
+                  % (snap.CLASS_METADATA_KEY, value,
+                     ', '.join(params_mod.CLASSES[:-1])))
+
+
+def classify_instance(instance, usage, p):
+    """Return the :class:`Profile` of one instance."""
+    forced, note = _forced(instance)
+    if forced:
+        return Profile(instance.uuid, forced, 1.0,
+                       ('forced by metadata %s=%s'
+                        % (snap.CLASS_METADATA_KEY, forced),),
+                       source='metadata')
+    scores, disk = _scores(usage, p)
+    evidence = _evidence(usage, p, disk)
+    if note:
+        evidence.insert(0, note)
+    known = {c: s for c, s in scores.items() if s is not None}
+    best = max(HEAVY_ORDER, key=lambda c: (known.get(c, -1.0),
+                                           -HEAVY_ORDER.index(c)))
+    if known.get(best, -1.0) >= 1.0:
+        return Profile(instance.uuid, best, known[best], tuple(evidence))
+    cpu = usage.get(snap.CPU)
+    net = _sum_known(usage, (snap.NET_RX, snap.NET_TX))
+    blockers = [m for m, v in (('cpu', cpu), ('disk', disk), ('net', net))
+                if v is None]
+    if blockers:
+        evidence.insert(0, 'unknown: no heavy metric and %s missing'
+                        % '/'.join(blockers))
+        return Profile(instance.uuid, 'unknown', 0.0, tuple(evidence),
+                       source='missing')
+    if cpu < p.idle_cpu and disk < p.idle_disk_mibps and \
+            net < p.idle_net_mibps:
+        return Profile(instance.uuid, 'idle', 0.0, tuple(evidence))
+    evidence.insert(0, 'light %s workload (below heavy thresholds)' % best)
+    return Profile(instance.uuid, best, known[best], tuple(evidence))
+
+
+def classify(snapshot, p):
+    """Classify every instance: ``{uuid: Profile}``."""
+    return {inst.uuid: classify_instance(inst, snapshot.usage_of(inst.uuid),
+                                         p)
+            for inst in snapshot.instances}

@@ -1,0 +1,131 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Pre-copy live-migration cost model and section 3.3 interference.
+
+Contract: pure functions from sizes and rates to a :class:`MigrationCost`
+(total time, downtime, data sent, rounds, converged).
+
+The model is the iterative pre-copy of Clark et al. (the paper's [3]): the
+first round sends the guest's memory ``V0`` at bandwidth ``B``; while round
+*i* lasts ``T_i = V_i / B`` the guest re-dirties ``V_{i+1} = min(W, D T_i)``
+(dirty rate ``D``, writable working set ``W``).  Copying stops when the
+remainder fits the downtime limit (``V <= B * downtime_limit``) or after
+``max_rounds``; the remainder is then sent with the guest paused, which is
+the downtime.  This reproduces the paper's Fig. 1: time grows with memory
+and dirty size, downtime with dirty size but not with memory size.
+
+``V0`` is the guest's used memory when that metric exists (QEMU sends
+never-touched zero pages almost free: see the measured runs in the project
+research notes), else its flavor size.  Section 3.3's interference of
+*other* VMs slows a migration: a memory-dirtying VM still on the source
+(time), a web server on the source (time and downtime), a network-receive
+VM on the destination (time and downtime); :func:`interference_factors`
+turns the current placement into those factors.
+"""
+
+import dataclasses
+
+from watcher_informed.core import snapshot as snap
+
+
+@dataclasses.dataclass(frozen=True)
+class MigrationCost:
+    """Predicted cost of one live migration."""
+
+    time_s: float
+    downtime_s: float
+    sent_mib: float
+    rounds: int
+    converged: bool
+
+    @property
+    def sent_bytes(self):
+        return int(self.sent_mib * 1024 * 1024)
+
+
+def precopy(memory_mib, dirty_mibps, wss_mib, bandwidth_mibps,
+            downtime_limit_ms, max_rounds, stop_copy_mibps=0.0,
+            fixed_downtime_ms=0.0, time_factor=1.0, downtime_factor=1.0):
+    """Simulate pre-copy rounds and return a :class:`MigrationCost`.
+
+    ``time_factor`` divides the live-phase bandwidth and
+    ``downtime_factor`` the stop-and-copy rate (section 3.3 interference).
+    """
+    if bandwidth_mibps <= 0:
+        raise ValueError('bandwidth_mibps must be > 0')
+    live_bw = bandwidth_mibps / max(time_factor, 1e-9)
+    stop_bw = (stop_copy_mibps or bandwidth_mibps) / max(downtime_factor,
+                                                          1e-9)
+    limit_mib = live_bw * downtime_limit_ms / 1000.0
+    dirty = max(0.0, dirty_mibps)
+    wss = max(0.0, wss_mib)
+    volume = max(0.0, memory_mib)
+    total = sent = 0.0
+    rounds = 0
+    while True:
+        duration = volume / live_bw
+        total += duration
+        sent += volume
+        rounds += 1
+        remainder = min(wss, dirty * duration)
+        if remainder <= limit_mib:
+            converged = True
+            break
+        if rounds >= max_rounds:
+            converged = False
+            break
+        volume = remainder
+    downtime = fixed_downtime_ms / 1000.0 + remainder / stop_bw
+    return MigrationCost(total + downtime, downtime, sent + remainder,
+                         rounds, converged)
+
+
+def model_inputs(instance, usage, p):
+    """(first-round MiB, dirty MiB/s, working set MiB) for an instance."""
+    used = usage.get(snap.RAM)
+    first = min(used, instance.ram_mb) if used is not None else \
+        instance.ram_mb
+    dirty = usage.get(snap.DIRTY_RATE)
+    if dirty is None:
+        dirty = p.assumed_dirty_mibps
+    wss = usage.get(snap.WSS)
+    if wss is None:
+        wss = first
+    return first, dirty, min(wss, instance.ram_mb)
+
+
+def instance_cost(instance, usage, p, time_factor=1.0, downtime_factor=1.0):
+    """Predicted :class:`MigrationCost` of migrating ``instance``."""
+    first, dirty, wss = model_inputs(instance, usage, p)
+    return precopy(first, dirty, wss, p.bandwidth_mibps,
+                   p.downtime_limit_ms, p.max_rounds, p.stop_copy_mibps,
+                   p.fixed_downtime_ms, time_factor, downtime_factor)
+
+
+def interference_factors(source_classes, dest_classes, p):
+    """Section 3.3: (time, downtime) factors from co-located classes.
+
+    ``source_classes`` are the classes of the *other* instances on the
+    source host at the start of the migration, ``dest_classes`` those on
+    the destination.  Each effect counts once per migration.
+    """
+    time_f = downtime_f = 1.0
+    if 'memory' in source_classes:
+        time_f *= p.dirty_on_source_time
+    if 'web' in source_classes:
+        time_f *= p.web_on_source_time
+        downtime_f *= p.web_on_source_downtime
+    if 'net_rx' in dest_classes:
+        time_f *= p.netrx_on_dest_time
+        downtime_f *= p.netrx_on_dest_downtime
+    return time_f, downtime_f

@@ -1,0 +1,100 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The plan as a value: ordered moves, their DAG and what was predicted.
+
+Contract: :class:`Plan` is what the core returns and what adapters turn
+into Watcher actions (one ``migrate`` per :class:`PlannedMove`, parents as
+DAG edges) and efficacy indicators (:func:`efficacy`).  Nothing here
+computes a decision.
+"""
+
+import dataclasses
+import typing
+
+MIB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedMove:
+    """One live migration of the plan, in execution order."""
+
+    step: int
+    uuid: str
+    name: str
+    cls: str
+    source: str
+    dest: str
+    parents: typing.Tuple[str, ...]
+    lane: str
+    start_s: float
+    end_s: float
+    downtime_s: float
+    sent_mib: float
+    converged: bool
+    reason: str
+
+    @property
+    def time_s(self):
+        return self.end_s - self.start_s
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """Result of one run of the core pipeline."""
+
+    moves: typing.Tuple[PlannedMove, ...]
+    profiles: typing.Mapping[str, object]
+    hot_hosts: typing.Tuple[object, ...]
+    not_moved: typing.Mapping[str, str]
+    loads_before: typing.Mapping[str, typing.Mapping[str, float]]
+    loads_after: typing.Mapping[str, typing.Mapping[str, float]]
+    still_overloaded: typing.Tuple[str, ...]
+    instances_count: int
+
+    def final_placement(self, snapshot):
+        placement = snapshot.placement()
+        for move in self.moves:
+            placement[move.uuid] = move.dest
+        return placement
+
+    @property
+    def makespan_s(self):
+        return max((m.end_s for m in self.moves), default=0.0)
+
+
+def _sd(loads):
+    values = [v['cpu'] for v in loads.values()]
+    if not values:
+        return 0.0
+    mean = sum(values) / len(values)
+    return (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+
+
+def efficacy(plan):
+    """Efficacy indicator values of ``plan`` (names match our goal)."""
+    moves = plan.moves
+    return {
+        'instance_migrations_count': len(moves),
+        'instances_count': plan.instances_count,
+        'standard_deviation_before_audit': round(_sd(plan.loads_before), 6),
+        'standard_deviation_after_audit': round(_sd(plan.loads_after), 6),
+        'overloaded_hosts_before': len(plan.hot_hosts),
+        'overloaded_hosts_after': len(plan.still_overloaded),
+        'predicted_makespan': round(plan.makespan_s, 3),
+        'predicted_migration_time_sum': round(
+            sum(m.time_s for m in moves), 3),
+        'predicted_total_downtime': round(
+            sum(m.downtime_s for m in moves), 3),
+        'predicted_transferred_data': round(
+            sum(m.sent_mib for m in moves), 1),
+    }

@@ -1,0 +1,116 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Which instances leave an overloaded host (paper sections 3.1 and 3.4).
+
+Contract: :func:`choose_for_host` returns the subset of a hot host's
+movable instances that relieves every overloaded dimension (brings it to
+the target) at the least predicted cost, where an instance's cost is its
+predicted migration time (pre-copy model: small memory and small dirty set
+are cheap) times its class weight (CPU and disk-I/O workloads preferred,
+section 3.4).  Small candidate sets are solved exactly; larger ones by a
+greedy cover followed by removal of redundant picks.  When no subset
+relieves the host, the one relieving the most is returned, flagged partial.
+"""
+
+import dataclasses
+import itertools
+import typing
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A movable instance on a hot host with its predicted cost."""
+
+    uuid: str
+    host: str
+    cls: str
+    demand: typing.Mapping[str, float]
+    time_s: float
+    cost: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    host: str
+    chosen: typing.Tuple[Candidate, ...]
+    relieved: bool
+
+
+def _covers(chosen, excess):
+    return all(sum(c.demand[d] for c in chosen) >= need - 1e-9
+               for d, need in excess.items())
+
+
+def _relief(chosen, excess):
+    """Fraction of the excess covered, averaged over dimensions."""
+    if not excess:
+        return 1.0
+    total = 0.0
+    for d, need in excess.items():
+        got = sum(c.demand[d] for c in chosen)
+        total += min(1.0, got / need) if need > 0 else 1.0
+    return total / len(excess)
+
+
+def _key(chosen):
+    return (sum(c.cost for c in chosen), len(chosen),
+            tuple(sorted(c.uuid for c in chosen)))
+
+
+def _exact(cands, excess, budget):
+    best = None
+    for size in range(1, min(budget, len(cands)) + 1):
+        for combo in itertools.combinations(cands, size):
+            if _covers(combo, excess) and (best is None or
+                                           _key(combo) < _key(best)):
+                best = combo
+    return best
+
+
+def _greedy(cands, excess, budget):
+    chosen = []
+    remaining = dict(excess)
+    pool = list(cands)
+    while pool and len(chosen) < budget and \
+            any(v > 1e-9 for v in remaining.values()):
+        def gain(c):
+            g = sum(min(c.demand[d], need) / excess[d]
+                    for d, need in remaining.items() if need > 1e-9)
+            return (g / max(c.cost, 1e-9), -c.cost, c.uuid)
+        pick = max(pool, key=gain)
+        if gain(pick)[0] <= 0:
+            break
+        pool.remove(pick)
+        chosen.append(pick)
+        for d in remaining:
+            remaining[d] -= pick.demand[d]
+    if _covers(chosen, excess):
+        for c in sorted(chosen, key=lambda c: (-c.cost, c.uuid)):
+            rest = [x for x in chosen if x is not c]
+            if rest and _covers(rest, excess):
+                chosen = rest
+    return chosen
+
+
+def choose_for_host(hot, cands, budget, exact_limit):
+    """Pick the cheapest relieving subset of ``cands`` for ``hot``."""
+    cands = sorted(cands, key=lambda c: (c.cost, c.uuid))
+    if budget <= 0 or not cands:
+        return Selection(hot.name, (), False)
+    best = None
+    if len(cands) <= exact_limit:
+        best = _exact(cands, hot.excess, budget)
+    if best is None:
+        best = _greedy(cands, hot.excess, budget)
+    best = tuple(sorted(best, key=lambda c: c.uuid))
+    return Selection(hot.name, best, _covers(best, hot.excess))

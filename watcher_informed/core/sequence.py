@@ -1,0 +1,165 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""In what order the moves run (paper sections 3.3 and 3.4).
+
+Contract: :func:`order_moves` takes placed moves and returns them in
+execution order with, for each, the moves that must *complete* before it
+starts, plus the moves it had to drop.  Pure function of values.
+
+Priority (section 3.4): memory-dirtying and web-server VMs first (they slow
+every migration out of their host while they stay, Fig. 4 and 6),
+network-receive VMs last (they slow migrations into their new host, Fig.
+5), everything else -- CPU and disk-I/O in particular -- shortest job
+first by predicted migration time; ties by uuid.
+
+Feasibility: a move into host H is emitted only once enough moves out of
+H are already ordered before it that, in the *worst* reachable state, H
+fits: initial use + every move into H ordered so far - only the moves out
+of H that are its ancestors (completed for sure).  That makes every state
+reachable by executing the DAG in any allowed order safe, which is what
+``checks.check_capacity`` proves.  A move whose anti-affinity mate must
+first leave its destination waits for that mate.  When no pending move can
+run (a cycle of moves waiting for each other's room), the most blocked one
+is dropped -- never an overcommitted intermediate state, never a second
+move of the same instance.
+"""
+
+import dataclasses
+import typing
+
+from watcher_informed.core import constraints
+from watcher_informed.core import snapshot as snap
+
+FIRST = ('memory', 'web')
+LAST = ('net_rx',)
+
+
+@dataclasses.dataclass(frozen=True)
+class Move:
+    """One live migration as the sequencer sees it."""
+
+    uuid: str
+    source: str
+    dest: str
+    cls: str
+    time_s: float
+    resources: snap.Resources
+
+
+@dataclasses.dataclass(frozen=True)
+class Ordering:
+    order: typing.Tuple[Move, ...]
+    deps: typing.Mapping[str, typing.Tuple[str, ...]]
+    dropped: typing.Mapping[str, str]
+
+
+def priority(move):
+    """Total sort key of section 3.4's rule."""
+    rank = 0 if move.cls in FIRST else 2 if move.cls in LAST else 1
+    return (rank, move.time_s, move.uuid)
+
+
+def _mate_deps(moves, groups_of):
+    """Moves that must complete first because of anti-affinity."""
+    by_uuid = {m.uuid: m for m in moves}
+    need = {m.uuid: set() for m in moves}
+    for m in moves:
+        for mate in constraints.anti_affinity_mates(m.uuid, groups_of):
+            other = by_uuid.get(mate)
+            if other is not None and other.source == m.dest:
+                need[m.uuid].add(mate)
+    return need
+
+
+class _Sequencer:
+    def __init__(self, snapshot, moves, groups_of):
+        self.cap = {h.name: h.capacity for h in snapshot.hosts}
+        self.used = {h.name: snap.Resources() for h in snapshot.hosts}
+        for inst in snapshot.instances:
+            self.used[inst.host] = self.used[inst.host] + inst.resources
+        self.incoming = {h.name: snap.Resources() for h in snapshot.hosts}
+        self.out_seq = {h.name: [] for h in snapshot.hosts}
+        self.ancestors = {}
+        self.mates = _mate_deps(moves, groups_of)
+        self.by_uuid = {m.uuid: m for m in moves}
+
+    def _freed(self, dest, chosen):
+        closure = set(chosen)
+        for u in chosen:
+            closure |= self.ancestors[u]
+        total = snap.Resources()
+        for u in sorted(closure):
+            if self.by_uuid[u].source == dest:
+                total = total + self.by_uuid[u].resources
+        return total
+
+    def try_deps(self, move):
+        """Parents that make ``move`` safe now, or ``None``."""
+        mates = self.mates[move.uuid]
+        if not mates.issubset(self.ancestors):
+            return None
+        need = self.used[move.dest] + self.incoming[move.dest] + \
+            move.resources
+        cap = self.cap[move.dest]
+        outs = self.out_seq[move.dest]
+        for n in range(len(outs) + 1):
+            chosen = list(outs[:n]) + sorted(mates)
+            if (need - self._freed(move.dest, chosen)).fits_in(cap):
+                return tuple(sorted(set(chosen)))
+        return None
+
+    def deficit(self, move):
+        need = self.used[move.dest] + self.incoming[move.dest] + \
+            move.resources
+        gap = need - self.cap[move.dest]
+        return max(gap.vcpus, 0) + max(gap.ram_mb, 0) / 1024.0 + \
+            max(gap.disk_gb, 0)
+
+    def commit(self, move, deps):
+        anc = set(deps)
+        for u in deps:
+            anc |= self.ancestors[u]
+        self.ancestors[move.uuid] = anc
+        self.incoming[move.dest] = self.incoming[move.dest] + move.resources
+        self.out_seq[move.source].append(move.uuid)
+
+
+def order_moves(snapshot, moves, groups_of=None):
+    """Return an :class:`Ordering` of ``moves``."""
+    groups_of = groups_of if groups_of is not None else \
+        constraints.groups_by_member(snapshot)
+    seq = _Sequencer(snapshot, moves, groups_of)
+    pending = sorted(moves, key=priority)
+    order, deps, dropped = [], {}, {}
+    while pending:
+        for move in pending:
+            found = seq.try_deps(move)
+            if found is not None:
+                seq.commit(move, found)
+                order.append(move)
+                deps[move.uuid] = found
+                pending.remove(move)
+                break
+        else:
+            victim = max(pending, key=lambda m: (seq.deficit(m), m.uuid))
+            pending.remove(victim)
+            dropped[victim.uuid] = (
+                'dropped: waits for room or an anti-affinity mate that no '
+                'remaining move can free (cycle)')
+            for other in list(pending):
+                if victim.uuid in seq.mates[other.uuid]:
+                    pending.remove(other)
+                    dropped[other.uuid] = (
+                        'dropped: its anti-affinity mate %s stays on the '
+                        'destination' % victim.uuid)
+    return Ordering(tuple(order), deps, dropped)

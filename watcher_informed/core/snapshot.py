@@ -1,0 +1,260 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Frozen, Watcher-free description of one audit's cluster.
+
+Contract: adapters build a :class:`Snapshot` once per audit; every core
+stage reads it and never mutates it.  Units are fixed here so no stage has
+to guess: memory and disk sizes in MiB / GiB as Nova reports them,
+throughputs (disk, network, memory dirtying) in MiB/s, CPU utilisation as a
+fraction of the instance's vCPUs (1.0 = all its vCPUs busy).
+
+A metric value is either a finite, non-negative float or ``None``; when it
+is ``None`` the reason is kept in :attr:`Usage.missing`, so the
+classification can say *why* it does not know (design rule "missing
+metrics degrade to unknown, never crash").
+"""
+
+import dataclasses
+import math
+import types
+import typing
+
+CPU = 'cpu'
+RAM = 'ram'
+DISK_READ = 'disk_read'
+DISK_WRITE = 'disk_write'
+NET_RX = 'net_rx'
+NET_TX = 'net_tx'
+DIRTY_RATE = 'dirty_rate'
+WSS = 'wss'
+L3_CACHE = 'l3_cache'
+
+#: Every metric the core understands, with its unit.
+METRICS = types.MappingProxyType({
+    CPU: 'fraction of the instance vCPUs',
+    RAM: 'MiB used',
+    DISK_READ: 'MiB/s',
+    DISK_WRITE: 'MiB/s',
+    NET_RX: 'MiB/s',
+    NET_TX: 'MiB/s',
+    DIRTY_RATE: 'MiB/s',
+    WSS: 'MiB (writable working set)',
+    L3_CACHE: 'MiB',
+})
+
+AFFINITY = 'affinity'
+ANTI_AFFINITY = 'anti-affinity'
+SOFT_AFFINITY = 'soft-affinity'
+SOFT_ANTI_AFFINITY = 'soft-anti-affinity'
+POLICIES = (AFFINITY, ANTI_AFFINITY, SOFT_AFFINITY, SOFT_ANTI_AFFINITY)
+
+#: Instance metadata key an operator sets to force a workload class.
+CLASS_METADATA_KEY = 'informed:workload_class'
+
+
+@dataclasses.dataclass(frozen=True)
+class Resources:
+    """Allocated (flavor) resources: vCPUs, RAM MiB, disk GiB."""
+
+    vcpus: float = 0.0
+    ram_mb: float = 0.0
+    disk_gb: float = 0.0
+
+    def __add__(self, other):
+        return Resources(self.vcpus + other.vcpus,
+                         self.ram_mb + other.ram_mb,
+                         self.disk_gb + other.disk_gb)
+
+    def __sub__(self, other):
+        return Resources(self.vcpus - other.vcpus,
+                         self.ram_mb - other.ram_mb,
+                         self.disk_gb - other.disk_gb)
+
+    def fits_in(self, capacity):
+        """True when every dimension is within ``capacity`` (with 1e-9)."""
+        return all(a <= b + 1e-9 for a, b in zip(self.as_tuple(),
+                                                  capacity.as_tuple()))
+
+    def over(self, capacity):
+        """Names of the dimensions where ``self`` exceeds ``capacity``."""
+        names = ('vcpus', 'ram_mb', 'disk_gb')
+        return tuple(n for n, a, b in zip(names, self.as_tuple(),
+                                          capacity.as_tuple())
+                     if a > b + 1e-9)
+
+    def as_tuple(self):
+        return (self.vcpus, self.ram_mb, self.disk_gb)
+
+
+@dataclasses.dataclass(frozen=True)
+class Host:
+    """A compute node as the placement service sees it."""
+
+    name: str
+    vcpus: float
+    ram_mb: float
+    disk_gb: float
+    vcpu_reserved: float = 0.0
+    ram_reserved_mb: float = 0.0
+    disk_reserved_gb: float = 0.0
+    vcpu_ratio: float = 1.0
+    ram_ratio: float = 1.0
+    disk_ratio: float = 1.0
+    up: bool = True
+    enabled: bool = True
+    az: typing.Optional[str] = None
+    uuid: str = ''
+
+    @property
+    def capacity(self):
+        """Allocatable resources: (total - reserved) x allocation ratio."""
+        return Resources(
+            (self.vcpus - self.vcpu_reserved) * self.vcpu_ratio,
+            (self.ram_mb - self.ram_reserved_mb) * self.ram_ratio,
+            (self.disk_gb - self.disk_reserved_gb) * self.disk_ratio)
+
+    @property
+    def usable(self):
+        """Whether the host may receive instances (up and enabled)."""
+        return self.up and self.enabled
+
+
+@dataclasses.dataclass(frozen=True)
+class Instance:
+    """A server with its flavor sizes and the flags that pin it."""
+
+    uuid: str
+    host: str
+    vcpus: float
+    ram_mb: float
+    disk_gb: float = 0.0
+    name: str = ''
+    state: str = 'active'
+    locked: bool = False
+    excluded: bool = False
+    metadata: typing.Mapping[str, str] = dataclasses.field(
+        default_factory=dict)
+    pinned_az: typing.Optional[str] = None
+
+    @property
+    def resources(self):
+        return Resources(self.vcpus, self.ram_mb, self.disk_gb)
+
+    @property
+    def label(self):
+        return self.name or self.uuid
+
+    def immovable_reason(self):
+        """Why this instance must not be live-migrated, or ``None``."""
+        if self.excluded:
+            return 'excluded from the audit (watcher_exclude)'
+        if self.locked:
+            return 'locked'
+        if self.state != 'active':
+            return 'state is %s, live migration needs active' % self.state
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Usage:
+    """Measured usage of one instance over the audit window."""
+
+    values: typing.Mapping[str, float] = dataclasses.field(
+        default_factory=dict)
+    missing: typing.Mapping[str, str] = dataclasses.field(
+        default_factory=dict)
+
+    def get(self, metric):
+        return self.values.get(metric)
+
+    def reason(self, metric):
+        return self.missing.get(metric, 'no samples')
+
+
+def make_usage(readings, reasons=None):
+    """Build a :class:`Usage`, refusing NaN, infinite and negative values.
+
+    ``readings`` maps metric names to floats or ``None``; ``reasons`` maps
+    metric names to why they are missing.  Bad numbers become missing with
+    the reason recorded; nothing here raises on bad data.
+    """
+    values = {}
+    missing = dict(reasons or {})
+    for metric, value in readings.items():
+        if value is None:
+            missing.setdefault(metric, 'no samples')
+            continue
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            missing[metric] = 'not a number: %r' % (value,)
+            continue
+        if math.isnan(value) or math.isinf(value):
+            missing[metric] = 'value is %s' % value
+        elif value < 0:
+            missing[metric] = 'negative value %g' % value
+        else:
+            values[metric] = value
+            missing.pop(metric, None)
+    return Usage(types.MappingProxyType(values),
+                 types.MappingProxyType(missing))
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerGroup:
+    """A Nova server group (policy applies to its members)."""
+
+    uuid: str
+    policy: str
+    members: typing.Tuple[str, ...]
+    name: str = ''
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """Everything one audit decides on."""
+
+    hosts: typing.Tuple[Host, ...]
+    instances: typing.Tuple[Instance, ...]
+    usage: typing.Mapping[str, Usage] = dataclasses.field(
+        default_factory=dict)
+    server_groups: typing.Tuple[ServerGroup, ...] = ()
+    communication_groups: typing.Tuple[typing.Tuple[str, ...], ...] = ()
+
+    def __post_init__(self):
+        names = [h.name for h in self.hosts]
+        if len(set(names)) != len(names):
+            raise ValueError('duplicate host names in snapshot')
+        uuids = [i.uuid for i in self.instances]
+        if len(set(uuids)) != len(uuids):
+            raise ValueError('duplicate instance uuids in snapshot')
+        known = set(names)
+        for inst in self.instances:
+            if inst.host not in known:
+                raise ValueError('instance %s is on unknown host %s'
+                                 % (inst.uuid, inst.host))
+
+    @property
+    def host_by_name(self):
+        return {h.name: h for h in self.hosts}
+
+    @property
+    def instance_by_uuid(self):
+        return {i.uuid: i for i in self.instances}
+
+    def usage_of(self, uuid):
+        return self.usage.get(uuid) or Usage()
+
+    def placement(self):
+        """Initial placement: instance uuid -> host name."""
+        return {i.uuid: i.host for i in self.instances}
