@@ -60,7 +60,7 @@ def _select_all(hot_hosts, snapshot, profiles, p, demand, costs, excluded):
         cands = _candidates(hot, snapshot, profiles, p, demand, costs,
                             excluded)
         sel = select.choose_for_host(hot, cands, remaining,
-                                     p.exact_select_limit)
+                                     p.exact_select_limit, p.seed)
         remaining -= len(sel.chosen)
         selections.append(sel)
     return selections

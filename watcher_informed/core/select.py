@@ -18,13 +18,19 @@ the target) at the least predicted cost, where an instance's cost is its
 predicted migration time (pre-copy model: small memory and small dirty set
 are cheap) times its class weight (CPU and disk-I/O workloads preferred,
 section 3.4).  Small candidate sets are solved exactly; larger ones by a
-greedy cover followed by removal of redundant picks.  When no subset
+greedy cover followed by removal of redundant picks, plus seeded
+randomised restarts (the audit's ``seed``) keeping the cheapest cover.  When no subset
 relieves the host, the one relieving the most is returned, flagged partial.
 """
 
 import dataclasses
 import itertools
+import random
 import typing
+import zlib
+
+#: randomised greedy restarts tried when the exact search is too large.
+RESTARTS = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,17 +57,6 @@ def _covers(chosen, excess):
                for d, need in excess.items())
 
 
-def _relief(chosen, excess):
-    """Fraction of the excess covered, averaged over dimensions."""
-    if not excess:
-        return 1.0
-    total = 0.0
-    for d, need in excess.items():
-        got = sum(c.demand[d] for c in chosen)
-        total += min(1.0, got / need) if need > 0 else 1.0
-    return total / len(excess)
-
-
 def _key(chosen):
     return (sum(c.cost for c in chosen), len(chosen),
             tuple(sorted(c.uuid for c in chosen)))
@@ -77,7 +72,7 @@ def _exact(cands, excess, budget):
     return best
 
 
-def _greedy(cands, excess, budget):
+def _greedy(cands, excess, budget, noise=None):
     chosen = []
     remaining = dict(excess)
     pool = list(cands)
@@ -86,7 +81,8 @@ def _greedy(cands, excess, budget):
         def gain(c):
             g = sum(min(c.demand[d], need) / excess[d]
                     for d, need in remaining.items() if need > 1e-9)
-            return (g / max(c.cost, 1e-9), -c.cost, c.uuid)
+            cost = c.cost * (noise[c.uuid] if noise else 1.0)
+            return (g / max(cost, 1e-9), -c.cost, c.uuid)
         pick = max(pool, key=gain)
         if gain(pick)[0] <= 0:
             break
@@ -102,7 +98,20 @@ def _greedy(cands, excess, budget):
     return chosen
 
 
-def choose_for_host(hot, cands, budget, exact_limit):
+def _randomised(cands, excess, budget, seed, host):
+    """Greedy, then seeded restarts with perturbed costs; best cover."""
+    best = _greedy(cands, excess, budget)
+    rng = random.Random(seed * 1000003 + zlib.crc32(host.encode()))
+    for _ in range(RESTARTS):
+        noise = {c.uuid: rng.uniform(1.0, 1.5) for c in cands}
+        trial = _greedy(cands, excess, budget, noise)
+        if _covers(trial, excess) and (not _covers(best, excess) or
+                                       _key(trial) < _key(best)):
+            best = trial
+    return best
+
+
+def choose_for_host(hot, cands, budget, exact_limit, seed=0):
     """Pick the cheapest relieving subset of ``cands`` for ``hot``."""
     cands = sorted(cands, key=lambda c: (c.cost, c.uuid))
     if budget <= 0 or not cands:
@@ -111,6 +120,6 @@ def choose_for_host(hot, cands, budget, exact_limit):
     if len(cands) <= exact_limit:
         best = _exact(cands, hot.excess, budget)
     if best is None:
-        best = _greedy(cands, hot.excess, budget)
+        best = _randomised(cands, hot.excess, budget, seed, hot.name)
     best = tuple(sorted(best, key=lambda c: c.uuid))
     return Selection(hot.name, best, _covers(best, hot.excess))

@@ -1,0 +1,93 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The metric interface of the plugin: one call per metric for all VMs.
+
+Contract: a :class:`MetricsReader` answers :meth:`MetricsReader.read` --
+one metric (a name from ``core.snapshot.METRICS``, in that module's units)
+for *every* instance of the audit at once, so an implementation can make
+one query per metric instead of Watcher's one query per VM per metric.
+Each answer is a :class:`Reading`: a value, or ``None`` with the reason.
+A reader raises :class:`MetricsUnavailable` only when the store itself
+cannot be used (down, refusing); missing, NaN, negative or stale data for
+an instance is a ``Reading`` with a reason, never an exception.
+"""
+
+import abc
+import dataclasses
+import typing
+
+from watcher_informed.core import snapshot as snap
+
+
+class MetricsUnavailable(Exception):
+    """The metric store cannot be queried; names the store and why."""
+
+    def __init__(self, store, why):
+        super().__init__('metric store %s unavailable: %s' % (store, why))
+        self.store = store
+        self.why = why
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """Aggregation window: the last ``period_s`` at ``granularity_s``."""
+
+    period_s: int = 3600
+    granularity_s: int = 300
+    #: a series whose newest sample is older than this is stale.
+    stale_after_s: int = 900
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    value: typing.Optional[float] = None
+    reason: str = ''
+
+
+class MetricsReader(metaclass=abc.ABCMeta):
+    """Reads instance metrics in bulk."""
+
+    #: name used in error messages and logs.
+    name = 'metrics'
+
+    @abc.abstractmethod
+    def read(self, metric, instances, window):
+        """``{uuid: Reading}`` of ``metric`` for every instance.
+
+        ``instances`` are objects with a ``uuid`` attribute (core
+        instances or Watcher model elements).
+        """
+
+    def supports(self, metric):
+        """Whether this reader can ever serve ``metric``."""
+        return True
+
+
+def read_usage(reader, instances, window, metrics=None):
+    """Read every metric and build ``{uuid: core Usage}``."""
+    metrics = metrics or tuple(snap.METRICS)
+    values = {i.uuid: {} for i in instances}
+    reasons = {i.uuid: {} for i in instances}
+    for metric in metrics:
+        if not reader.supports(metric):
+            for inst in instances:
+                reasons[inst.uuid][metric] = (
+                    '%s does not provide %s' % (reader.name, metric))
+            continue
+        answers = reader.read(metric, instances, window)
+        for inst in instances:
+            reading = answers.get(inst.uuid) or Reading(None, 'no samples')
+            values[inst.uuid][metric] = reading.value
+            if reading.value is None:
+                reasons[inst.uuid][metric] = reading.reason or 'no samples'
+    return {u: snap.make_usage(values[u], reasons[u]) for u in values}

@@ -1,0 +1,75 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""In-memory metric store, for tests, the demo and what-if scenarios.
+
+Contract: :class:`InMemoryMetrics` holds time series ``{metric: {uuid:
+[(timestamp, value), ...]}}`` in the core's units and answers a window
+like a real store: the mean of the samples within the last ``period_s``
+before ``now``; no samples, a newest sample older than ``stale_after_s``,
+NaN or negative values give a :class:`Reading` with the reason.  It counts
+the queries it serves (``queries``), one per :meth:`read` call.
+"""
+
+import math
+
+from watcher_informed.adapters.metrics import base
+
+
+class InMemoryMetrics(base.MetricsReader):
+    name = 'in-memory'
+
+    def __init__(self, series, now):
+        self._series = series
+        self._now = float(now)
+        self.queries = 0
+
+    @classmethod
+    def from_values(cls, values, now=0.0):
+        """Constant values: ``{uuid: {metric: value}}``, one sample each."""
+        series = {}
+        for uuid, metrics in values.items():
+            for metric, value in metrics.items():
+                series.setdefault(metric, {})[uuid] = [(now, value)]
+        return cls(series, now)
+
+    def supports(self, metric):
+        return metric in self._series
+
+    def read(self, metric, instances, window):
+        self.queries += 1
+        per_uuid = self._series.get(metric, {})
+        return {inst.uuid: self._one(per_uuid.get(inst.uuid), window)
+                for inst in instances}
+
+    def _one(self, samples, window):
+        if not samples:
+            return base.Reading(None, 'no samples')
+        start = self._now - window.period_s
+        inside = [(t, v) for t, v in samples if start <= t <= self._now]
+        if not inside:
+            newest = max(t for t, _ in samples)
+            return base.Reading(None, 'stale: newest sample %.0f s old'
+                                % (self._now - newest))
+        newest = max(t for t, _ in inside)
+        if self._now - newest > window.stale_after_s:
+            return base.Reading(None, 'stale: newest sample %.0f s old'
+                                % (self._now - newest))
+        values = [v for _, v in inside]
+        bad = [v for v in values if v is None or (isinstance(v, float) and
+                                                  math.isnan(v))]
+        if bad:
+            return base.Reading(None, '%d NaN sample(s) in window'
+                                % len(bad))
+        if any(v < 0 for v in values):
+            return base.Reading(None, 'negative sample in window')
+        return base.Reading(sum(values) / len(values))

@@ -1,0 +1,227 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Audit parameters: the JSON schema Watcher validates, and -> core Params.
+
+Contract: :func:`schema` returns a flat Draft-4 schema made of plain
+literals only (Watcher stores it with ``str()`` and reads it back with
+``ast.literal_eval``).  Every property has a type, a default, bounds and a
+description written for Horizon's Create Audit panel, which shows only
+type, default and description: so every bound and unit is repeated in the
+description, and descriptions avoid HTML-significant characters.
+:func:`to_params` combines the validated audit parameters with the
+deploy-time options into a core :class:`~watcher_informed.core.params.
+Params`, raising :class:`~watcher_informed.core.params.ParamError` naming
+the field for anything the schema cannot express.
+"""
+
+from watcher_informed.adapters.metrics import base as metrics_base
+from watcher_informed.core import params as params_mod
+
+UUID_PATTERN = ('^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?'
+                '[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$')
+CLASS_PAIR_PATTERN = (
+    '^(cpu|memory|disk_io|net_rx|web|idle|unknown)'
+    '[+](cpu|memory|disk_io|net_rx|web|idle|unknown)$')
+
+
+def _fraction(default, what):
+    return {
+        'type': 'number', 'minimum': 0, 'exclusiveMinimum': True,
+        'maximum': 1, 'default': default,
+        'description': (
+            'Host %s load, as a fraction of the host capacity, above which '
+            'the host is overloaded and instances are moved off it. '
+            'Greater than 0, at most 1. Default %s.' % (what, default)),
+    }
+
+
+def schema():
+    """The audit parameter schema (plain literals)."""
+    return {
+        'properties': {
+            'cpu_threshold': _fraction(0.8, 'CPU (busy cores / cores)'),
+            'ram_threshold': _fraction(0.9, 'memory (used / physical)'),
+            'disk_io_threshold': _fraction(
+                0.8, 'disk I/O (MiB/s / host_disk_io_capacity)'),
+            'net_threshold': _fraction(
+                0.8, 'network (MiB/s / host_network_capacity)'),
+            'target_margin': {
+                'type': 'number', 'minimum': 0, 'maximum': 0.5,
+                'default': 0.1,
+                'description': (
+                    'An overloaded host counts as relieved once each of its '
+                    'overloaded loads is at most its threshold minus this '
+                    'margin; destinations must stay at most that target '
+                    'too. Between 0 and 0.5. Default 0.1.'),
+            },
+            'period': {
+                'type': 'integer', 'minimum': 60, 'maximum': 604800,
+                'default': 3600,
+                'description': (
+                    'Seconds of metric history averaged to classify '
+                    'workloads and measure load. Between 60 and 604800. '
+                    'Default 3600.'),
+            },
+            'granularity': {
+                'type': 'integer', 'minimum': 1, 'maximum': 86400,
+                'default': 300,
+                'description': (
+                    'Seconds between the metric samples read. Between 1 '
+                    'and 86400. Default 300.'),
+            },
+            'max_migrations': {
+                'type': 'integer', 'minimum': 0, 'maximum': 10000,
+                'default': 50,
+                'description': (
+                    'Most live migrations one audit may plan. Between 0 '
+                    'and 10000. Default 50.'),
+            },
+            'migration_bandwidth': {
+                'type': 'number', 'minimum': 1, 'maximum': 1000000,
+                'default': 1250,
+                'description': (
+                    'Bandwidth of one live migration in MiB/s, used to '
+                    'predict migration time, downtime and data sent '
+                    '(1250 MiB/s is 10 Gbit/s). Between 1 and 1000000. '
+                    'Default 1250.'),
+            },
+            'max_concurrent_out': {
+                'type': 'integer', 'minimum': 1, 'maximum': 16,
+                'default': 1,
+                'description': (
+                    'Most live migrations leaving one host at the same '
+                    'time, as Nova max_concurrent_live_migrations. Between '
+                    '1 and 16. Default 1.'),
+            },
+            'max_concurrent_in': {
+                'type': 'integer', 'minimum': 1, 'maximum': 16,
+                'default': 1,
+                'description': (
+                    'Most live migrations entering one host at the same '
+                    'time. Between 1 and 16. Default 1.'),
+            },
+            'max_parallel': {
+                'type': 'integer', 'minimum': 0, 'maximum': 1000,
+                'default': 0,
+                'description': (
+                    'Most live migrations running at the same time in the '
+                    'whole cloud; 0 means no global limit. Between 0 and '
+                    '1000. Default 0.'),
+            },
+            'communication_groups': {
+                'type': 'array', 'default': [],
+                'items': {
+                    'type': 'array', 'minItems': 2,
+                    'items': {'type': 'string', 'pattern': UUID_PATTERN},
+                },
+                'description': (
+                    'Groups of instances that talk to each other and '
+                    'should share a host, as a list of lists of instance '
+                    'UUIDs, for example [["uuid-a", "uuid-b"]]. Members of '
+                    'affinity and soft-affinity server groups are treated '
+                    'as talkers without being listed. Default [].'),
+            },
+            'interference_overrides': {
+                'type': 'object', 'default': {},
+                'patternProperties': {
+                    CLASS_PAIR_PATTERN: {
+                        'type': 'number', 'minimum': 0, 'maximum': 1},
+                },
+                'additionalProperties': False,
+                'description': (
+                    'Overrides of the co-location penalty between two '
+                    'workload classes, keyed "class+class" with a value '
+                    'between 0 (fine together) and 1 (never together), for '
+                    'example {"disk_io+disk_io": 0.8}. Classes: cpu, '
+                    'memory, disk_io, net_rx, web, idle, unknown. Defaults '
+                    'from the paper: disk_io+disk_io 0.5, cpu+cpu 0.25, '
+                    'cpu+disk_io 0. Default {}.'),
+            },
+            'seed': {
+                'type': 'integer', 'minimum': 0, 'maximum': 2147483647,
+                'default': 0,
+                'description': (
+                    'Seed of the randomised search used when a host has '
+                    'more candidate instances than can be searched '
+                    'exhaustively; the same seed gives the same plan. '
+                    'Between 0 and 2147483647. Default 0.'),
+            },
+        },
+    }
+
+
+def defaults():
+    """``{name: default}`` of every audit parameter."""
+    return {k: v['default'] for k, v in schema()['properties'].items()}
+
+
+def window(audit, config):
+    """The metric :class:`Window` of the audit."""
+    return metrics_base.Window(
+        period_s=int(audit.get('period', 3600)),
+        granularity_s=int(audit.get('granularity', 300)),
+        stale_after_s=int(getattr(config, 'metric_stale_after', 900)))
+
+
+def to_params(audit, config):
+    """Core :class:`Params` from audit parameters and deploy options.
+
+    ``audit`` is a mapping (Watcher's ``input_parameters``); missing keys
+    take the schema defaults.  ``config`` has the deploy-time options as
+    attributes (Watcher's ``Struct``); missing ones take their defaults.
+    """
+    values = defaults()
+    values.update({k: v for k, v in dict(audit or {}).items()})
+    unknown = sorted(set(values) - set(defaults()))
+    if unknown:
+        raise params_mod.ParamError(unknown[0], 'unknown audit parameter')
+
+    def opt(name, default):
+        value = getattr(config, name, None)
+        return default if value is None else value
+
+    p = params_mod.Params(
+        cpu_threshold=values['cpu_threshold'],
+        ram_threshold=values['ram_threshold'],
+        disk_io_threshold=values['disk_io_threshold'],
+        net_threshold=values['net_threshold'],
+        target_margin=values['target_margin'],
+        max_migrations=values['max_migrations'],
+        bandwidth_mibps=values['migration_bandwidth'],
+        max_out_per_host=values['max_concurrent_out'],
+        max_in_per_host=values['max_concurrent_in'],
+        max_parallel=values['max_parallel'],
+        seed=values['seed'],
+        host_disk_io_mibps=opt('host_disk_io_capacity', 500.0),
+        host_net_mibps=opt('host_network_capacity', 1250.0),
+        downtime_limit_ms=opt('live_migration_downtime', 500),
+        max_rounds=opt('max_precopy_rounds', 30),
+        stop_copy_mibps=opt('stop_copy_bandwidth', 0.0),
+        assumed_dirty_mibps=opt('dirty_rate_when_unknown', 0.0),
+        cpu_heavy=opt('cpu_heavy', 0.25),
+        disk_heavy_mibps=opt('disk_heavy', 1.0),
+        net_heavy_mibps=opt('network_heavy', 0.1),
+        dirty_heavy_mibps=opt('dirty_heavy', 16.0),
+    )
+    overrides = values['interference_overrides'] or {}
+    if not isinstance(overrides, dict):
+        raise params_mod.ParamError('interference_overrides',
+                                    'must be an object')
+    p = p.with_interference(overrides)
+    groups = values['communication_groups'] or []
+    if not isinstance(groups, list) or not all(
+            isinstance(g, list) and all(isinstance(m, str) for m in g)
+            for g in groups):
+        raise params_mod.ParamError('communication_groups',
+                                    'must be a list of lists of UUIDs')
+    return p.validate(), tuple(tuple(g) for g in groups)

@@ -1,0 +1,48 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Core plan -> Watcher solution (migrate actions and efficacy).
+
+Contract: :func:`emit` appends one ``migrate`` action per planned move, in
+execution order, with exactly the input Watcher's ``Migrate`` action
+accepts (``migration_type``, ``source_node``, ``destination_node``,
+``resource_name``; ``resource_id`` is passed separately), keeps the
+strategy's private copy of the compute model in step with
+``migrate_instance``, and sets the efficacy indicators.  The DAG itself
+cannot travel in action input (extra keys are refused by the applier); our
+planner reads it from the plan kept on the strategy.
+"""
+
+from watcher_informed.core import plan as plan_mod
+
+
+def migrate_input(move):
+    """The ``migrate`` action input of one planned move."""
+    return {
+        'migration_type': 'live',
+        'source_node': move.source,
+        'destination_node': move.dest,
+        'resource_name': move.name or move.uuid,
+    }
+
+
+def emit(solution, plan, model=None):
+    """Add ``plan``'s actions and indicators to a Watcher ``solution``."""
+    for move in plan.moves:
+        if model is not None:
+            inst = model.get_instance_by_uuid(move.uuid)
+            model.migrate_instance(inst, model.get_node_by_name(move.source),
+                                   model.get_node_by_name(move.dest))
+        solution.add_action(action_type='migrate', resource_id=move.uuid,
+                            input_parameters=migrate_input(move))
+    solution.set_efficacy_indicators(**plan_mod.efficacy(plan))
+    return solution

@@ -1,0 +1,160 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""*Informed live migration* strategy.
+
+Synopsis
+--------
+
+**display name**: ``Informed live migration``
+
+**goal**: ``informed_workload_balancing``
+
+Relieves overloaded compute hosts with the fewest, cheapest live
+migrations, following Tan et al.'s informed live-migration rules: move the
+instances whose pre-copy migration is cheap (small memory, small dirty set;
+CPU and disk-I/O workloads preferred), place them where their workload
+class does not contend with the neighbours (no two disk-I/O, no two
+cache-polluting CPU workloads) and next to the instances they talk to, and
+run memory-dirtying and web-server instances first, network-receiving ones
+last, the rest shortest job first -- never letting a host be overcommitted
+at any step.  The plan is a DAG scheduled by the
+``informed_live_migration`` planner.
+
+This class only wires adapters and the pure core together; the decisions
+are in :mod:`watcher_informed.core`.
+"""
+
+import logging
+
+from watcher._i18n import _
+from watcher.common import exception
+from watcher.decision_engine.strategy.strategies import base
+
+from watcher_informed.adapters.metrics import base as metrics_base
+from watcher_informed.adapters.metrics import watcher_datasource
+from watcher_informed.adapters import nova as nova_adapter
+from watcher_informed.adapters import parameters
+from watcher_informed.adapters import solution as solution_adapter
+from watcher_informed.adapters import watcher_model
+from watcher_informed.conf import strategy as strategy_conf
+from watcher_informed.core import params as params_mod
+from watcher_informed.core import pipeline
+
+LOG = logging.getLogger(__name__)
+
+NAME = 'informed_live_migration'
+
+
+class InformedLiveMigration(base.BaseStrategy):
+    """Informed live migration: cost-, affinity- and order-aware balancing.
+
+    See the module documentation for the synopsis.
+    """
+
+    DATASOURCE_METRICS = ['instance_cpu_usage', 'instance_ram_usage']
+
+    def __init__(self, config, osc=None):
+        super().__init__(config, osc)
+        self.planner = NAME
+        #: the last core plan, read by our planner to build the DAG.
+        self.informed_plan = None
+        #: injectable collaborators (tests, the CLI, other stores).
+        self.metrics_reader = None
+        self.nova_connection = None
+
+    @classmethod
+    def get_name(cls):
+        return NAME
+
+    @classmethod
+    def get_display_name(cls):
+        return _('Informed live migration')
+
+    @classmethod
+    def get_translatable_display_name(cls):
+        return 'Informed live migration'
+
+    @classmethod
+    def get_goal_name(cls):
+        return 'informed_workload_balancing'
+
+    @classmethod
+    def get_schema(cls):
+        return parameters.schema()
+
+    @classmethod
+    def get_config_opts(cls):
+        return super().get_config_opts() + list(strategy_conf.OPTS)
+
+    def _reader(self):
+        if self.metrics_reader is None:
+            self.metrics_reader = watcher_datasource.WatcherDatasourceMetrics(
+                self.datasource_backend)
+        return self.metrics_reader
+
+    def _connection(self):
+        if self.nova_connection is None:
+            from watcher.common import nova_helper
+            self.nova_connection = nova_helper.NovaHelper().connection
+        return self.nova_connection
+
+    def _nova_facts(self, instances):
+        use_groups = getattr(self.config, 'use_server_groups', True)
+        needs_zones = any(i.pinned_az for i in instances)
+        if not use_groups and not needs_zones:
+            return (), {}
+        conn = self._connection()
+        groups = nova_adapter.server_groups(conn) if use_groups else ()
+        zones = nova_adapter.host_zones(conn) if needs_zones else {}
+        return groups, zones
+
+    def pre_execute(self):
+        LOG.info('Initializing %s', NAME)
+        if not self.compute_model:
+            raise exception.ClusterStateNotDefined()
+
+    def do_execute(self, audit=None):
+        try:
+            p, comm = parameters.to_params(dict(self.input_parameters),
+                                           self.config)
+        except params_mod.ParamError as exc:
+            LOG.error('%s: invalid parameter %s', NAME, exc)
+            raise exception.InvalidParameter(parameter=exc.field,
+                                             parameter_type=str(exc))
+        hosts, instances, elements = watcher_model.read_model(
+            self.compute_model)
+        groups, zones = self._nova_facts(instances)
+        if zones:
+            hosts, instances, elements = watcher_model.read_model(
+                self.compute_model, zones)
+        window = parameters.window(dict(self.input_parameters), self.config)
+        try:
+            usage = metrics_base.read_usage(
+                self._reader(), list(elements.values()), window)
+        except metrics_base.MetricsUnavailable as exc:
+            LOG.error('%s: cannot read metrics: %s', NAME, exc)
+            raise
+        snapshot = watcher_model.build_snapshot(hosts, instances, usage,
+                                                groups, comm)
+        plan = pipeline.build_plan(snapshot, p)
+        for uuid, profile in sorted(plan.profiles.items()):
+            LOG.debug('%s: %s is %s (%s)', NAME, uuid, profile.cls,
+                      '; '.join(profile.evidence))
+        for move in plan.moves:
+            LOG.info('%s: step %d %s %s -> %s: %s', NAME, move.step,
+                     move.uuid, move.source, move.dest, move.reason)
+        self.informed_plan = plan
+        solution_adapter.emit(self.solution, plan, self.compute_model)
+
+    def post_execute(self):
+        self.solution.model = self.compute_model
