@@ -1,0 +1,53 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import pytest
+
+from watcher_informed.core import params
+
+
+def test_defaults_are_valid():
+    assert params.Params().validate()
+
+
+@pytest.mark.parametrize('field, value', [
+    ('cpu_threshold', 0.0), ('cpu_threshold', 1.5), ('cpu_threshold', 'x'),
+    ('ram_threshold', float('nan')), ('target_margin', 0.9),
+    ('bandwidth_mibps', 0), ('max_rounds', 0), ('max_migrations', -1),
+    ('max_out_per_host', 0), ('max_parallel', 1.5),
+    ('dirty_on_source_time', 0.5), ('cpu_heavy', True),
+])
+def test_invalid_field_is_named(field, value):
+    p = params.Params(**{field: value})
+    with pytest.raises(params.ParamError) as err:
+        p.validate()
+    assert err.value.field == field
+    assert field in str(err.value)
+
+
+@pytest.mark.parametrize('key', ['cpu', 'cpu+gpu', 'a+b+c'])
+def test_bad_interference_key(key):
+    with pytest.raises(params.ParamError) as err:
+        params.Params().with_interference({key: 0.5})
+    assert err.value.field == 'interference_overrides'
+
+
+def test_interference_override_is_symmetric():
+    p = params.Params().with_interference({'web+cpu': 0.7})
+    assert p.pair_penalty('cpu', 'web') == p.pair_penalty('web', 'cpu') \
+        == 0.7
+    assert params.Params().pair_penalty('cpu', 'web') == 0.0
+
+
+def test_targets_are_threshold_minus_margin():
+    p = params.Params(cpu_threshold=0.8, target_margin=0.2)
+    assert p.targets()['cpu'] == pytest.approx(0.6)

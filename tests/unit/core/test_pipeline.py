@@ -1,0 +1,171 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The paper's rules reproduced end to end on tiny clusters."""
+
+import pytest
+
+from tests.unit import builders as b
+from watcher_informed.core import checks
+from watcher_informed.core import params
+from watcher_informed.core import pipeline
+from watcher_informed.core import plan as plan_mod
+from watcher_informed.core import snapshot as snap
+
+P = params.Params(bandwidth_mibps=100)
+
+
+def hot_host(workloads, extra_hosts=('B', 'C'), **kw):
+    """Host A: one VM per workload, all CPU-busy enough to overload A."""
+    vms, usages = [], {}
+    for i, (kind, over) in enumerate(workloads):
+        uuid = '%s%d' % (kind, i)
+        vms.append(b.vm(uuid, 'A', vcpus=2,
+                        ram_mb=over.pop('flavor_ram', 2048)))
+        usages[uuid] = b.usage(kind, **over)
+    hosts = [b.host('A')] + [b.host(h) for h in extra_hosts]
+    return b.cluster(hosts, vms, usages, **kw)
+
+
+def test_healthy_cluster_gives_no_plan():
+    snapshot = hot_host([('cpu', {'cpu': 0.3})] * 2)
+    plan = pipeline.build_plan(snapshot, P)
+    assert plan.moves == () and plan.hot_hosts == ()
+
+
+def test_cheap_cpu_vm_leaves_rather_than_dirtying_vm():
+    # Section 3.1: both relieve A, the memory-dirtying VM costs more
+    snapshot = hot_host([('cpu', {'cpu': 1.0}),
+                         ('memory', {'cpu': 1.0}),
+                         ('cpu', {'cpu': 1.0}),
+                         ('cpu', {'cpu': 0.9})])
+    plan = pipeline.build_plan(snapshot, P)
+    moved = {m.uuid for m in plan.moves}
+    assert moved and 'memory1' not in moved
+    assert all(plan.profiles[u].cls == 'cpu' for u in moved)
+
+
+def test_small_memory_preferred_over_large():
+    snapshot = hot_host([('cpu', {'cpu': 1.0, 'ram': 4000,
+                                  'flavor_ram': 4096}),
+                         ('cpu', {'cpu': 1.0, 'ram': 1000}),
+                         ('cpu', {'cpu': 1.0, 'ram': 4000,
+                                  'flavor_ram': 4096}),
+                         ('cpu', {'cpu': 0.9, 'ram': 4000,
+                                  'flavor_ram': 4096})])
+    plan = pipeline.build_plan(snapshot, P)
+    assert 'cpu1' in {m.uuid for m in plan.moves}
+
+
+def test_disk_io_vm_avoids_disk_io_neighbour():
+    vms = [b.vm('d%d' % i, 'A') for i in range(4)] + \
+        [b.vm('nb', 'B'), b.vm('nc', 'C'), b.vm('nd', 'D')]
+    usages = {v.uuid: b.usage('disk_io', cpu=1.0) for v in vms[:4]}
+    usages.update(nb=b.usage('disk_io'), nc=b.usage('cpu', cpu=0.3),
+                  nd=b.usage('cpu', cpu=0.3))
+    snapshot = b.cluster([b.host(h) for h in 'ABCD'], vms, usages)
+    plan = pipeline.build_plan(snapshot, P)
+    assert len(plan.moves) == 2
+    assert sorted(m.dest for m in plan.moves) == ['C', 'D']
+
+
+def test_talkers_are_kept_together():
+    vms = [b.vm('t%d' % i, 'A') for i in range(4)] + [b.vm('peer', 'C'),
+                                                       b.vm('x', 'B')]
+    usages = {v.uuid: b.usage('idle', cpu=1.0) for v in vms[:4]}
+    snapshot = b.cluster([b.host('A'), b.host('B'), b.host('C')], vms,
+                         usages, comm=[('t0', 'peer'), ('t1', 'peer')])
+    plan = pipeline.build_plan(snapshot, P)
+    dests = {m.uuid: m.dest for m in plan.moves}
+    assert dests.get('t0') == 'C' or dests.get('t1') == 'C', dests
+
+
+def test_order_dirty_and_web_first_net_rx_last_sjf_between():
+    kinds = [('net_rx', {'cpu': 1.0}), ('cpu', {'cpu': 1.0, 'ram': 1800}),
+             ('web', {'cpu': 1.0}), ('disk_io', {'cpu': 1.0, 'ram': 300}),
+             ('memory', {'cpu': 1.0})]
+    snapshot = hot_host(kinds, extra_hosts=('B', 'C', 'D', 'E', 'F'))
+    p = params.Params(bandwidth_mibps=100, cpu_threshold=0.3,
+                      target_margin=0.05, max_out_per_host=1)
+    plan = pipeline.build_plan(snapshot, p)
+    classes = [m.cls for m in plan.moves]
+    assert len(classes) == 4   # 10 busy cores on 8, target 0.25: shed 4
+    assert {'cpu', 'disk_io', 'net_rx'} <= set(classes)
+    first = [c for c in classes if c in ('memory', 'web')]
+    assert classes[:len(first)] == first and first
+    rest = classes[len(first):]
+    assert rest == ['disk_io', 'cpu', 'net_rx']  # SJF: 300 then 1800 MiB
+    # one outgoing lane: a strict chain, starts follow ends
+    for prev, nxt in zip(plan.moves, plan.moves[1:]):
+        assert prev.uuid in nxt.parents
+        assert nxt.start_s == pytest.approx(prev.end_s)
+
+
+@pytest.mark.parametrize('flag', [
+    {'excluded': True}, {'locked': True}, {'state': 'stopped'}])
+def test_pinned_instances_never_move(flag):
+    vms = [b.vm('pin', 'A', **flag)] + [b.vm('v%d' % i, 'A')
+                                        for i in range(3)]
+    usages = {v.uuid: b.usage('cpu', cpu=1.0) for v in vms}
+    usages['pin'] = b.usage('cpu', cpu=1.0, ram=10)
+    plan = pipeline.build_plan(
+        b.cluster([b.host('A'), b.host('B'), b.host('C')], vms, usages), P)
+    assert plan.moves and 'pin' not in {m.uuid for m in plan.moves}
+    assert 'pin' in plan.not_moved
+
+
+def test_hard_affinity_group_stays():
+    vms = [b.vm('g1', 'A'), b.vm('g2', 'A'), b.vm('v1', 'A'),
+           b.vm('v2', 'A')]
+    usages = {v.uuid: b.usage('cpu', cpu=1.0) for v in vms}
+    group = snap.ServerGroup('g', snap.AFFINITY, ('g1', 'g2'))
+    plan = pipeline.build_plan(
+        b.cluster([b.host('A'), b.host('B'), b.host('C')], vms, usages,
+                  groups=[group]), P)
+    assert not {'g1', 'g2'} & {m.uuid for m in plan.moves}
+
+
+def test_unrelievable_host_is_reported_not_hidden():
+    vms = [b.vm('v%d' % i, 'A', vcpus=4) for i in range(2)]
+    usages = {v.uuid: b.usage('cpu', cpu=1.0) for v in vms}
+    snapshot = b.cluster([b.host('A'), b.host('B', enabled=False)], vms,
+                         usages)
+    plan = pipeline.build_plan(snapshot, P)
+    assert plan.moves == ()
+    assert plan.still_overloaded == ('A',)
+    assert all('disabled' in r for r in plan.not_moved.values())
+
+
+def test_plan_explains_each_step_and_reports_efficacy():
+    snapshot = hot_host([('cpu', {'cpu': 1.0})] * 4)
+    plan = pipeline.build_plan(snapshot, P)
+    for m in plan.moves:
+        assert 'why VM' in m.reason and 'why host' in m.reason
+    eff = plan_mod.efficacy(plan)
+    assert eff['instance_migrations_count'] == len(plan.moves)
+    assert eff['overloaded_hosts_before'] == 1
+    assert eff['overloaded_hosts_after'] == 0
+    assert eff['standard_deviation_after_audit'] < \
+        eff['standard_deviation_before_audit']
+    assert eff['predicted_makespan'] == pytest.approx(plan.makespan_s, 1e-3)
+    assert checks.violations(snapshot, plan, P) == []
+
+
+def test_max_migrations_caps_the_plan():
+    snapshot = hot_host([('cpu', {'cpu': 1.0})] * 4)
+    plan = pipeline.build_plan(snapshot, params.Params(max_migrations=1))
+    assert len(plan.moves) == 1
+
+
+def test_invalid_params_are_refused_before_anything_runs():
+    with pytest.raises(params.ParamError):
+        pipeline.build_plan(hot_host([]), params.Params(max_rounds=0))

@@ -1,0 +1,93 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import pytest
+
+from tests.unit import builders as b
+from watcher_informed.core import classify
+from watcher_informed.core import params
+from watcher_informed.core import schedule
+from watcher_informed.core import sequence
+from watcher_informed.core import snapshot as snap
+
+
+def setup(moves_spec, p, usages=None, hosts='ABCD'):
+    vms = [b.vm(u, s) for u, s, _ in moves_spec]
+    snapshot = b.cluster([b.host(h, vcpus=64, ram_mb=65536) for h in hosts],
+                         vms, usages)
+    profiles = classify.classify(snapshot, p)
+    moves = [sequence.Move(u, s, d, profiles[u].cls, 1.0,
+                           snap.Resources(2, 2048, 10))
+             for u, s, d in moves_spec]
+    ordering = sequence.order_moves(snapshot, moves)
+    return schedule.schedule(ordering, snapshot, profiles, p), ordering
+
+
+@pytest.mark.parametrize('out_limit, expect_chained', [(1, True),
+                                                       (2, False)])
+def test_outgoing_lane_limit(out_limit, expect_chained):
+    p = params.Params(max_out_per_host=out_limit, max_in_per_host=4)
+    slots, _ = setup([('x', 'A', 'B'), ('y', 'A', 'C')], p)
+    chained = 'x' in slots['y'].parents or 'y' in slots['x'].parents
+    assert chained == expect_chained
+    if expect_chained:
+        assert slots['y'].start_s == pytest.approx(slots['x'].end_s)
+
+
+def test_incoming_lane_limit():
+    p = params.Params(max_in_per_host=1)
+    slots, _ = setup([('x', 'A', 'C'), ('y', 'B', 'C')], p)
+    assert 'x' in slots['y'].parents
+
+
+def test_global_cap():
+    p = params.Params(max_parallel=1, max_in_per_host=4)
+    slots, _ = setup([('x', 'A', 'C'), ('y', 'B', 'D')], p)
+    assert slots['y'].start_s >= slots['x'].end_s - 1e-9
+
+
+def test_independent_moves_run_in_parallel():
+    p = params.Params()
+    slots, _ = setup([('x', 'A', 'C'), ('y', 'B', 'D')], p)
+    assert slots['x'].start_s == slots['y'].start_s == 0.0
+    assert slots['x'].lane == 'A/out0' and slots['y'].lane == 'B/out0'
+
+
+def test_dirty_vm_still_on_source_slows_the_others():
+    # section 3.3 / Fig. 4(a): a move out of a host where a memory VM
+    # still runs is slower than the same move once it has left
+    p = params.Params(bandwidth_mibps=100)
+    usages = {'dirty': b.usage('memory'), 'x': b.usage('idle')}
+    slots, ordering = setup([('dirty', 'A', 'C'), ('x', 'A', 'B')], p,
+                            usages)
+    assert [m.uuid for m in ordering.order] == ['dirty', 'x']
+    assert slots['x'].slowed_by == ()
+    alone, _ = setup([('x', 'A', 'B')], p)
+    assert slots['x'].cost.time_s == pytest.approx(alone['x'].cost.time_s)
+
+
+def test_slowed_by_is_reported():
+    p = params.Params(bandwidth_mibps=100)
+    vms = [b.vm('x', 'A'), b.vm('dirty', 'A'), b.vm('rx', 'B')]
+    snapshot = b.cluster([b.host('A'), b.host('B')], vms,
+                         {'dirty': b.usage('memory'), 'rx': b.usage('net_rx')})
+    profiles = classify.classify(snapshot, p)
+    ordering = sequence.Ordering(
+        (sequence.Move('x', 'A', 'B', 'idle', 1.0,
+                       snap.Resources(2, 2048, 10)),), {'x': ()}, {})
+    slots = schedule.schedule(ordering, snapshot, profiles, p)
+    assert slots['x'].slowed_by == ('memory VM on source',
+                                    'net_rx VM on destination')
+    alone = schedule.schedule(
+        ordering, b.cluster([b.host('A'), b.host('B')], [b.vm('x', 'A')]),
+        {'x': profiles['x']}, p)
+    assert slots['x'].cost.time_s > alone['x'].cost.time_s

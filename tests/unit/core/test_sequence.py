@@ -1,0 +1,89 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import pytest
+
+from tests.unit import builders as b
+from watcher_informed.core import sequence
+from watcher_informed.core import snapshot as snap
+
+
+def move(uuid, src, dst, cls='cpu', t=1.0, vcpus=2):
+    return sequence.Move(uuid, src, dst, cls, t,
+                         snap.Resources(vcpus, 2048, 10))
+
+
+def roomy(*names):
+    return [b.host(n, vcpus=64, ram_mb=65536) for n in names]
+
+
+@pytest.mark.parametrize('moves, expected', [
+    # memory-dirtying and web first, net_rx last, others SJF (3.4)
+    ([move('a', 'A', 'B', 'net_rx', 1), move('b', 'A', 'B', 'cpu', 5),
+      move('c', 'A', 'B', 'memory', 9), move('d', 'A', 'B', 'disk_io', 2),
+      move('e', 'A', 'B', 'web', 3)],
+     ['e', 'c', 'd', 'b', 'a']),
+    # SJF among cpu and disk-io, uuid breaks ties
+    ([move('z', 'A', 'B', 'cpu', 2), move('y', 'A', 'B', 'disk_io', 2),
+      move('x', 'A', 'B', 'cpu', 1)], ['x', 'y', 'z']),
+])
+def test_paper_order(moves, expected):
+    vms = [b.vm(m.uuid, m.source) for m in moves]
+    snapshot = b.cluster(roomy('A', 'B'), vms)
+    ordering = sequence.order_moves(snapshot, moves)
+    assert [m.uuid for m in ordering.order] == expected
+    assert all(ordering.deps[m.uuid] == () for m in moves)
+
+
+def test_move_waits_for_the_room_it_needs():
+    # B is full (8 vCPU used by 'out'); 'in' can only land once 'out' left
+    hosts = [b.host('A'), b.host('B', vcpus=8), b.host('C')]
+    vms = [b.vm('in', 'A', vcpus=4), b.vm('out', 'B', vcpus=8)]
+    moves = [move('in', 'A', 'B', 'memory', vcpus=4),
+             move('out', 'B', 'C', 'net_rx', vcpus=8)]
+    ordering = sequence.order_moves(b.cluster(hosts, vms), moves)
+    assert [m.uuid for m in ordering.order] == ['out', 'in']
+    assert ordering.deps['in'] == ('out',)
+    assert not ordering.dropped
+
+
+def test_swap_cycle_is_broken_by_dropping():
+    hosts = [b.host('A', vcpus=2), b.host('B', vcpus=2)]
+    vms = [b.vm('a', 'A'), b.vm('b', 'B')]
+    moves = [move('a', 'A', 'B'), move('b', 'B', 'A')]
+    ordering = sequence.order_moves(b.cluster(hosts, vms), moves)
+    assert set(ordering.dropped) == {'a', 'b'}
+    assert ordering.order == ()
+
+
+def test_three_cycle_with_spare_room_is_not_dropped():
+    hosts = [b.host('A', vcpus=2), b.host('B', vcpus=2),
+             b.host('C', vcpus=4)]
+    vms = [b.vm('a', 'A'), b.vm('b', 'B'), b.vm('c', 'C')]
+    moves = [move('a', 'A', 'B'), move('b', 'B', 'C'), move('c', 'C', 'A')]
+    ordering = sequence.order_moves(b.cluster(hosts, vms), moves)
+    assert not ordering.dropped
+    # b frees B for a, a frees A for c: the only safe order
+    assert [m.uuid for m in ordering.order] == ['b', 'a', 'c']
+    assert ordering.deps['a'] == ('b',)
+    assert 'a' in ordering.deps['c']
+
+
+def test_anti_affinity_mate_must_leave_first():
+    hosts = roomy('A', 'B', 'C')
+    vms = [b.vm('x', 'A'), b.vm('y', 'B')]
+    group = snap.ServerGroup('g', snap.ANTI_AFFINITY, ('x', 'y'))
+    moves = [move('x', 'A', 'B', 'memory'), move('y', 'B', 'C', 'net_rx')]
+    ordering = sequence.order_moves(
+        b.cluster(hosts, vms, groups=[group]), moves)
+    assert [m.uuid for m in ordering.order] == ['y', 'x']
+    assert 'y' in ordering.deps['x']
