@@ -70,34 +70,47 @@ def hosts(draw, min_hosts=2, max_hosts=8):
     return result
 
 
-def _metric(draw, strategy):
-    """A metric value, occasionally missing or bad (make_usage cleans)."""
-    kind = draw(st.integers(0, 19))
-    if kind == 0:
-        return draw(st.sampled_from(BAD_VALUES))
-    return draw(strategy)
+#: Metric order for :func:`usage_for`'s "one bad metric" draw.
+METRIC_ORDER = (snap.CPU, snap.RAM, snap.DISK_READ, snap.DISK_WRITE,
+                snap.NET_RX, snap.NET_TX, snap.DIRTY_RATE, snap.WSS)
+#: Workload shapes: (disk MiB/s, net rx, net tx, dirty rate) at heat 1.
+SHAPES = (
+    (0.0, 0.0, 0.0, 0.0),      # cpu-only / idle, depending on heat
+    (40.0, 0.0, 0.0, 1.0),     # disk_io
+    (0.5, 30.0, 0.5, 1.0),     # net_rx
+    (0.5, 0.5, 30.0, 1.0),     # web
+    (0.1, 0.05, 0.05, 300.0),  # memory dirtying
+    (5.0, 5.0, 5.0, 20.0),     # mixed
+)
 
 
 @st.composite
-def usage_for(draw, instance):
-    readings = {}
-    specs = (
-        (snap.CPU, st.floats(0.0, 1.2)),
-        (snap.RAM, st.floats(0.0, instance.ram_mb * 1.2)),
-        (snap.DISK_READ, st.sampled_from((0.0, 0.01, 0.5, 5.0, 40.0))),
-        (snap.DISK_WRITE, st.sampled_from((0.0, 0.01, 0.5, 5.0, 40.0))),
-        (snap.NET_RX, st.sampled_from((0.0, 0.005, 0.05, 1.0, 60.0))),
-        (snap.NET_TX, st.sampled_from((0.0, 0.005, 0.05, 1.0, 60.0))),
-        (snap.DIRTY_RATE, st.sampled_from((0.0, 1.0, 10.0, 50.0, 400.0))),
-        (snap.WSS, st.floats(0.0, float(instance.ram_mb))),
-    )
-    for metric, strategy in specs:
-        presence = draw(st.integers(0, 9))
-        if presence == 0:
-            continue  # metric not reported at all
-        readings[metric] = _metric(draw, strategy)
+def usage_for(draw, instance, heat):
+    """Usage of ``instance`` on a host of the given ``heat`` (0-1.2).
+
+    Few draws per instance (generation speed): a workload shape, a level,
+    the RAM fraction used and at most one missing or bad metric.
+    """
+    shape = SHAPES[draw(st.integers(0, len(SHAPES) - 1))]
+    level = draw(st.floats(0.0, 1.0)) * heat
+    ram_used = draw(st.sampled_from((0.1, 0.5, 0.9, 1.0, 1.2)))
+    disk, rx, tx, dirty = (v * level for v in shape)
+    readings = {
+        snap.CPU: min(1.2, level), snap.RAM: instance.ram_mb * ram_used,
+        snap.DISK_READ: disk / 2, snap.DISK_WRITE: disk / 2,
+        snap.NET_RX: rx, snap.NET_TX: tx, snap.DIRTY_RATE: dirty,
+        snap.WSS: instance.ram_mb * ram_used / 4,
+    }
+    defect = draw(st.integers(0, 3 * len(METRIC_ORDER) * len(BAD_VALUES)))
+    if defect < len(METRIC_ORDER) * len(BAD_VALUES):
+        metric = METRIC_ORDER[defect % len(METRIC_ORDER)]
+        bad = BAD_VALUES[defect // len(METRIC_ORDER)]
+        if bad is None and defect % 2:
+            del readings[metric]  # not reported at all
+        else:
+            readings[metric] = bad
     reasons = {}
-    if draw(st.booleans()) and snap.DIRTY_RATE not in readings:
+    if snap.DIRTY_RATE not in readings:
         reasons[snap.DIRTY_RATE] = 'no libvirt dirty-rate support'
     return snap.make_usage(readings, reasons)
 

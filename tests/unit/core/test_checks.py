@@ -65,7 +65,7 @@ def test_capacity_in_every_reachable_state(moves, fragment):
 def test_transitive_ancestor_counts():
     # x waits for z which waits for o: o completed before x starts
     vms = VMS + [b.vm('z', 'C')]
-    snapshot = b.cluster(HOSTS, vms)
+    snapshot = b.cluster(HOSTS[:2] + [b.host('C', vcpus=16)], vms)
     plan = plan_of(mv(1, 'o', 'B', 'C'), mv(2, 'z', 'C', 'A', ['o']),
                    mv(3, 'x', 'A', 'B', ['z']))
     assert found(snapshot, plan) == []
