@@ -1,0 +1,255 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ``watcher-informed`` command: demo, what-if plans, validation.
+
+``demo`` and ``plan`` load the real ``informed_live_migration`` strategy
+and planner through Watcher's own loaders, run the strategy on a scenario
+(the embedded demo cluster or a user's file) and print the classification,
+the overloaded hosts, the plan in execution order with a reason per step,
+and the efficacy indicators.  ``--format json`` prints a stable document
+(``"format": "watcher-informed-plan/1"``).  ``validate`` checks a scenario
+file and lists every problem with its location.  Exit codes: 0 success,
+1 the plan could not be computed, 2 bad input (arguments, scenario file,
+audit parameters).
+"""
+
+import argparse
+import json
+import sys
+import warnings
+
+from watcher_informed.cli import scenario as scenario_mod
+
+JSON_FORMAT = 'watcher-informed-plan/1'
+_CONF_READY = []
+
+
+def _watcher():
+    """Import Watcher quietly and parse its (empty) configuration once."""
+    warnings.simplefilter('ignore')
+    from oslo_config import cfg
+    if not _CONF_READY:
+        cfg.CONF(args=[], project='watcher')
+        _CONF_READY.append(True)
+    from watcher.common import utils
+    from watcher.decision_engine.loading import default as loading
+    warnings.simplefilter('ignore')
+    return utils, loading
+
+
+def audit_parameters(strategy_cls, given):
+    """Validate and default audit parameters with Watcher's validator."""
+    utils, _ = _watcher()
+    params = dict(given)
+    utils.StrictDefaultValidatingDraft4Validator(
+        strategy_cls.get_schema()).validate(params)
+    return params
+
+
+def run(scen, given_params):
+    """Run strategy + planner DAG on a scenario; returns a result dict."""
+    utils, loading = _watcher()
+    from watcher_informed.planners import informed_live_migration as plnr
+    strategy = loading.DefaultStrategyLoader().load(
+        'informed_live_migration')
+    loading.DefaultPlannerLoader().load(strategy.planner)
+    params = audit_parameters(type(strategy), given_params)
+    if scen.communication_groups and 'communication_groups' not in \
+            given_params:
+        params['communication_groups'] = scen.communication_groups
+    strategy._compute_model = scen.model()
+    strategy.metrics_reader = scen.reader()
+    strategy.nova_connection = scen.nova()
+    strategy.input_parameters = utils.Struct(params)
+    solution = strategy.execute()
+    rows = plnr.action_parents(solution.actions, strategy.informed_plan)
+    return {'plan': strategy.informed_plan, 'solution': solution,
+            'rows': rows, 'params': params}
+
+
+def to_document(result, scen):
+    """The stable JSON document of a run."""
+    plan = result['plan']
+    action_of = {a['input_parameters']['resource_id']: uuid
+                 for a, uuid, _ in result['rows']}
+    names = {i['uuid']: i.get('name', '') for i in scen.data['instances']}
+    return {
+        'format': JSON_FORMAT,
+        'scenario': scen.source,
+        'parameters': result['params'],
+        'classification': [
+            {'uuid': u, 'name': names.get(u, ''), 'class': p.cls, 'intensity': round(p.intensity, 3),
+             'source': p.source, 'evidence': list(p.evidence)}
+            for u, p in sorted(plan.profiles.items())],
+        'overloaded_hosts': [
+            {'host': h.name, 'load': {k: round(v, 4)
+                                      for k, v in h.load.items()},
+             'excess': {k: round(v, 4) for k, v in h.excess.items()}}
+            for h in plan.hot_hosts],
+        'still_overloaded': list(plan.still_overloaded),
+        'not_moved': dict(sorted(plan.not_moved.items())),
+        'actions': [
+            {'step': m.step, 'action_uuid': action_of[m.uuid],
+             'parents': [action_of[p] for p in m.parents],
+             'instance': m.uuid, 'name': m.name, 'class': m.cls,
+             'source': m.source, 'destination': m.dest, 'lane': m.lane,
+             'start_s': round(m.start_s, 3), 'end_s': round(m.end_s, 3),
+             'downtime_s': round(m.downtime_s, 4),
+             'transferred_mib': round(m.sent_mib, 1),
+             'converged': m.converged, 'reason': m.reason}
+            for m in plan.moves],
+        'efficacy': {i['name']: i['value']
+                     for i in result['solution'].efficacy_indicators},
+        'global_efficacy': {i['name']: i['value']
+                            for i in result['solution'].global_efficacy},
+    }
+
+
+def _table(headers, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    line = '  '.join('%-*s' % (w, h) for w, h in zip(widths, headers))
+    out = [line, '  '.join('-' * w for w in widths)]
+    out += ['  '.join('%-*s' % (w, c) for w, c in zip(widths, r))
+            for r in rows]
+    return '\n'.join(out)
+
+
+def print_tables(doc, out):
+    print('Workload classification', file=out)
+    print(_table(['instance', 'class', 'evidence'], [
+        (c['name'] or c['uuid'][:8], c['class'],
+         '; '.join(c['evidence'][:3])[:90])
+        for c in doc['classification']]), file=out)
+    print('\nOverloaded hosts', file=out)
+    print(_table(['host', 'cpu', 'ram', 'disk_io', 'net', 'must shed'], [
+        (h['host'],) + tuple('%.2f' % h['load'][k]
+                             for k in ('cpu', 'ram', 'disk_io', 'net')) +
+        (', '.join('%s %.2f' % kv for kv in h['excess'].items()),)
+        for h in doc['overloaded_hosts']]) or '(none)', file=out)
+    print('\nPlan (execution order)', file=out)
+    print(_table(['step', 'lane', 'instance', 'class', 'move', 'time s',
+                  'downtime ms', 'MiB', 'after'], [
+        (a['step'], a['lane'], a['name'], a['class'],
+         '%s -> %s' % (a['source'], a['destination']),
+         '%.1f' % (a['end_s'] - a['start_s']),
+         '%.0f' % (a['downtime_s'] * 1000), '%.0f' % a['transferred_mib'],
+         ','.join(str(s['step']) for s in doc['actions']
+                  if s['action_uuid'] in a['parents']) or '-')
+        for a in doc['actions']]), file=out)
+    print('\nWhy', file=out)
+    for a in doc['actions']:
+        print('  %d. %s: %s' % (a['step'], a['name'], a['reason']),
+              file=out)
+    if doc['not_moved']:
+        print('\nNot moved', file=out)
+        for uuid, why in doc['not_moved'].items():
+            print('  %s: %s' % (uuid, why), file=out)
+    print('\nEfficacy', file=out)
+    for k, v in list(doc['efficacy'].items()) + list(
+            doc['global_efficacy'].items()):
+        print('  %-34s %s' % (k, v), file=out)
+
+
+def _params_arg(text):
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError('not JSON: %s' % exc)
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError('must be a JSON object')
+    return value
+
+
+def _plan(scen, args):
+    import jsonschema
+    try:
+        result = run(scen, args.parameters)
+    except jsonschema.ValidationError as exc:
+        field = '.'.join(str(p) for p in exc.absolute_path) or '(top)'
+        print('invalid audit parameter %s: %s' % (field, exc.message),
+              file=sys.stderr)
+        return 2
+    except Exception as exc:
+        print('error: %s: %s' % (type(exc).__name__, exc), file=sys.stderr)
+        return 1
+    doc = to_document(result, scen)
+    if args.format == 'json':
+        json.dump(doc, sys.stdout, indent=1, sort_keys=True)
+        print()
+    else:
+        print_tables(doc, sys.stdout)
+    return 0
+
+
+def cmd_demo(args):
+    scen = scenario_mod.load(scenario_mod.demo_path())
+    if args.format == 'table':
+        print(scen.data.get('description', ''))
+        print()
+    return _plan(scen, args)
+
+
+def cmd_plan(args):
+    try:
+        scen = scenario_mod.load(args.scenario)
+    except scenario_mod.ScenarioError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return _plan(scen, args)
+
+
+def cmd_validate(args):
+    try:
+        scen = scenario_mod.load(args.file)
+    except scenario_mod.ScenarioError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print('%s: valid (%d hosts, %d instances)' % (
+        args.file, len(scen.data['hosts']), len(scen.data['instances'])))
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog='watcher-informed',
+        description='What the informed_live_migration Watcher strategy '
+                    'would do, before it touches a cloud.')
+    sub = parser.add_subparsers(dest='command', required=True)
+
+    def plan_options(p):
+        p.add_argument('--format', choices=('table', 'json'),
+                       default='table', help='output format')
+        p.add_argument('--parameters', type=_params_arg, default={},
+                       metavar='JSON',
+                       help='audit parameters as a JSON object, e.g. '
+                            '\'{"cpu_threshold": 0.7}\'')
+    demo = sub.add_parser('demo', help='plan the embedded example cluster')
+    plan_options(demo)
+    demo.set_defaults(func=cmd_demo)
+    plan = sub.add_parser('plan', help='plan a scenario file')
+    plan.add_argument('--scenario', required=True, help='scenario file')
+    plan_options(plan)
+    plan.set_defaults(func=cmd_plan)
+    val = sub.add_parser('validate', help='check a scenario file')
+    val.add_argument('file')
+    val.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

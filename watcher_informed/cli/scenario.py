@@ -1,0 +1,249 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Scenario files: a cluster, its metrics and groups, for what-if plans.
+
+Contract: :func:`load` reads a version-1 scenario (JSON, or YAML when
+PyYAML is installed) and returns a :class:`Scenario`, or raises
+:class:`ScenarioError` listing every problem with its location (``hosts[2]
+.vcpus: must be a positive number``).  Nothing is half-built: the checks
+run before any object is made.  :meth:`Scenario.model` builds a real Watcher
+``ModelRoot``; :meth:`Scenario.reader` an in-memory metric store;
+:meth:`Scenario.nova` an object answering the two Nova calls the strategy
+makes (server groups, service zones) from the file.
+"""
+
+import dataclasses
+import json
+import pathlib
+import types
+import typing
+
+from watcher_informed.adapters.metrics import memory
+from watcher_informed.core import snapshot as snap
+
+VERSION = 1
+PROJECT = '00000000-0000-4000-8000-000000000000'
+
+
+class ScenarioError(ValueError):
+    def __init__(self, source, problems):
+        super().__init__('%s: %d problem(s):\n  %s' % (
+            source, len(problems), '\n  '.join(problems)))
+        self.problems = problems
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    data: typing.Mapping
+    source: str
+
+    def model(self):
+        """A Watcher ``ModelRoot`` with the scenario's hosts and VMs."""
+        from watcher.decision_engine.model import element
+        from watcher.decision_engine.model import model_root
+        root = model_root.ModelRoot()
+        for h in self.data['hosts']:
+            root.add_node(element.ComputeNode(
+                uuid=h.get('uuid') or 'node-' + h['name'],
+                hostname=h['name'], vcpus=int(h['vcpus']),
+                memory=int(h['ram_mb']), disk=int(h['disk_gb']),
+                vcpu_reserved=int(h.get('vcpu_reserved', 0)),
+                memory_mb_reserved=int(h.get('ram_reserved_mb', 0)),
+                disk_gb_reserved=int(h.get('disk_reserved_gb', 0)),
+                vcpu_ratio=float(h.get('vcpu_ratio', 1.0)),
+                memory_ratio=float(h.get('ram_ratio', 1.0)),
+                disk_ratio=float(h.get('disk_ratio', 1.0)),
+                state=h.get('state', 'up'),
+                status=h.get('status', 'enabled')))
+        for i in self.data['instances']:
+            inst = element.Instance(
+                uuid=i['uuid'], name=i.get('name', i['uuid']),
+                vcpus=int(i['vcpus']), memory=int(i['ram_mb']),
+                disk=int(i.get('disk_gb', 0)),
+                state=i.get('state', 'active'),
+                metadata=dict(i.get('metadata', {})),
+                project_id=i.get('project_id', PROJECT),
+                locked=bool(i.get('locked', False)),
+                watcher_exclude=bool(i.get('exclude', False)),
+                pinned_az=i.get('pinned_az') or '')
+            root.add_instance(inst)
+            root.map_instance(inst, root.get_node_by_name(i['host']))
+        return root
+
+    def reader(self):
+        """Metrics as an in-memory store (values or series)."""
+        series = {}
+        for uuid, metrics in self.data.get('metrics', {}).items():
+            for metric, value in metrics.items():
+                if isinstance(value, list):
+                    samples = [(float(t), v) for t, v in value]
+                else:
+                    samples = [(0.0, value)]
+                series.setdefault(metric, {})[uuid] = samples
+        now = max([t for per in series.values() for s in per.values()
+                   for t, _ in s] or [0.0])
+        return memory.InMemoryMetrics(series, now)
+
+    def nova(self):
+        """Answers ``compute.server_groups`` / ``compute.services``."""
+        groups = [types.SimpleNamespace(
+            id=g['uuid'], name=g.get('name', ''), policy=g['policy'],
+            member_ids=list(g['members']))
+            for g in self.data.get('server_groups', [])]
+        services = [types.SimpleNamespace(host=h['name'],
+                                          availability_zone=h.get('az'))
+                    for h in self.data['hosts']]
+        compute = types.SimpleNamespace(
+            server_groups=lambda all_projects=True: list(groups),
+            services=lambda binary=None: list(services))
+        return types.SimpleNamespace(compute=compute)
+
+    @property
+    def communication_groups(self):
+        return [list(g) for g in self.data.get('communication_groups', [])]
+
+
+def _num(problems, where, value, positive=False, integer=False):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok and integer and int(value) != value:
+        ok = False
+    if ok and (value < 0 or (positive and value == 0)):
+        ok = False
+    if not ok:
+        problems.append('%s: must be a %s%s, got %r' % (
+            where, 'positive' if positive else 'non-negative',
+            ' integer' if integer else ' number', value))
+
+
+def _check_hosts(data, problems):
+    names = set()
+    hosts = data.get('hosts')
+    if not isinstance(hosts, list) or not hosts:
+        problems.append('hosts: must be a non-empty list')
+        return names
+    for n, h in enumerate(hosts):
+        where = 'hosts[%d]' % n
+        if not isinstance(h, dict) or not h.get('name'):
+            problems.append('%s.name: required' % where)
+            continue
+        if h['name'] in names:
+            problems.append('%s.name: duplicate host %r' % (where,
+                                                             h['name']))
+        names.add(h['name'])
+        for key in ('vcpus', 'ram_mb', 'disk_gb'):
+            _num(problems, '%s.%s' % (where, key), h.get(key),
+                 positive=True)
+        for key in ('vcpu_ratio', 'ram_ratio', 'disk_ratio'):
+            if key in h:
+                _num(problems, '%s.%s' % (where, key), h[key], positive=True)
+        if h.get('state', 'up') not in ('up', 'down'):
+            problems.append('%s.state: must be up or down' % where)
+        if h.get('status', 'enabled') not in ('enabled', 'disabled'):
+            problems.append('%s.status: must be enabled or disabled'
+                            % where)
+    return names
+
+
+def _check_instances(data, names, problems):
+    uuids = set()
+    for n, i in enumerate(data.get('instances') or []):
+        where = 'instances[%d]' % n
+        if not isinstance(i, dict) or not i.get('uuid'):
+            problems.append('%s.uuid: required' % where)
+            continue
+        if i['uuid'] in uuids:
+            problems.append('%s.uuid: duplicate %r' % (where, i['uuid']))
+        uuids.add(i['uuid'])
+        if i.get('host') not in names:
+            problems.append('%s.host: unknown host %r' % (where,
+                                                           i.get('host')))
+        for key in ('vcpus', 'ram_mb'):
+            _num(problems, '%s.%s' % (where, key), i.get(key),
+                 positive=True, integer=True)
+    return uuids
+
+
+def _check_metrics(data, uuids, problems):
+    for uuid, metrics in (data.get('metrics') or {}).items():
+        if uuid not in uuids:
+            problems.append('metrics.%s: unknown instance' % uuid)
+            continue
+        for metric in metrics:
+            if metric not in snap.METRICS:
+                problems.append('metrics.%s.%s: unknown metric (known: %s)'
+                                % (uuid, metric, ', '.join(snap.METRICS)))
+
+
+def _check_groups(data, uuids, problems):
+    for n, g in enumerate(data.get('server_groups') or []):
+        where = 'server_groups[%d]' % n
+        if g.get('policy') not in snap.POLICIES:
+            problems.append('%s.policy: must be one of %s'
+                            % (where, ', '.join(snap.POLICIES)))
+        if not g.get('uuid'):
+            problems.append('%s.uuid: required' % where)
+        for m in g.get('members', []):
+            if m not in uuids:
+                problems.append('%s.members: unknown instance %s'
+                                % (where, m))
+
+
+def validate(data, source='<scenario>'):
+    """Raise :class:`ScenarioError` with every problem found."""
+    if not isinstance(data, dict):
+        raise ScenarioError(source, ['top level: must be a mapping'])
+    problems = []
+    if data.get('version') != VERSION:
+        problems.append('version: must be %d, got %r'
+                        % (VERSION, data.get('version')))
+    names = _check_hosts(data, problems)
+    uuids = _check_instances(data, names, problems)
+    _check_metrics(data, uuids, problems)
+    _check_groups(data, uuids, problems)
+    if problems:
+        raise ScenarioError(source, problems)
+    return data
+
+
+def parse(text, source):
+    """Parse JSON or YAML text, reporting the line of a syntax error."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        json_error = exc
+    try:
+        import yaml
+    except ImportError:
+        raise ScenarioError(source, ['line %d: invalid JSON: %s'
+                                     % (json_error.lineno, json_error.msg)])
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, 'problem_mark', None)
+        line = mark.line + 1 if mark else '?'
+        raise ScenarioError(source, ['line %s: invalid YAML/JSON: %s'
+                                     % (line, exc)])
+
+
+def load(path):
+    path = pathlib.Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ScenarioError(str(path), ['cannot read: %s' % exc])
+    return Scenario(validate(parse(text, str(path)), str(path)), str(path))
+
+
+def demo_path():
+    return pathlib.Path(__file__).resolve().parents[1] / 'data' / \
+        'demo.json'
