@@ -91,7 +91,7 @@ def read_vm(path):
 def main(argv):
     trace = pathlib.Path(argv[1] if len(argv) > 1 else
                          '../shared/data/bitbrains-gwa-t-12-rnd')
-    rng = random.Random(2013)
+    rng = random.Random(2013)  # noqa: S311 - seeded scenario, not crypto
     hosts = [{'name': 'compute-%02d' % i, 'vcpus': 16 if i < 8 else 8,
               'ram_mb': 131072, 'disk_gb': 2000,
               'vcpu_ratio': 4.0, 'ram_ratio': 1.5, 'disk_ratio': 1.0,

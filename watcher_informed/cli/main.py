@@ -88,7 +88,8 @@ def to_document(result, scen):
         'scenario': scen.source,
         'parameters': result['params'],
         'classification': [
-            {'uuid': u, 'name': names.get(u, ''), 'class': p.cls, 'intensity': round(p.intensity, 3),
+            {'uuid': u, 'name': names.get(u, ''), 'class': p.cls,
+             'intensity': round(p.intensity, 3),
              'source': p.source, 'evidence': list(p.evidence)}
             for u, p in sorted(plan.profiles.items())],
         'overloaded_hosts': [

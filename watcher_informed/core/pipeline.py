@@ -31,9 +31,9 @@ from watcher_informed.core import cost as cost_mod
 from watcher_informed.core import overload
 from watcher_informed.core import place
 from watcher_informed.core import plan as plan_mod
+from watcher_informed.core import schedule as schedule_mod
 from watcher_informed.core import select
 from watcher_informed.core import sequence
-from watcher_informed.core import schedule as schedule_mod
 
 LOG = logging.getLogger(__name__)
 

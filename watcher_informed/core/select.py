@@ -19,8 +19,9 @@ predicted migration time (pre-copy model: small memory and small dirty set
 are cheap) times its class weight (CPU and disk-I/O workloads preferred,
 section 3.4).  Small candidate sets are solved exactly; larger ones by a
 greedy cover followed by removal of redundant picks, plus seeded
-randomised restarts (the audit's ``seed``) keeping the cheapest cover.  When no subset
-relieves the host, the one relieving the most is returned, flagged partial.
+randomised restarts (the audit's ``seed``) keeping the cheapest cover.
+When no subset relieves the host, the one relieving the most is returned,
+flagged partial.
 """
 
 import dataclasses
@@ -101,7 +102,9 @@ def _greedy(cands, excess, budget, noise=None):
 def _randomised(cands, excess, budget, seed, host):
     """Greedy, then seeded restarts with perturbed costs; best cover."""
     best = _greedy(cands, excess, budget)
-    rng = random.Random(seed * 1000003 + zlib.crc32(host.encode()))
+    # a seeded search, not cryptography
+    rng = random.Random(  # noqa: S311
+        seed * 1000003 + zlib.crc32(host.encode()))
     for _ in range(RESTARTS):
         noise = {c.uuid: rng.uniform(1.0, 1.5) for c in cands}
         trial = _greedy(cands, excess, budget, noise)

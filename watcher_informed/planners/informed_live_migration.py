@@ -25,7 +25,6 @@ nothing ever runs unordered.
 """
 
 from oslo_log import log
-
 from watcher import objects
 from watcher.common import utils
 from watcher.decision_engine.planner import base

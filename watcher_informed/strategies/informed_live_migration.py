@@ -40,12 +40,12 @@ from watcher._i18n import _
 from watcher.common import exception
 from watcher.decision_engine.strategy.strategies import base
 
-from watcher_informed.adapters.metrics import base as metrics_base
-from watcher_informed.adapters.metrics import watcher_datasource
 from watcher_informed.adapters import nova as nova_adapter
 from watcher_informed.adapters import parameters
 from watcher_informed.adapters import solution as solution_adapter
 from watcher_informed.adapters import watcher_model
+from watcher_informed.adapters.metrics import base as metrics_base
+from watcher_informed.adapters.metrics import watcher_datasource
 from watcher_informed.conf import strategy as strategy_conf
 from watcher_informed.core import params as params_mod
 from watcher_informed.core import pipeline
