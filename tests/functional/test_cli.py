@@ -1,0 +1,131 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The watcher-informed command end to end, in a subprocess."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from watcher_informed.cli import scenario
+
+
+def cli(*args):
+    return subprocess.run(
+        [sys.executable, '-W', 'ignore', '-m', 'watcher_informed.cli.main']
+        + list(args), capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope='module')
+def demo_json():
+    proc = cli('demo', '--format', 'json')
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_demo_table_prints_every_section():
+    proc = cli('demo')
+    assert proc.returncode == 0, proc.stderr
+    for title in ('Workload classification', 'Overloaded hosts',
+                  'Plan (execution order)', 'Why', 'Efficacy'):
+        assert title in proc.stdout
+
+
+def test_demo_plan_is_checked_and_relieves(demo_json):
+    doc = demo_json
+    assert doc['format'] == 'watcher-informed-plan/1'
+    assert doc['actions'] and doc['overloaded_hosts']
+    assert doc['still_overloaded'] == []
+    assert doc['efficacy']['instance_migrations_count'] == \
+        len(doc['actions'])
+    uuids = {a['action_uuid'] for a in doc['actions']}
+    seen = set()
+    for a in doc['actions']:
+        assert set(a['parents']) <= seen, 'parents must come earlier'
+        assert set(a['parents']) <= uuids
+        seen.add(a['action_uuid'])
+        assert a['end_s'] >= a['start_s'] >= 0
+
+
+def test_demo_plan_passes_the_core_checkers(demo_json):
+    # Rebuild the plan as a value and run every hard-rule checker on it.
+    from watcher_informed.core import checks
+    from watcher_informed.core import params
+    from watcher_informed.core import plan as plan_mod
+    from watcher_informed.core import snapshot as snap
+    data = scenario.load(scenario.demo_path()).data
+    hosts = tuple(snap.Host(h['name'], h['vcpus'], h['ram_mb'],
+                            h['disk_gb'], vcpu_ratio=h['vcpu_ratio'],
+                            ram_ratio=h['ram_ratio'],
+                            disk_ratio=h['disk_ratio'])
+                  for h in data['hosts'])
+    insts = tuple(snap.Instance(i['uuid'], i['host'], i['vcpus'],
+                                i['ram_mb'], i['disk_gb'])
+                  for i in data['instances'])
+    groups = tuple(snap.ServerGroup(g['uuid'], g['policy'],
+                                    tuple(g['members']))
+                   for g in data['server_groups'])
+    snapshot = snap.Snapshot(hosts, insts, {}, groups)
+    by_action = {a['action_uuid']: a['instance']
+                 for a in demo_json['actions']}
+    moves = tuple(plan_mod.PlannedMove(
+        a['step'], a['instance'], a['name'], a['class'], a['source'],
+        a['destination'], tuple(by_action[p] for p in a['parents']),
+        a['lane'], a['start_s'], a['end_s'], a['downtime_s'],
+        a['transferred_mib'], a['converged'], a['reason'])
+        for a in demo_json['actions'])
+    plan = plan_mod.Plan(moves, {}, (), {}, {}, {}, (), len(insts))
+    assert checks.violations(snapshot, plan, params.Params()) == []
+
+
+def test_parameters_change_the_plan():
+    proc = cli('demo', '--format', 'json', '--parameters',
+               '{"max_migrations": 1}')
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout)['actions']) == 1
+
+
+@pytest.mark.parametrize('params, field', [
+    ('{"cpu_threshold": 2}', 'cpu_threshold'),
+    ('{"max_concurrent_out": 0}', 'max_concurrent_out'),
+])
+def test_invalid_parameters_exit_2_naming_the_field(params, field):
+    proc = cli('demo', '--parameters', params)
+    assert proc.returncode == 2
+    assert field in proc.stderr
+
+
+@pytest.mark.parametrize('content, expected', [
+    ('{"version": 1, "hosts": []', 'line 1'),
+    ('{"version": 2, "hosts": [{"name": "a", "vcpus": 1, "ram_mb": 1,'
+     ' "disk_gb": 1}], "instances": []}', 'version: must be 1'),
+    ('{"version": 1, "hosts": [{"name": "a", "vcpus": -1, "ram_mb": 1,'
+     ' "disk_gb": 1}], "instances": []}', 'hosts[0].vcpus'),
+    ('{"version": 1, "hosts": [{"name": "a", "vcpus": 1, "ram_mb": 1,'
+     ' "disk_gb": 1}], "instances": [{"uuid": "u", "host": "zz",'
+     ' "vcpus": 1, "ram_mb": 1}]}', 'instances[0].host'),
+])
+def test_validate_reports_location(tmp_path, content, expected):
+    path = tmp_path / 'bad.json'
+    path.write_text(content)
+    for args in (('validate', str(path)), ('plan', '--scenario',
+                                           str(path))):
+        proc = cli(*args)
+        assert proc.returncode == 2
+        assert expected in proc.stderr, proc.stderr
+
+
+def test_validate_accepts_the_demo():
+    proc = cli('validate', str(scenario.demo_path()))
+    assert proc.returncode == 0 and 'valid' in proc.stdout

@@ -1,0 +1,53 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import types
+
+import pytest
+
+from watcher_informed.adapters.metrics import base
+from watcher_informed.adapters.metrics import memory
+
+W = base.Window(period_s=450, granularity_s=300, stale_after_s=400)
+VMS = [types.SimpleNamespace(uuid=u) for u in ('a', 'b')]
+
+
+@pytest.mark.parametrize('samples, value, reason', [
+    ([(500, 1.0), (800, 3.0), (1000, 5.0)], 4.0, ''),   # 500 is outside
+    ([(100, 1.0)], None, 'stale'),
+    ([(550, 1.0)], None, 'stale'),                       # 450 s old
+    ([(900, float('nan'))], None, 'NaN'),
+    ([(900, -2.0)], None, 'negative'),
+    ([], None, 'no samples'),
+])
+def test_window_semantics(samples, value, reason):
+    store = memory.InMemoryMetrics({'cpu': {'a': samples}}, now=1000)
+    reading = store.read('cpu', VMS, W)['a']
+    assert reading.value == value
+    assert reason in reading.reason
+
+
+def test_one_query_per_metric_for_all_instances():
+    store = memory.InMemoryMetrics.from_values(
+        {'a': {'cpu': 0.5, 'ram': 10}, 'b': {'cpu': 0.1, 'ram': 20}})
+    usage = base.read_usage(store, VMS, W, metrics=('cpu', 'ram'))
+    assert store.queries == 2
+    assert usage['a'].get('cpu') == 0.5 and usage['b'].get('ram') == 20
+
+
+def test_unsupported_metric_is_missing_with_reason():
+    store = memory.InMemoryMetrics.from_values({'a': {'cpu': 0.5}})
+    usage = base.read_usage(store, VMS, W)
+    assert usage['a'].get('net_rx') is None
+    assert 'does not provide net_rx' in usage['a'].reason('net_rx')
+    assert usage['b'].get('cpu') is None
+    assert usage['b'].reason('cpu') == 'no samples'
