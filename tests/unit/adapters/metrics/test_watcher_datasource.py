@@ -15,7 +15,6 @@
 import types
 
 import pytest
-
 from watcher.decision_engine.datasources import base as ds_base
 
 from watcher_informed.adapters.metrics import base

@@ -1,0 +1,208 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Audit parameters through Watcher's own validator, then into the core.
+
+Watcher's API (``api/controllers/v1/audit.py``) and decision engine
+(``strategy/context/default.py``) validate audit parameters with
+``StrictDefaultValidatingDraft4Validator``, which fills defaults in place,
+raises ``jsonschema.ValidationError`` for a bad value (the API returns
+``'Invalid parameters for strategy: %s' % error``, i.e. ``str(error)``)
+and ``AuditParameterNotAllowed`` for an unknown key.  What passes reaches
+the strategy, whose ``to_params`` must catch the rest (NaN passes every
+JSON-schema bound) and name the offending field.
+"""
+
+import math
+
+import jsonschema
+import pytest
+from watcher.common import exception
+from watcher.common import utils
+from watcher.decision_engine.loading import default as loading
+
+from tests.functional import cluster as cl
+from watcher_informed.adapters import parameters
+from watcher_informed.core import params as params_mod
+
+UUID_A = cl.uid('a')
+UUID_B = cl.uid('b')
+NAN = float('nan')
+
+
+@pytest.fixture(scope='module')
+def schema():
+    return loading.DefaultStrategyLoader().load(cl.STRATEGY).get_schema()
+
+
+def validate(schema, params):
+    utils.StrictDefaultValidatingDraft4Validator(schema).validate(params)
+    return params
+
+
+def test_empty_parameters_are_accepted_and_every_default_filled(schema):
+    params = validate(schema, {})
+    expected = {k: v['default'] for k, v in schema['properties'].items()}
+    assert params == expected
+    # the filled defaults validate again unchanged (the API stores them and
+    # the decision engine sees them as explicit values)
+    assert validate(schema, dict(params)) == expected
+
+
+def test_explicit_values_are_kept_and_others_defaulted(schema):
+    params = validate(schema, {'cpu_threshold': 0.5, 'max_migrations': 3,
+                               'communication_groups': [[UUID_A, UUID_B]]})
+    assert params['cpu_threshold'] == 0.5
+    assert params['max_migrations'] == 3
+    assert params['communication_groups'] == [[UUID_A, UUID_B]]
+    assert params['ram_threshold'] == 0.9
+
+
+@pytest.mark.parametrize('params, field, words', [
+    ({'cpu_threshold': 0}, 'cpu_threshold', 'minimum'),
+    ({'cpu_threshold': 1.5}, 'cpu_threshold', 'maximum'),
+    ({'cpu_threshold': 'high'}, 'cpu_threshold', 'number'),
+    ({'cpu_threshold': True}, 'cpu_threshold', 'number'),
+    ({'target_margin': 0.6}, 'target_margin', 'maximum'),
+    ({'max_migrations': -1}, 'max_migrations', 'minimum'),
+    ({'max_migrations': 2.5}, 'max_migrations', 'integer'),
+    ({'max_concurrent_out': 0}, 'max_concurrent_out', 'minimum'),
+    ({'max_concurrent_in': 17}, 'max_concurrent_in', 'maximum'),
+    ({'period': 59}, 'period', 'minimum'),
+    ({'migration_bandwidth': 0}, 'migration_bandwidth', 'minimum'),
+    ({'communication_groups': [['not-a-uuid', 'x']]},
+     'communication_groups', 'not-a-uuid'),
+    ({'communication_groups': [[UUID_A]]}, 'communication_groups',
+     'too short'),
+    ({'communication_groups': UUID_A}, 'communication_groups', 'array'),
+    ({'interference_overrides': {'disk_io+bogus': 0.5}},
+     'interference_overrides', 'disk_io+bogus'),
+    ({'interference_overrides': {'cpu+cpu': 2}}, 'interference_overrides',
+     'maximum'),
+    ({'interference_overrides': {'cpu+cpu': -0.1}},
+     'interference_overrides', 'minimum'),
+])
+def test_watcher_validator_rejects_and_names_the_field(schema, params,
+                                                       field, words):
+    with pytest.raises(jsonschema.ValidationError) as info:
+        validate(schema, dict(params))
+    error = info.value
+    assert list(error.absolute_path)[0] == field
+    # str(error) is what Watcher's API returns to the operator
+    assert field in str(error)
+    assert words in str(error)
+
+
+def test_unknown_top_level_key_is_refused_by_name(schema):
+    with pytest.raises(exception.AuditParameterNotAllowed) as info:
+        validate(schema, {'cpu_threshold': 0.5, 'foo': 1})
+    assert info.value.kwargs['parameter'] == 'foo'
+    assert 'foo' in str(info.value)
+
+
+def test_nan_passes_watcher_validator(schema):
+    # NaN compares false with every bound, so the JSON schema cannot stop
+    # it (Python's json module parses a bare NaN): to_params must.
+    params = validate(schema, {'cpu_threshold': NAN})
+    assert math.isnan(params['cpu_threshold'])
+
+
+# -- to_params: validated audit parameters + deploy options -> core Params --
+
+def test_to_params_turns_defaults_into_params(schema):
+    audit = validate(schema, {})
+    p, comm = parameters.to_params(audit, utils.Struct())
+    assert isinstance(p, params_mod.Params)
+    assert comm == ()
+    expected = {
+        'cpu_threshold': 0.8, 'ram_threshold': 0.9,
+        'disk_io_threshold': 0.8, 'net_threshold': 0.8,
+        'target_margin': 0.1, 'max_migrations': 50,
+        'bandwidth_mibps': 1250, 'max_out_per_host': 1,
+        'max_in_per_host': 1, 'max_parallel': 0, 'seed': 0,
+        # deploy-time options at their defaults
+        'host_disk_io_mibps': 500.0, 'host_net_mibps': 1250.0,
+        'downtime_limit_ms': 500, 'max_rounds': 30,
+    }
+    for name, value in expected.items():
+        assert getattr(p, name) == value, name
+    assert dict(p.interference) == dict(params_mod.DEFAULT_INTERFERENCE)
+
+
+def test_to_params_uses_the_loaded_strategy_config(schema):
+    strategy = loading.DefaultStrategyLoader().load(cl.STRATEGY)
+    config = utils.Struct(dict(strategy.config))
+    config['host_disk_io_capacity'] = 250.0
+    config['live_migration_downtime'] = 300
+    audit = validate(schema, {
+        'migration_bandwidth': 100, 'max_concurrent_out': 2,
+        'interference_overrides': {'disk_io+disk_io': 0.9},
+        'communication_groups': [[UUID_A, UUID_B]]})
+    p, comm = parameters.to_params(audit, config)
+    assert p.host_disk_io_mibps == 250.0
+    assert p.downtime_limit_ms == 300
+    assert p.bandwidth_mibps == 100
+    assert p.max_out_per_host == 2
+    assert p.pair_penalty('disk_io', 'disk_io') == 0.9
+    assert p.pair_penalty('cpu', 'cpu') == 0.25
+    assert comm == ((UUID_A, UUID_B),)
+
+
+@pytest.mark.parametrize('audit, field', [
+    ({'cpu_threshold': NAN}, 'cpu_threshold'),
+    ({'target_margin': NAN}, 'target_margin'),
+    ({'interference_overrides': {'cpu+cpu': NAN}},
+     'interference_overrides'),
+    ({'interference_overrides': {'bogus': 0.5}}, 'interference_overrides'),
+    ({'interference_overrides': ['cpu+cpu']}, 'interference_overrides'),
+    ({'communication_groups': 'abc'}, 'communication_groups'),
+    ({'communication_groups': [[1, 2]]}, 'communication_groups'),
+    ({'max_migrations': 2.5}, 'max_migrations'),
+    ({'foo': 1}, 'foo'),
+    pytest.param(
+        {'migration_bandwidth': NAN}, 'migration_bandwidth',
+        marks=pytest.mark.xfail(strict=True, reason=(
+            'to_params reports the core field bandwidth_mibps, which is '
+            'neither an audit parameter nor an option'))),
+])
+def test_to_params_names_the_field_of_a_semantic_error(audit, field):
+    with pytest.raises(params_mod.ParamError) as info:
+        parameters.to_params(audit, utils.Struct())
+    assert info.value.field == field
+    assert field in str(info.value)
+
+
+@pytest.mark.parametrize('option, value', [
+    pytest.param('host_disk_io_capacity', NAN, marks=pytest.mark.xfail(
+        strict=True, reason='to_params reports the core field '
+        'host_disk_io_mibps instead of the option host_disk_io_capacity')),
+    pytest.param('live_migration_downtime', NAN, marks=pytest.mark.xfail(
+        strict=True, reason='to_params reports the core field '
+        'downtime_limit_ms instead of the option live_migration_downtime')),
+])
+def test_to_params_names_the_option_of_a_bad_deploy_value(option, value):
+    # oslo.config's min= bound does not stop NaN either (NaN < min is
+    # false), so a "nan" in watcher.conf reaches to_params.
+    with pytest.raises(params_mod.ParamError) as info:
+        parameters.to_params({}, utils.Struct({option: value}))
+    assert info.value.field == option
+
+
+def test_strategy_turns_a_param_error_into_invalid_parameter():
+    k = cl.Cluster()
+    k.host('h0')
+    k.vm('v0', 'h0')
+    strategy = cl.prepare(k, cpu_threshold=NAN)
+    with pytest.raises(exception.InvalidParameter) as info:
+        strategy.execute()
+    assert 'cpu_threshold' in str(info.value)
+    assert strategy.solution.actions == []
