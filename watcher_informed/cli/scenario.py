@@ -137,8 +137,8 @@ def _check_hosts(data, problems):
             problems.append('%s.name: required' % where)
             continue
         if h['name'] in names:
-            problems.append('%s.name: duplicate host %r' % (where,
-                                                             h['name']))
+            problems.append('%s.name: duplicate host %r'
+                            % (where, h['name']))
         names.add(h['name'])
         for key in ('vcpus', 'ram_mb', 'disk_gb'):
             _num(problems, '%s.%s' % (where, key), h.get(key),
@@ -165,8 +165,8 @@ def _check_instances(data, names, problems):
             problems.append('%s.uuid: duplicate %r' % (where, i['uuid']))
         uuids.add(i['uuid'])
         if i.get('host') not in names:
-            problems.append('%s.host: unknown host %r' % (where,
-                                                           i.get('host')))
+            problems.append('%s.host: unknown host %r'
+                            % (where, i.get('host')))
         for key in ('vcpus', 'ram_mb'):
             _num(problems, '%s.%s' % (where, key), i.get(key),
                  positive=True, integer=True)

@@ -24,11 +24,13 @@ while the destination's resources are claimed from its start.
 
 Reachable-state reasoning is exact, not sampled:
 
-* capacity -- the worst state of host H in one dimension is the
-  maximum-weight *ancestor-closed* set of moves, weighting a move into H
-  +size and a move out of H -size (it only frees room once completed,
-  i.e. once it is an ancestor of something started).  That is a max-closure
-  problem, solved by a min cut;
+* capacity -- the worst state of host H in one dimension, once some move
+  into H has started, is the maximum-weight *ancestor-closed* set of moves
+  containing that move, weighting a move into H +size and a move out of H
+  -size (it only frees room once completed, i.e. once it is an ancestor of
+  something started).  That is a max-closure problem, solved by a min cut
+  (a host that starts over capacity may shed load, never receive while
+  still over);
 * anti-affinity -- two mates can only be seen "one moved, the other not"
   unless the DAG orders them the other way, so each pair is checked in
   the four (done, not done) combinations the DAG permits;
@@ -129,8 +131,8 @@ def check_destinations(snapshot, plan, p, facts):
             continue
         reason = constraints.destination_reason(inst, m.source, host)
         if reason:
-            out.append('%s -> %s: destination %s' % (m.uuid, m.dest,
-                                                      reason))
+            out.append('%s -> %s: destination %s'
+                       % (m.uuid, m.dest, reason))
     return out
 
 
@@ -187,14 +189,20 @@ def _max_closure(weights, parents):
 
 
 def worst_usage(snapshot, plan, facts, host):
-    """Worst reachable allocation on ``host`` per dimension."""
+    """Worst reachable allocation on ``host`` once a move into it started.
+
+    States before any move into ``host`` starts are the initial state (or
+    better), which the plan does not cause; a host that starts over
+    capacity is therefore only a violation if it receives something while
+    still over.  Returns ``None`` when nothing moves into ``host``.
+    """
     used = snap.Resources()
     for inst in snapshot.instances:
         if inst.host == host:
             used = used + inst.resources
     incoming = [m for m in plan.moves if m.dest == host]
     if not incoming:
-        return used
+        return None
     nodes = set(m.uuid for m in incoming)
     for m in incoming:
         nodes |= facts.ancestors[m.uuid]
@@ -207,7 +215,14 @@ def worst_usage(snapshot, plan, facts, host):
             size = facts.insts[u].resources.as_tuple()[dim]
             weights[u] = (size if m.dest == host else 0.0) - \
                 (size if m.source == host else 0.0)
-        worst.append(used.as_tuple()[dim] + _max_closure(weights, parents))
+        big = 1.0 + sum(abs(w) for w in weights.values())
+        best = None
+        for m in incoming:
+            forced = dict(weights)
+            forced[m.uuid] += big
+            value = _max_closure(forced, parents) - big
+            best = value if best is None else max(best, value)
+        worst.append(used.as_tuple()[dim] + best)
     return snap.Resources(*worst)
 
 
@@ -218,6 +233,8 @@ def check_capacity(snapshot, plan, p, facts):
         if host not in facts.hosts:
             continue
         worst = worst_usage(snapshot, plan, facts, host)
+        if worst is None:
+            continue
         over = worst.over(facts.hosts[host].capacity)
         if over:
             out.append('%s can be overcommitted (%s): worst %s > %s'

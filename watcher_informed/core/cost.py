@@ -64,8 +64,8 @@ def precopy(memory_mib, dirty_mibps, wss_mib, bandwidth_mibps,
     if bandwidth_mibps <= 0:
         raise ValueError('bandwidth_mibps must be > 0')
     live_bw = bandwidth_mibps / max(time_factor, 1e-9)
-    stop_bw = (stop_copy_mibps or bandwidth_mibps) / max(downtime_factor,
-                                                          1e-9)
+    stop_rate = stop_copy_mibps or bandwidth_mibps
+    stop_bw = stop_rate / max(downtime_factor, 1e-9)
     limit_mib = live_bw * downtime_limit_ms / 1000.0
     dirty = max(0.0, dirty_mibps)
     wss = max(0.0, wss_mib)

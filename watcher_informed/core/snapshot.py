@@ -82,8 +82,8 @@ class Resources:
 
     def fits_in(self, capacity):
         """True when every dimension is within ``capacity`` (with 1e-9)."""
-        return all(a <= b + 1e-9 for a, b in zip(self.as_tuple(),
-                                                  capacity.as_tuple()))
+        pairs = zip(self.as_tuple(), capacity.as_tuple())
+        return all(a <= b + 1e-9 for a, b in pairs)
 
     def over(self, capacity):
         """Names of the dimensions where ``self`` exceeds ``capacity``."""

@@ -105,5 +105,5 @@ def test_classify_covers_every_instance():
     snapshot = b.cluster([b.host('h')], [b.vm('a', 'h'), b.vm('c', 'h')],
                          {'a': b.usage('web')})
     profiles = classify.classify(snapshot, P)
-    assert {k: v.cls for k, v in profiles.items()} == {'a': 'web',
-                                                        'c': 'idle'}
+    classes = {k: v.cls for k, v in profiles.items()}
+    assert classes == {'a': 'web', 'c': 'idle'}

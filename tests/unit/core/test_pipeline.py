@@ -79,8 +79,8 @@ def test_disk_io_vm_avoids_disk_io_neighbour():
 
 
 def test_talkers_are_kept_together():
-    vms = [b.vm('t%d' % i, 'A') for i in range(4)] + [b.vm('peer', 'C'),
-                                                       b.vm('x', 'B')]
+    vms = [b.vm('t%d' % i, 'A') for i in range(4)]
+    vms += [b.vm('peer', 'C'), b.vm('x', 'B')]
     usages = {v.uuid: b.usage('idle', cpu=1.0) for v in vms[:4]}
     snapshot = b.cluster([b.host('A'), b.host('B'), b.host('C')], vms,
                          usages, comm=[('t0', 'peer'), ('t1', 'peer')])
