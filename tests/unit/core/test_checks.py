@@ -153,3 +153,20 @@ def test_verify_raises_with_every_violation():
     with pytest.raises(checks.PlanViolation) as err:
         checks.verify(snapshot, plan_of(mv(1, 'x', 'A', 'A')), P)
     assert len(err.value.violations) >= 2
+
+
+@pytest.mark.parametrize('parents, bad', [((), True), (('o',), False)])
+def test_host_over_capacity_may_shed_then_receive(parents, bad):
+    hosts = [b.host('A'), b.host('B', vcpus=8), b.host('C')]
+    vms = [b.vm('x', 'A'), b.vm('o', 'B', vcpus=7), b.vm('p', 'B')]
+    snapshot = b.cluster(hosts, vms)   # B starts at 9 of 8 vCPUs
+    plan = plan_of(mv(1, 'o', 'B', 'C'), mv(2, 'x', 'A', 'B', parents))
+    result = [v for v in found(snapshot, plan) if 'overcommitted' in v]
+    assert bool(result) == bad
+
+
+def test_shedding_an_overcommitted_host_is_not_a_violation():
+    hosts = [b.host('B', vcpus=8), b.host('C')]
+    vms = [b.vm('o', 'B', vcpus=7), b.vm('p', 'B')]
+    plan = plan_of(mv(1, 'o', 'B', 'C'))
+    assert found(b.cluster(hosts, vms), plan) == []
