@@ -24,6 +24,8 @@ Params`, raising :class:`~watcher_informed.core.params.ParamError` naming
 the field for anything the schema cannot express.
 """
 
+import uuid as uuid_mod
+
 from watcher_informed.adapters.metrics import base as metrics_base
 from watcher_informed.core import params as params_mod
 
@@ -173,7 +175,44 @@ def window(audit, config):
         stale_after_s=int(getattr(config, 'metric_stale_after', 900)))
 
 
+#: core Params field -> the audit parameter or option an operator sets.
+FIELD_NAMES = {
+    'bandwidth_mibps': 'migration_bandwidth',
+    'max_out_per_host': 'max_concurrent_out',
+    'max_in_per_host': 'max_concurrent_in',
+    'host_disk_io_mibps': 'host_disk_io_capacity',
+    'host_net_mibps': 'host_network_capacity',
+    'downtime_limit_ms': 'live_migration_downtime',
+    'max_rounds': 'max_precopy_rounds',
+    'stop_copy_mibps': 'stop_copy_bandwidth',
+    'assumed_dirty_mibps': 'dirty_rate_when_unknown',
+    'disk_heavy_mibps': 'disk_heavy',
+    'net_heavy_mibps': 'network_heavy',
+    'dirty_heavy_mibps': 'dirty_heavy',
+}
+
+
+def _uuid(value):
+    """Nova's form of a UUID (lower case, hyphenated), or ``None``."""
+    try:
+        return str(uuid_mod.UUID(str(value)))
+    except ValueError:
+        return None
+
+
 def to_params(audit, config):
+    """See :func:`_to_params`; errors name the operator-facing field."""
+    try:
+        return _to_params(audit, config)
+    except params_mod.ParamError as exc:
+        field = FIELD_NAMES.get(exc.field, exc.field)
+        if field == exc.field:
+            raise
+        message = str(exc).split(': ', 1)[-1]
+        raise params_mod.ParamError(field, message) from exc
+
+
+def _to_params(audit, config):
     """Core :class:`Params` from audit parameters and deploy options.
 
     ``audit`` is a mapping (Watcher's ``input_parameters``); missing keys
@@ -220,8 +259,8 @@ def to_params(audit, config):
     p = p.with_interference(overrides)
     groups = values['communication_groups'] or []
     if not isinstance(groups, list) or not all(
-            isinstance(g, list) and all(isinstance(m, str) for m in g)
+            isinstance(g, list) and all(_uuid(m) for m in g)
             for g in groups):
         raise params_mod.ParamError('communication_groups',
                                     'must be a list of lists of UUIDs')
-    return p.validate(), tuple(tuple(g) for g in groups)
+    return p.validate(), tuple(tuple(_uuid(m) for m in g) for g in groups)

@@ -111,8 +111,8 @@ def check_movable(snapshot, plan, p, facts):
         inst = facts.insts.get(m.uuid)
         if inst is None:
             continue
-        reason = constraints.immovable_reason(inst, facts.groups_of,
-                                              present)
+        reason = constraints.immovable_reason(
+            inst, facts.groups_of, present, facts.hosts.get(inst.host))
         if reason:
             out.append('%s must not move: %s' % (m.uuid, reason))
     return out

@@ -17,8 +17,9 @@ the rule holds and a human-readable reason when it does not.  The search
 (``select``, ``place``, ``sequence``) uses them to avoid violations; the
 checkers (``checks``) use them to prove none slipped through.  Rules:
 
-* only active, unlocked, non-excluded instances move, and no member of a
-  hard ``affinity`` group with other members (moving one alone breaks it);
+* only active, unlocked, non-excluded instances on an *up* compute service
+  move, and no member of a hard ``affinity`` group with other members
+  (moving one alone breaks it);
 * destinations are up, enabled, not the source, and inside the
   instance's pinned availability zone when it has one;
 * members of a hard ``anti-affinity`` group never share a host they did
@@ -41,11 +42,18 @@ def groups_by_member(snapshot):
     return {k: tuple(v) for k, v in index.items()}
 
 
-def immovable_reason(instance, groups_of, present):
-    """Why ``instance`` may not be migrated at all, or ``None``."""
+def immovable_reason(instance, groups_of, present, source=None):
+    """Why ``instance`` may not be migrated at all, or ``None``.
+
+    ``source`` is the instance's host; Nova refuses to live-migrate from a
+    compute service that is down (a disabled one is fine).
+    """
     reason = instance.immovable_reason()
     if reason:
         return reason
+    if source is not None and not source.up:
+        return 'its compute service %s is down (Nova cannot live-migrate ' \
+            'from it)' % source.name
     for group in groups_of.get(instance.uuid, ()):
         others = [m for m in group.members
                   if m != instance.uuid and m in present]

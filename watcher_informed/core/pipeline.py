@@ -97,7 +97,8 @@ def build_plan(snapshot, p):
     for inst in snapshot.instances:
         if inst.host not in hot_names:
             continue
-        reason = constraints.immovable_reason(inst, groups_of, present)
+        reason = constraints.immovable_reason(
+            inst, groups_of, present, snapshot.host_by_name[inst.host])
         if reason:
             not_moved[inst.uuid] = reason
             continue
