@@ -147,6 +147,13 @@ class InformedLiveMigration(base.BaseStrategy):
         snapshot = watcher_model.build_snapshot(hosts, instances, usage,
                                                 groups, comm)
         plan = pipeline.build_plan(snapshot, p)
+        unknown = sorted(u for u, prof in plan.profiles.items()
+                         if prof.cls == 'unknown')
+        if unknown:
+            LOG.warning('%s: %d of %d instances have an unknown workload '
+                        'class (missing metrics), e.g. %s: %s', NAME,
+                        len(unknown), len(plan.profiles), unknown[0],
+                        plan.profiles[unknown[0]].evidence[0])
         for uuid, profile in sorted(plan.profiles.items()):
             LOG.debug('%s: %s is %s (%s)', NAME, uuid, profile.cls,
                       '; '.join(profile.evidence))
