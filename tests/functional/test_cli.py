@@ -129,3 +129,93 @@ def test_validate_reports_location(tmp_path, content, expected):
 def test_validate_accepts_the_demo():
     proc = cli('validate', str(scenario.demo_path()))
     assert proc.returncode == 0 and 'valid' in proc.stdout
+
+
+def test_json_output_validates_against_the_shipped_schema(demo_json):
+    import jsonschema
+    schema = json.loads((scenario.demo_path().parent /
+                         'plan.schema.json').read_text())
+    jsonschema.Draft4Validator.check_schema(schema)
+    jsonschema.validate(demo_json, schema)
+    broken = dict(demo_json, actions=[dict(demo_json['actions'][0],
+                                           extra=1)])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def test_yaml_output_is_the_same_document(demo_json):
+    import yaml
+    proc = cli('demo', '--format', 'yaml')
+    assert proc.returncode == 0, proc.stderr
+    doc = yaml.safe_load(proc.stdout)
+    assert [a['instance'] for a in doc['actions']] == \
+        [a['instance'] for a in demo_json['actions']]
+
+
+def test_pictures_are_valid_png_and_svg(tmp_path):
+    import xml.etree.ElementTree as ElementTree
+    out = tmp_path / 'pics'
+    proc = cli('demo', '--output-dir', str(out))
+    assert proc.returncode == 0, proc.stderr
+    for name in ('plan-gantt', 'host-load'):
+        png = (out / (name + '.png')).read_bytes()
+        assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 5000
+        root = ElementTree.parse(out / (name + '.svg')).getroot()
+        assert root.tag.endswith('svg')
+    gantt = (out / 'plan-gantt.svg').read_text()
+    assert 'spec-cpu' in gantt or 'iozone' in gantt
+
+
+def test_scenario_with_bitbrains_trace_and_series(tmp_path):
+    import gzip
+    trace = tmp_path / 'vm.csv.gz'
+    header = 'Timestamp [ms];\tCPU cores;\tx;\tx;\tx;\tx;\tx;\tx;\tx;\tx;\tx\n'
+    with gzip.open(trace, 'wt') as f:
+        f.write(header)
+        for n in range(13):
+            # 2 cores, 95 % CPU, 1 GiB used, idle disk and network
+            f.write('%d;\t2;\t0;\t0;\t95;\t2097152;\t1048576;\t0;\t0;\t0;\t0\n'
+                    % (1000 + 300 * n))
+    doc = {
+        'version': 1,
+        'parameters': {'migration_bandwidth': 100},
+        'hosts': [{'name': 'a', 'vcpus': 4, 'ram_mb': 16384,
+                   'disk_gb': 100},
+                  {'name': 'b', 'vcpus': 4, 'ram_mb': 16384,
+                   'disk_gb': 100}],
+        'instances': [
+            {'uuid': '00000000-0000-4000-8000-00000000000%d' % i,
+             'name': 'vm%d' % i, 'host': 'a', 'vcpus': 2, 'ram_mb': 2048}
+            for i in range(2)],
+        'metrics': {
+            '00000000-0000-4000-8000-000000000000': {
+                'bitbrains_csv': 'vm.csv.gz'},
+            '00000000-0000-4000-8000-000000000001': {
+                'cpu': [[1000, 0.9], [4600, 0.9]], 'ram': 512,
+                'disk_read': 0, 'disk_write': 0, 'net_rx': 0,
+                'net_tx': 0}},
+    }
+    path = tmp_path / 'scenario.json'
+    path.write_text(json.dumps(doc))
+    proc = cli('plan', '--scenario', str(path), '--format', 'json')
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out['parameters']['migration_bandwidth'] == 100
+    classes = {c['name']: c['class'] for c in out['classification']}
+    assert classes == {'vm0': 'cpu', 'vm1': 'cpu'}
+    assert len(out['actions']) == 1 and out['still_overloaded'] == []
+
+
+def test_field_errors_carry_their_line(tmp_path):
+    path = tmp_path / 'bad.yaml'
+    path.write_text('version: 1\nhosts:\n  - name: a\n    vcpus: -4\n'
+                    '    ram_mb: 1\n    disk_gb: 1\ninstances: []\n')
+    proc = cli('validate', str(path))
+    assert proc.returncode == 2
+    assert 'line 4: hosts[0].vcpus' in proc.stderr
+
+
+@pytest.mark.parametrize('args', [(), ('demo',), ('plan',), ('validate',)])
+def test_help_on_every_subcommand(args):
+    proc = cli(*(args + ('--help',)))
+    assert proc.returncode == 0 and 'usage: watcher-informed' in proc.stdout

@@ -56,14 +56,38 @@ def audit_parameters(strategy_cls, given):
     return params
 
 
-def run(scen, given_params):
+class Progress:
+    """Stage progress on stderr, only when it is a terminal."""
+
+    STAGES = ('loading Watcher', 'planning', 'writing pictures', 'done')
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+
+    def stage(self, name):
+        if not self.enabled:
+            return
+        n = self.STAGES.index(name) + 1
+        bar = '#' * (n * 20 // len(self.STAGES))
+        self.stream.write('\r[%-20s] %-20s' % (bar, name))
+        if name == 'done':
+            self.stream.write('\n')
+        self.stream.flush()
+
+
+def run(scen, given_params, progress=None):
     """Run strategy + planner DAG on a scenario; returns a result dict."""
+    progress = progress or Progress()
+    progress.stage('loading Watcher')
     utils, loading = _watcher()
     from watcher_informed.planners import informed_live_migration as plnr
     strategy = loading.DefaultStrategyLoader().load(
         'informed_live_migration')
     loading.DefaultPlannerLoader().load(strategy.planner)
-    params = audit_parameters(type(strategy), given_params)
+    given = dict(scen.parameters)
+    given.update(given_params)
+    params = audit_parameters(type(strategy), given)
     if scen.communication_groups and 'communication_groups' not in \
             given_params:
         params['communication_groups'] = scen.communication_groups
@@ -71,6 +95,7 @@ def run(scen, given_params):
     strategy.metrics_reader = scen.reader()
     strategy.nova_connection = scen.nova()
     strategy.input_parameters = utils.Struct(params)
+    progress.stage('planning')
     solution = strategy.execute()
     rows = plnr.action_parents(solution.actions, strategy.informed_plan)
     return {'plan': strategy.informed_plan, 'solution': solution,
@@ -98,6 +123,8 @@ def to_document(result, scen):
              'excess': {k: round(v, 4) for k, v in h.excess.items()}}
             for h in plan.hot_hosts],
         'still_overloaded': list(plan.still_overloaded),
+        'loads_before': _round_loads(plan.loads_before),
+        'loads_after': _round_loads(plan.loads_after),
         'not_moved': dict(sorted(plan.not_moved.items())),
         'actions': [
             {'step': m.step, 'action_uuid': action_of[m.uuid],
@@ -114,6 +141,11 @@ def to_document(result, scen):
         'global_efficacy': {i['name']: i['value']
                             for i in result['solution'].global_efficacy},
     }
+
+
+def _round_loads(loads):
+    return {h: {d: round(v, 4) for d, v in load.items()}
+            for h, load in sorted(loads.items())}
 
 
 def _table(headers, rows):
@@ -173,8 +205,9 @@ def _params_arg(text):
 
 def _plan(scen, args):
     import jsonschema
+    progress = Progress()
     try:
-        result = run(scen, args.parameters)
+        result = run(scen, args.parameters, progress)
     except jsonschema.ValidationError as exc:
         field = '.'.join(str(p) for p in exc.absolute_path) or '(top)'
         print('invalid audit parameter %s: %s' % (field, exc.message),
@@ -184,11 +217,27 @@ def _plan(scen, args):
         print('error: %s: %s' % (type(exc).__name__, exc), file=sys.stderr)
         return 1
     doc = to_document(result, scen)
+    pictures = []
+    if args.output_dir:
+        progress.stage('writing pictures')
+        try:
+            from watcher_informed.cli import pictures as pictures_mod
+            pictures = [str(p) for p in pictures_mod.write_all(
+                doc, args.output_dir)]
+        except ImportError as exc:
+            print('pictures skipped (%s); install matplotlib' % exc,
+                  file=sys.stderr)
+    progress.stage('done')
     if args.format == 'json':
         json.dump(doc, sys.stdout, indent=1, sort_keys=True)
         print()
+    elif args.format == 'yaml':
+        import yaml
+        yaml.safe_dump(doc, sys.stdout, sort_keys=True)
     else:
         print_tables(doc, sys.stdout)
+        if pictures:
+            print('\nPictures: %s' % ', '.join(pictures))
     return 0
 
 
@@ -228,14 +277,20 @@ def build_parser():
     sub = parser.add_subparsers(dest='command', required=True)
 
     def plan_options(p):
-        p.add_argument('--format', choices=('table', 'json'),
-                       default='table', help='output format')
+        p.add_argument('--format', choices=('table', 'json', 'yaml'),
+                       default='table',
+                       help='output format; json and yaml follow the '
+                            'documented schema %s' % JSON_FORMAT)
+        p.add_argument('--output-dir', default=None, metavar='DIR',
+                       help='write plan-gantt and host-load pictures '
+                            '(PNG and SVG) into DIR')
         p.add_argument('--parameters', type=_params_arg, default={},
                        metavar='JSON',
                        help='audit parameters as a JSON object, e.g. '
                             '\'{"cpu_threshold": 0.7}\'')
     demo = sub.add_parser('demo', help='plan the embedded example cluster')
     plan_options(demo)
+    demo.set_defaults(output_dir='watcher-informed-demo')
     demo.set_defaults(func=cmd_demo)
     plan = sub.add_parser('plan', help='plan a scenario file')
     plan.add_argument('--scenario', required=True, help='scenario file')

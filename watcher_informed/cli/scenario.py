@@ -81,18 +81,24 @@ class Scenario:
         return root
 
     def reader(self):
-        """Metrics as an in-memory store (values or series)."""
+        """Metrics as an in-memory store (values, series or trace files).
+
+        The store's "now" is the newest sample, so series are read like a
+        live store would read the last ``period`` seconds.
+        """
         series = {}
+        base = pathlib.Path(self.source).parent
         for uuid, metrics in self.data.get('metrics', {}).items():
-            for metric, value in metrics.items():
-                if isinstance(value, list):
-                    samples = [(float(t), v) for t, v in value]
-                else:
-                    samples = [(0.0, value)]
+            for metric, samples in _instance_series(metrics, base).items():
                 series.setdefault(metric, {})[uuid] = samples
         now = max([t for per in series.values() for s in per.values()
                    for t, _ in s] or [0.0])
         return memory.InMemoryMetrics(series, now)
+
+    @property
+    def parameters(self):
+        """Audit parameters the scenario sets (e.g. its bandwidth)."""
+        return dict(self.data.get('parameters', {}))
 
     def nova(self):
         """Answers ``compute.server_groups`` / ``compute.services``."""
@@ -111,6 +117,56 @@ class Scenario:
     @property
     def communication_groups(self):
         return [list(g) for g in self.data.get('communication_groups', [])]
+
+
+#: Bitbrains GWA-T-12 columns -> (core metric, factor to core units).
+BITBRAINS_COLUMNS = {4: ('cpu', 0.01), 6: ('ram', 1 / 1024.0),
+                     7: ('disk_read', 1 / 1024.0),
+                     8: ('disk_write', 1 / 1024.0),
+                     9: ('net_rx', 1 / 1024.0), 10: ('net_tx', 1 / 1024.0)}
+
+
+def read_bitbrains(path):
+    """``{metric: [(t, value)]}`` from a Bitbrains trace file (.csv[.gz]).
+
+    Rows where the VM is off (0 cores) are skipped; the timestamp column is
+    in seconds despite its header.
+    """
+    import gzip
+    opener = gzip.open if str(path).endswith('.gz') else open
+    out = {metric: [] for metric, _ in BITBRAINS_COLUMNS.values()}
+    with opener(path, 'rt') as f:
+        f.readline()
+        for line in f:
+            if not line.strip():
+                continue
+            cols = [float(x) for x in line.replace('\t', '').split(';')]
+            if cols[1] <= 0:
+                continue
+            for col, (metric, factor) in BITBRAINS_COLUMNS.items():
+                out[metric].append((cols[0], cols[col] * factor))
+    return out
+
+
+def _instance_series(metrics, base):
+    series = {}
+    trace = metrics.get('bitbrains_csv')
+    if trace:
+        series.update(read_bitbrains(base / trace))
+    for metric, value in metrics.items():
+        if metric == 'bitbrains_csv':
+            continue
+        if isinstance(value, list):
+            series[metric] = [(float(t), v) for t, v in value]
+        else:
+            series[metric] = [(0.0, value)]
+    if trace:
+        newest = max((t for s in series.values() for t, _ in s),
+                     default=0.0)
+        for metric, samples in series.items():
+            series[metric] = [(newest if t == 0.0 else t, v)
+                              for t, v in samples]
+    return series
 
 
 def _num(problems, where, value, positive=False, integer=False):
@@ -173,15 +229,29 @@ def _check_instances(data, names, problems):
     return uuids
 
 
-def _check_metrics(data, uuids, problems):
+def _check_metrics(data, uuids, problems, base):
     for uuid, metrics in (data.get('metrics') or {}).items():
         if uuid not in uuids:
             problems.append('metrics.%s: unknown instance' % uuid)
             continue
-        for metric in metrics:
-            if metric not in snap.METRICS:
-                problems.append('metrics.%s.%s: unknown metric (known: %s)'
-                                % (uuid, metric, ', '.join(snap.METRICS)))
+        for metric, value in metrics.items():
+            where = 'metrics.%s.%s' % (uuid, metric)
+            if metric == 'bitbrains_csv':
+                if not (base / str(value)).is_file():
+                    problems.append('%s: no such file %s'
+                                    % (where, base / str(value)))
+            elif metric not in snap.METRICS:
+                problems.append('%s: unknown metric (known: %s, '
+                                'bitbrains_csv)'
+                                % (where, ', '.join(snap.METRICS)))
+            elif isinstance(value, list):
+                for n, sample in enumerate(value):
+                    if not (isinstance(sample, list) and len(sample) == 2):
+                        problems.append('%s[%d]: must be [timestamp, value]'
+                                        % (where, n))
+            elif value is not None and not isinstance(value, (int, float)):
+                problems.append('%s: must be a number, a list of '
+                                '[timestamp, value] or null' % where)
 
 
 def _check_groups(data, uuids, problems):
@@ -198,7 +268,38 @@ def _check_groups(data, uuids, problems):
                                 % (where, m))
 
 
-def validate(data, source='<scenario>'):
+def _locate(text, where):
+    """Line of the node at ``where`` (``hosts[0].vcpus``) in ``text``."""
+    import re
+    try:
+        import yaml
+        node = yaml.compose(text)
+    except Exception:
+        return None
+    for key, index in re.findall(r'([^.\[\]]+)|\[(\d+)\]', where):
+        if node is None:
+            return None
+        if index:
+            items = node.value if isinstance(node.value, list) else []
+            node = items[int(index)] if int(index) < len(items) else None
+        else:
+            pairs = node.value if isinstance(node.value, list) else []
+            match = [v for k, v in pairs
+                     if getattr(k, 'value', None) == key]
+            node = match[0] if match else None
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def _with_lines(problems, text):
+    out = []
+    for problem in problems:
+        where = problem.split(':', 1)[0]
+        line = _locate(text, where) if text else None
+        out.append('line %d: %s' % (line, problem) if line else problem)
+    return out
+
+
+def validate(data, source='<scenario>', text=None):
     """Raise :class:`ScenarioError` with every problem found."""
     if not isinstance(data, dict):
         raise ScenarioError(source, ['top level: must be a mapping'])
@@ -208,10 +309,14 @@ def validate(data, source='<scenario>'):
                         % (VERSION, data.get('version')))
     names = _check_hosts(data, problems)
     uuids = _check_instances(data, names, problems)
-    _check_metrics(data, uuids, problems)
+    _check_metrics(data, uuids, problems, pathlib.Path(source).parent)
     _check_groups(data, uuids, problems)
+    params = data.get('parameters', {})
+    if not isinstance(params, dict):
+        problems.append('parameters: must be a mapping of audit '
+                        'parameters')
     if problems:
-        raise ScenarioError(source, problems)
+        raise ScenarioError(source, _with_lines(problems, text))
     return data
 
 
@@ -241,9 +346,11 @@ def load(path):
         text = path.read_text()
     except OSError as exc:
         raise ScenarioError(str(path), ['cannot read: %s' % exc])
-    return Scenario(validate(parse(text, str(path)), str(path)), str(path))
+    data = validate(parse(text, str(path)), str(path), text)
+    return Scenario(data, str(path))
 
 
 def demo_path():
+    """The embedded demo scenario."""
     return pathlib.Path(__file__).resolve().parents[1] / 'data' / \
         'demo.json'
