@@ -19,10 +19,9 @@ fails with ``BackendAlreadySelected``) and registers Watcher's versioned
 objects.  pytest imports this conftest before collecting any test module.
 """
 
-import watcher.tests.unit  # noqa: F401  (side effects, see above)
-
 from oslo_config import cfg
 import pytest
+import watcher.tests.unit  # noqa: F401  (side effects, see above)
 
 
 def watcher_conf_parsed():

@@ -25,6 +25,7 @@ JSON-schema bound) and name the offending field.
 import math
 
 import jsonschema
+from oslo_config import cfg
 import pytest
 from watcher.common import exception
 from watcher.common import utils
@@ -168,11 +169,11 @@ def test_to_params_uses_the_loaded_strategy_config(schema):
     ({'communication_groups': [[1, 2]]}, 'communication_groups'),
     ({'max_migrations': 2.5}, 'max_migrations'),
     ({'foo': 1}, 'foo'),
-    pytest.param(
-        {'migration_bandwidth': NAN}, 'migration_bandwidth',
-        marks=pytest.mark.xfail(strict=True, reason=(
-            'to_params reports the core field bandwidth_mibps, which is '
-            'neither an audit parameter nor an option'))),
+    # the core calls these bandwidth_mibps, max_out_per_host and
+    # max_in_per_host; the operator must see the audit parameter's name
+    ({'migration_bandwidth': NAN}, 'migration_bandwidth'),
+    ({'max_concurrent_out': 0}, 'max_concurrent_out'),
+    ({'max_concurrent_in': 0}, 'max_concurrent_in'),
 ])
 def test_to_params_names_the_field_of_a_semantic_error(audit, field):
     with pytest.raises(params_mod.ParamError) as info:
@@ -181,20 +182,61 @@ def test_to_params_names_the_field_of_a_semantic_error(audit, field):
     assert field in str(info.value)
 
 
-@pytest.mark.parametrize('option, value', [
-    pytest.param('host_disk_io_capacity', NAN, marks=pytest.mark.xfail(
-        strict=True, reason='to_params reports the core field '
-        'host_disk_io_mibps instead of the option host_disk_io_capacity')),
-    pytest.param('live_migration_downtime', NAN, marks=pytest.mark.xfail(
-        strict=True, reason='to_params reports the core field '
-        'downtime_limit_ms instead of the option live_migration_downtime')),
-])
-def test_to_params_names_the_option_of_a_bad_deploy_value(option, value):
-    # oslo.config's min= bound does not stop NaN either (NaN < min is
-    # false), so a "nan" in watcher.conf reaches to_params.
-    with pytest.raises(params_mod.ParamError) as info:
-        parameters.to_params({}, utils.Struct({option: value}))
-    assert info.value.field == option
+@pytest.fixture
+def watcher_conf_file(tmp_path):
+    """Re-parse Watcher's CONF with a config file; restore it afterwards."""
+    def use(text):
+        path = tmp_path / 'watcher.conf'
+        path.write_text(text)
+        cfg.CONF(args=['--config-file', str(path)], project='watcher')
+    yield use
+    cfg.CONF(args=[], project='watcher')
+
+
+NAN_OPTIONS = ['host_disk_io_capacity', 'host_network_capacity',
+               'stop_copy_bandwidth']
+
+
+def _run_with_nan_option(watcher_conf_file, option):
+    # oslo.config's FloatOpt min= bound does not stop "nan" (NaN < min is
+    # false), so it reaches the loaded strategy's config.
+    watcher_conf_file('[watcher_strategies.informed_live_migration]\n'
+                      '%s = nan\n' % option)
+    k = cl.Cluster()
+    k.host('h0')
+    k.vm('v0', 'h0')
+    strategy = cl.prepare(k)
+    assert math.isnan(strategy.config[option])
+    with pytest.raises(exception.InvalidParameter) as info:
+        strategy.execute()
+    assert strategy.solution.actions == []
+    return info.value
+
+
+@pytest.mark.parametrize('option', NAN_OPTIONS)
+def test_nan_deploy_option_fails_the_audit(watcher_conf_file, option):
+    _run_with_nan_option(watcher_conf_file, option)
+
+
+@pytest.mark.parametrize('option', NAN_OPTIONS)
+def test_nan_deploy_option_is_reported_by_its_name(
+        watcher_conf_file, option):
+    # not the core Params field (host_disk_io_mibps, host_net_mibps,
+    # stop_copy_mibps), which the operator cannot find anywhere
+    error = _run_with_nan_option(watcher_conf_file, option)
+    assert option in str(error)
+    assert '_mibps' not in str(error)
+
+
+@pytest.mark.parametrize('form', [str, str.upper,
+                                  lambda u: u.replace('-', '')])
+def test_to_params_normalises_communication_group_uuids(schema, form):
+    # the schema pattern accepts upper case and missing hyphens; Nova's
+    # instance UUIDs are lower case and hyphenated
+    audit = validate(schema, {
+        'communication_groups': [[form(UUID_A), form(UUID_B)]]})
+    p, comm = parameters.to_params(audit, utils.Struct())
+    assert comm == ((UUID_A, UUID_B),)
 
 
 def test_strategy_turns_a_param_error_into_invalid_parameter():

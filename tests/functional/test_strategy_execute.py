@@ -94,8 +94,11 @@ def run_checked(cluster, reader=None, **params):
 # -- scenarios -------------------------------------------------------------
 
 def overloaded_with_cheapest(flag=None):
-    """h0 is CPU-hot; shedding any one VM relieves it and ``small`` (512 MiB)
-    is by far the cheapest to migrate -- the natural choice."""
+    """h0 is CPU-hot and ``small`` is the natural instance to move.
+
+    Shedding any one instance relieves h0, and ``small`` (512 MiB) is by far
+    the cheapest to migrate.
+    """
     k = cl.Cluster()
     for h in ('h0', 'h1', 'h2'):
         k.host(h)
@@ -154,8 +157,10 @@ def test_pinned_instance_never_moves_even_as_the_natural_choice(flag,
 
 
 def anti_affinity_pair(policy=None):
-    """``a`` must leave hot h0; ``b`` lives on h1, which is the natural
-    destination (emptier than h2, and ``a`` and ``b`` talk)."""
+    """``a`` must leave hot h0 and h1, where ``b`` lives, is its natural home.
+
+    h1 is emptier than h2 (and ``a`` and ``b`` may be declared talkers).
+    """
     k = cl.Cluster()
     for h in ('h0', 'h1', 'h2'):
         k.host(h)
@@ -189,8 +194,10 @@ def test_anti_affinity_members_never_end_up_together(policy, talk, dest):
 
 
 def two_hot_hosts_one_good_destination(policy=None):
-    """``a`` (on hot h0) and ``b`` (on hot h3) both leave; h1 is the best
-    destination for both of them."""
+    """``a`` (on hot h0) and ``b`` (on hot h3) both leave.
+
+    h1 is the best destination for both of them.
+    """
     k = cl.Cluster()
     for h in ('h0', 'h1', 'h2', 'h3'):
         k.host(h)
@@ -216,6 +223,38 @@ def test_moving_anti_affinity_members_are_split(policy):
         assert moved == {'a': 'h1', 'b': 'h1'}
     else:
         assert k.host_of('a') != k.host_of('b')
+
+
+def talker_elsewhere():
+    """``a`` leaves hot h0 for the empty h1, unless it talks to ``b``.
+
+    ``b`` lives on the busier h2; a communication group pulls ``a`` there.
+    """
+    k = cl.Cluster()
+    for h in ('h0', 'h1', 'h2'):
+        k.host(h)
+    for i in range(3):
+        k.vm('hot%d' % i, 'h0', memory=4096, cpu=0.9, ram=4000)
+    k.vm('a', 'h0', memory=1024, cpu=0.9, ram=1000)
+    k.vm('b', 'h2', vcpus=4, memory=2048, cpu=0.4, ram=1000)
+    return k
+
+
+@pytest.mark.parametrize('form, dest', [
+    (None, 'h1'),
+    (str, 'h2'),
+    # the schema accepts these forms too; they must not be silently dropped
+    (str.upper, 'h2'),
+    (lambda u: u.replace('-', ''), 'h2'),
+])
+def test_communication_group_brings_talkers_together(form, dest):
+    k = talker_elsewhere()
+    params = {}
+    if form is not None:
+        params['communication_groups'] = [[form(cl.uid('a')),
+                                           form(cl.uid('b'))]]
+    strategy, solution, moved = run_checked(k, **params)
+    assert moved == {'a': dest}
 
 
 def unusable_best_host(state='up', status='enabled'):
@@ -252,6 +291,24 @@ def test_down_host_is_still_relieved_as_a_source():
         k.vm('hot%d' % i, 'h0', memory=2048, cpu=1.0, ram=1000)
     strategy, solution, moved = run_checked(k)
     assert moved and set(moved.values()) == {'h1'}
+
+
+def test_down_host_is_not_a_live_migration_source():
+    k = cl.Cluster()
+    k.host('h0', state='down')
+    k.host('h1')
+    for i in range(4):
+        k.vm('hot%d' % i, 'h0', memory=2048, cpu=1.0, ram=1000)
+    # Nova refuses to live-migrate off a down compute service (the
+    # conductor's LiveMigrationTask calls _check_host_is_up(source)).
+    strategy, solution, moved = run_checked(k)
+    assert moved == {}
+    not_moved = {k.names[u]: r
+                 for u, r in strategy.informed_plan.not_moved.items()}
+    assert set(not_moved) == {'hot0', 'hot1', 'hot2', 'hot3'}
+    assert all('down' in r for r in not_moved.values())
+    indicators = {i.name: i.value for i in solution.efficacy_indicators}
+    assert indicators['overloaded_hosts_after'] == 1
 
 
 def test_pinned_availability_zone_is_honoured():
@@ -374,13 +431,29 @@ def test_nan_ram_falls_back_to_the_flavor_size():
     for h in ('h0', 'h1'):
         k.host(h, memory=8192)
     # RAM-hot h0 if the NaN instance counts its whole flavor (4096 MiB)
-    k.vm('odd', 'h0', memory=4096, metrics=dict(BASE, ram=float('nan'),
-                                                  cpu=0.01))
+    k.vm('odd', 'h0', memory=4096,
+         metrics=dict(BASE, ram=float('nan'), cpu=0.01))
     k.vm('v', 'h0', memory=4096, ram=3500, cpu=0.01)
     strategy, solution, moved = run_checked(k)
     loads = strategy.informed_plan.loads_before
     assert loads['h0']['ram'] == pytest.approx((4096 + 3500) / 8192.0)
     assert not math.isnan(loads['h0']['ram'])
+
+
+@pytest.mark.parametrize('value, cls, source', [
+    ('web', 'web', 'metadata'),
+    (' Memory ', 'memory', 'metadata'),
+    ('bogus', 'cpu', 'metrics'),
+])
+def test_workload_class_metadata_reaches_the_classifier(value, cls, source):
+    # Watcher's Instance.metadata (a JsonField filled from Nova) is what the
+    # operator sets with "openstack server set --property".
+    k = overloaded_with_cheapest()
+    k.model.get_instance_by_uuid(cl.uid('big0')).metadata = {
+        'informed:workload_class': value}
+    strategy, solution, moved = run_checked(k)
+    profile = strategy.informed_plan.profiles[cl.uid('big0')]
+    assert (profile.cls, profile.source) == (cls, source)
 
 
 def test_stale_samples_are_missing_not_used():
@@ -430,7 +503,7 @@ def clusters(draw):
     return k
 
 
-@hypothesis.settings(max_examples=40, deadline=None, derandomize=True,
+@hypothesis.settings(max_examples=60, deadline=None, derandomize=True,
                      suppress_health_check=list(hypothesis.HealthCheck))
 @hypothesis.given(clusters())
 def test_random_clusters_keep_every_hard_rule(k):
@@ -439,7 +512,9 @@ def test_random_clusters_keep_every_hard_rule(k):
     pinned = set()
     for uuid, name in k.names.items():
         inst = model.get_instance_by_uuid(uuid)
-        if inst.watcher_exclude or inst.locked or inst.state != 'active':
+        node = model.get_node_by_instance_uuid(uuid)
+        if inst.watcher_exclude or inst.locked or inst.state != 'active' \
+                or node.state != 'up':
             pinned.add(name)
     uid_to_name = k.names
     groups = [(g['policy'], [uid_to_name[m] for m in g['member_ids']])

@@ -129,8 +129,7 @@ class InformedLiveMigration(base.BaseStrategy):
                                            self.config)
         except params_mod.ParamError as exc:
             LOG.error('%s: invalid parameter %s', NAME, exc)
-            raise exception.InvalidParameter(parameter=exc.field,
-                                             parameter_type=str(exc))
+            raise exception.InvalidParameter(message=str(exc))
         hosts, instances, elements = watcher_model.read_model(
             self.compute_model)
         groups, zones = self._nova_facts(instances)
