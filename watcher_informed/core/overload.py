@@ -79,7 +79,8 @@ def host_loads(snapshot, p, placement=None, demand=None):
     placement = placement or snapshot.placement()
     demand = demand or demands(snapshot)
     sums = {h.name: dict.fromkeys(DIMS, 0.0) for h in snapshot.hosts}
-    for uuid, host in placement.items():
+    # a fixed summation order: float sums must not depend on input order
+    for uuid, host in sorted(placement.items()):
         for dim, value in demand[uuid].items():
             sums[host][dim] += value
     loads = {}

@@ -123,7 +123,8 @@ def build_plan(snapshot, p):
     moves = [sequence.Move(u, d.source, d.host, profiles[u].cls,
                            costs[u].time_s, insts[u].resources)
              for u, d in sorted(placed.items())]
-    ordering = sequence.order_moves(snapshot, moves, groups_of)
+    ordering = sequence.order_moves(snapshot, moves, groups_of,
+                                    safe_order=list(placed))
     not_moved.update(ordering.dropped)
     slots = schedule_mod.schedule(ordering, snapshot, profiles, p)
     why_vm = _selection_reasons(selections, hot_hosts, p)

@@ -125,6 +125,24 @@ class _Sequencer:
         return max(gap.vcpus, 0) + max(gap.ram_mb, 0) / 1024.0 + \
             max(gap.disk_gb, 0)
 
+    def clone(self):
+        other = object.__new__(_Sequencer)
+        other.__dict__.update(self.__dict__)
+        other.incoming = dict(self.incoming)
+        other.out_seq = {h: list(v) for h, v in self.out_seq.items()}
+        other.ancestors = dict(self.ancestors)
+        return other
+
+    def completes(self, pending):
+        """Whether ``pending`` can all be committed in the given order."""
+        trial = self.clone()
+        for move in pending:
+            deps = trial.try_deps(move)
+            if deps is None:
+                return False
+            trial.commit(move, deps)
+        return True
+
     def commit(self, move, deps):
         anc = set(deps)
         for u in deps:
@@ -134,16 +152,42 @@ class _Sequencer:
         self.out_seq[move.source].append(move.uuid)
 
 
-def order_moves(snapshot, moves, groups_of=None):
-    """Return an :class:`Ordering` of ``moves``."""
+def order_moves(snapshot, moves, groups_of=None, safe_order=None):
+    """Return an :class:`Ordering` of ``moves``.
+
+    ``safe_order`` (uuids) is an order known to be safe when the moves run
+    one at a time -- the placement's decision order is one.  When greedy
+    ordering by priority has to drop moves, ordering is redone so that a
+    move is only committed if the rest can still follow in
+    ``safe_order``, which never drops a move.
+    """
     groups_of = groups_of if groups_of is not None else \
         constraints.groups_by_member(snapshot)
+    result = _order(snapshot, moves, groups_of, None)
+    if result.dropped and safe_order:
+        rank = {u: i for i, u in enumerate(safe_order)}
+        fallback = sorted(moves, key=lambda m: (rank.get(m.uuid, len(rank)),
+                                                m.uuid))
+        alt = _order(snapshot, moves, groups_of, fallback)
+        if len(alt.dropped) < len(result.dropped):
+            result = alt
+    return result
+
+
+def _order(snapshot, moves, groups_of, lookahead):
     seq = _Sequencer(snapshot, moves, groups_of)
     pending = sorted(moves, key=priority)
     order, deps, dropped = [], {}, {}
     while pending:
         for move in pending:
             found = seq.try_deps(move)
+            if found is not None and lookahead is not None:
+                trial = seq.clone()
+                trial.commit(move, found)
+                rest = [m for m in lookahead
+                        if m in pending and m is not move]
+                if not trial.completes(rest):
+                    found = None
             if found is not None:
                 seq.commit(move, found)
                 order.append(move)

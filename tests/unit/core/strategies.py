@@ -18,6 +18,10 @@ every stage: overloaded hosts in every dimension, hosts down, disabled or
 in another availability zone, immovable instances, missing and bad
 metrics, server groups of every policy and communication groups.
 
+``snapshots(tight=True)`` fills every host so that destinations are
+scarce; :func:`sequencing_cases` feeds the sequencer directly with moves
+that are feasible one after the other.
+
 Invariants of the generated snapshots (what "valid input" means here):
 
 * every instance fits its host's allocatable capacity (total - reserved)
@@ -25,11 +29,16 @@ Invariants of the generated snapshots (what "valid input" means here):
 * members of a hard ``anti-affinity`` group are on distinct hosts, members
   of a hard ``affinity`` group on one host;
 * an instance belongs to at most one server group (Nova's rule);
-* sizes are whole numbers (or halves after a 1.5 ratio), so allocation
-  sums are exact whatever order they are added in.
+* sizes are whole numbers, so allocation sums are exact whatever order
+  they are added in.
+
+Choices are drawn as a few small integers decoded into several options
+(see :func:`_choices`): Hypothesis' per-draw overhead otherwise dominates,
+and the whole property suite must stay well under 30 s.
 """
 
 import dataclasses
+import functools
 
 from hypothesis import strategies as st
 
@@ -37,7 +46,6 @@ from watcher_informed.core import params as params_mod
 from watcher_informed.core import snapshot as snap
 
 AZS = (None, 'az1', 'az2')
-STATES = ('active',) * 6 + ('stopped', 'paused', 'error')
 FLAVORS = (
     # vcpus, ram MiB, disk GiB
     (1, 512, 0), (1, 1024, 10), (2, 2048, 20), (2, 4096, 20),
@@ -46,66 +54,148 @@ FLAVORS = (
 BAD_VALUES = (None, float('nan'), -1.0, float('inf'), 'garbage')
 
 
-@st.composite
-def hosts(draw, min_hosts=2, max_hosts=8):
-    count = draw(st.integers(min_hosts, max_hosts))
+# Strategy objects are cached: building a fresh one per draw costs more
+# than the draw itself and would make generation the slow part of a run.
+@functools.lru_cache(maxsize=None)
+def _int(low, high):
+    return st.integers(low, high)
+
+
+@functools.lru_cache(maxsize=None)
+def _pick(values):
+    return st.sampled_from(values)
+
+
+#: Largest range drawn at once: Hypothesis draws wider integer ranges
+#: mostly from their low end, which would pin the high digits to 0.
+_CHUNK = 1 << 8
+
+
+def _choices(draw, *options):
+    """Draws decoded (mixed radix) into one element per option list.
+
+    A few draws per host or instance instead of a dozen keeps generation
+    cheap (Hypothesis' per-draw overhead dominated the run time); the first
+    element of every list is the simplest, so shrinking the drawn integers
+    towards 0 simplifies the choices.
+    """
     result = []
-    for i in range(count):
-        vcpus = draw(st.sampled_from((4, 8, 16, 24, 32)))
-        ram = draw(st.sampled_from((8192, 16384, 32768, 65536)))
-        disk = draw(st.sampled_from((100, 200, 500, 1000)))
-        result.append(snap.Host(
-            name='h%d' % i,
-            vcpus=vcpus, ram_mb=ram, disk_gb=disk,
-            vcpu_reserved=draw(st.sampled_from((0, 0, 1, 2))),
-            ram_reserved_mb=draw(st.sampled_from((0, 0, 512, 2048))),
-            disk_reserved_gb=draw(st.sampled_from((0, 0, 10, 50))),
-            vcpu_ratio=draw(st.sampled_from((1.0, 1.0, 1.5, 2.0, 4.0))),
-            ram_ratio=draw(st.sampled_from((1.0, 1.0, 1.5))),
-            disk_ratio=draw(st.sampled_from((1.0, 1.0, 1.5))),
-            up=draw(st.sampled_from((True,) * 7 + (False,))),
-            enabled=draw(st.sampled_from((True,) * 7 + (False,))),
-            az=draw(st.sampled_from(AZS)),
-            uuid='host-uuid-%d' % i))
+    i = 0
+    while i < len(options):
+        size, j = 1, i
+        while j < len(options) and size * len(options[j]) <= _CHUNK:
+            size *= len(options[j])
+            j += 1
+        value = draw(_int(0, size - 1))
+        for opts in options[i:j]:
+            value, k = divmod(value, len(opts))
+            result.append(opts[k])
+        i = j
     return result
 
 
-#: Metric order for :func:`usage_for`'s "one bad metric" draw.
+def _subset(draw, values, min_size, max_size):
+    """Distinct elements of ``values`` (order of first draw)."""
+    chosen = []
+    for _ in range(draw(_int(min_size, max_size))):
+        value = values[draw(_int(0, len(values) - 1))]
+        if value not in chosen:
+            chosen.append(value)
+    return chosen
+
+
+HOST_OPTIONS = (
+    (8, 4, 16, 24, 32),                      # vcpus
+    (16384, 8192, 32768, 65536),             # ram_mb
+    (200, 100, 500, 1000),                   # disk_gb
+    (0, 0, 1, 2),                            # vcpu_reserved
+    (0, 0, 512, 2048),                       # ram_reserved_mb
+    (0, 0, 10, 50),                          # disk_reserved_gb
+    (1.0, 1.0, 1.5, 2.0, 4.0),               # vcpu_ratio
+    (1.0, 1.0, 1.5),                         # ram_ratio
+    (1.0, 1.0, 1.5),                         # disk_ratio
+    (True,) * 7 + (False,),                  # up
+    (True,) * 7 + (False,),                  # enabled
+    AZS,                                     # az
+    ((0.0, 0.2, None), (0.2, 0.6, None)),    # heat of a non-hot host
+)
+#: heat = (VM CPU load range, forced RAM used / flavor RAM or None)
+HOT = (0.8, 1.2, None)
+#: CPU-idle VMs using all their RAM (hot in RAM when the host is full)
+RAM_HOT = (0.0, 0.2, 1.0)
+
+
+def _hosts(draw, min_hosts, max_hosts, tight=False):
+    """``(hosts, heat)``; the first 1-2 (``tight``: half) hosts are hot."""
+    count = draw(_int(min_hosts, max_hosts))
+    if tight:
+        n_hot = max(1, count // 2)
+    else:
+        n_hot = draw(_int(1, 2)) if count > 3 else 1
+    result, heat = [], []
+    for i in range(count):
+        (vcpus, ram, disk, vres, rres, dres, vratio, rratio, dratio, up,
+         enabled, az, warm) = _choices(draw, *HOST_OPTIONS)
+        result.append(snap.Host(
+            'h%d' % i, vcpus, ram, disk, vres, rres, dres, vratio, rratio,
+            dratio, up, enabled, az, uuid='host-uuid-%d' % i))
+        if i >= n_hot:
+            heat.append(warm)
+        else:
+            heat.append(draw(_pick((HOT, RAM_HOT))) if tight else HOT)
+    return result, heat
+
+
+@st.composite
+def hosts(draw, min_hosts=2, max_hosts=8):
+    return _hosts(draw, min_hosts, max_hosts)[0]
+
+
+#: Metric order for the "one bad metric" choice of :func:`_usage`.
 METRIC_ORDER = (snap.CPU, snap.RAM, snap.DISK_READ, snap.DISK_WRITE,
                 snap.NET_RX, snap.NET_TX, snap.DIRTY_RATE, snap.WSS)
-#: Workload shapes: (disk MiB/s, net rx, net tx, dirty rate) at heat 1.
+#: Workload shapes: (disk MiB/s, net rx, net tx, dirty rate) at level 1.
 SHAPES = (
-    (0.0, 0.0, 0.0, 0.0),      # cpu-only / idle, depending on heat
+    (0.0, 0.0, 0.0, 0.0),      # cpu-only / idle, depending on the level
+    (0.0, 0.0, 0.0, 0.0),
+    (0.0, 0.0, 0.0, 0.0),
     (40.0, 0.0, 0.0, 1.0),     # disk_io
     (0.5, 30.0, 0.5, 1.0),     # net_rx
     (0.5, 0.5, 30.0, 1.0),     # web
     (0.1, 0.05, 0.05, 300.0),  # memory dirtying
     (5.0, 5.0, 5.0, 20.0),     # mixed
 )
+#: (metric, bad value) pairs, ``None`` (all fine) being most likely.
+DEFECTS = (None,) * 80 + tuple(
+    (m, v) for v in BAD_VALUES for m in METRIC_ORDER)
+USAGE_OPTIONS = (
+    (True,) * 14 + (False,),                 # has usage at all
+    tuple(range(len(SHAPES))),               # workload shape
+    tuple(k / 20.0 for k in range(21)),      # level within the heat range
+    (0.5, 0.1, 0.9, 1.0, 1.2),               # RAM used / flavor RAM
+    DEFECTS,                                 # one missing / bad metric
+)
 
 
-@st.composite
-def usage_for(draw, instance, heat):
-    """Usage of ``instance`` on a host of the given ``heat`` (0-1.2).
-
-    Few draws per instance (generation speed): a workload shape, a level,
-    the RAM fraction used and at most one missing or bad metric.
-    """
-    shape = SHAPES[draw(st.integers(0, len(SHAPES) - 1))]
-    level = draw(st.floats(0.0, 1.0)) * heat
-    ram_used = draw(st.sampled_from((0.1, 0.5, 0.9, 1.0, 1.2)))
-    disk, rx, tx, dirty = (v * level for v in shape)
+def _usage(draw, instance, heat):
+    """Usage of ``instance`` on a host of ``heat`` (see HOT), or None."""
+    present, shape, level, ram_used, defect = _choices(draw,
+                                                       *USAGE_OPTIONS)
+    if not present:
+        return None
+    low, high, forced_ram = heat
+    ram_used = forced_ram or ram_used
+    level = low + (high - low) * level
+    disk, rx, tx, dirty = (v * level for v in SHAPES[shape])
     readings = {
         snap.CPU: min(1.2, level), snap.RAM: instance.ram_mb * ram_used,
         snap.DISK_READ: disk / 2, snap.DISK_WRITE: disk / 2,
         snap.NET_RX: rx, snap.NET_TX: tx, snap.DIRTY_RATE: dirty,
         snap.WSS: instance.ram_mb * ram_used / 4,
     }
-    defect = draw(st.integers(0, 3 * len(METRIC_ORDER) * len(BAD_VALUES)))
-    if defect < len(METRIC_ORDER) * len(BAD_VALUES):
-        metric = METRIC_ORDER[defect % len(METRIC_ORDER)]
-        bad = BAD_VALUES[defect // len(METRIC_ORDER)]
-        if bad is None and defect % 2:
+    if defect is not None:
+        metric, bad = defect
+        if bad is None and metric in (snap.DIRTY_RATE, snap.WSS):
             del readings[metric]  # not reported at all
         else:
             readings[metric] = bad
@@ -119,17 +209,17 @@ def _fits(alloc, inst, host):
     return (alloc[host.name] + inst.resources).fits_in(host.capacity)
 
 
-def _groups(draw, instances):
+def _groups(draw, instances, tight=False):
     """Disjoint server groups consistent with the initial placement."""
+    policies = snap.POLICIES + (snap.ANTI_AFFINITY,) * (3 if tight else 0)
     free = [i.uuid for i in instances]
     by_uuid = {i.uuid: i for i in instances}
     groups = []
-    for g in range(draw(st.integers(0, 4))):
-        policy = draw(st.sampled_from(snap.POLICIES))
+    for g in range(draw(_int(0, 4))):
+        policy, ghost = _choices(draw, policies, (False,) * 4 + (True,))
         if not free:
             break
-        picks = draw(st.lists(st.sampled_from(free), min_size=1,
-                              max_size=5, unique=True))
+        picks = _subset(draw, free, 1, 5)
         if policy == snap.ANTI_AFFINITY:
             seen, members = set(), []
             for u in picks:
@@ -143,7 +233,7 @@ def _groups(draw, instances):
             members = list(picks)
         for u in members:
             free.remove(u)
-        if draw(st.integers(0, 4)) == 0:
+        if ghost:
             # a deleted server still listed in the group
             members.append('ghost-%d' % g)
         groups.append(snap.ServerGroup('sg-%d' % g, policy,
@@ -152,79 +242,207 @@ def _groups(draw, instances):
     return tuple(groups)
 
 
-@st.composite
-def snapshots(draw, min_hosts=2, max_hosts=8, max_instances=30,
-              allow_overcommit=False):
-    """A valid :class:`Snapshot` (see the module docstring)."""
-    host_list = draw(hosts(min_hosts, max_hosts))
+#: flags -> (state, locked, excluded); active and movable most of the time.
+FLAGS = ((('active', False, False),) * 20 +
+         (('stopped', False, False), ('paused', False, False),
+          ('error', False, False), ('active', True, False),
+          ('active', False, True)))
+METADATA = (None,) * 40 + params_mod.CLASSES + ('Memory ', 'bogus')
+PINS = (None,) * 7 + ('same', 'az1', 'az3')
+TIGHT_FLAGS = ((('active', False, False),) * 12 +
+               (('stopped', False, False), ('active', False, True)))
+
+
+def _instance(draw, i, flag_options, pin_options):
+    """An unplaced instance and its pin choice."""
+    flavor, flags, meta, pin = _choices(
+        draw, FLAVORS, flag_options, METADATA, pin_options)
+    vcpus, ram, disk = flavor
+    state, locked, excluded = flags
+    inst = snap.Instance(
+        uuid='i%02d' % i, host='', vcpus=vcpus, ram_mb=ram,
+        disk_gb=disk, name='' if i % 3 else 'vm-%d' % i,
+        state=state, locked=locked, excluded=excluded,
+        metadata={} if meta is None else {snap.CLASS_METADATA_KEY: meta})
+    return inst, pin
+
+
+def _place(inst, host, pin, alloc, instances):
+    alloc[host.name] = alloc[host.name] + inst.resources
+    pinned = host.az if pin == 'same' else pin
+    instances.append(dataclasses.replace(inst, host=host.name,
+                                         pinned_az=pinned))
+
+
+def _spread(draw, host_list, heat, max_instances, allow_overcommit):
+    """Instances on random start hosts, half of them on the hot ones."""
+    n_hosts = len(host_list)
+    starts = tuple(range(n_hosts)) + (0,) * n_hosts
     alloc = {h.name: snap.Resources() for h in host_list}
     instances = []
-    for i in range(draw(st.integers(0, max_instances))):
-        vcpus, ram, disk = draw(st.sampled_from(FLAVORS))
-        start = draw(st.integers(0, len(host_list) - 1))
-        state = draw(st.sampled_from(STATES))
-        flags = draw(st.integers(0, 19))
-        metadata = {}
-        if draw(st.integers(0, 14)) == 0:
-            metadata[snap.CLASS_METADATA_KEY] = draw(st.sampled_from(
-                params_mod.CLASSES + ('Memory ', 'bogus')))
-        inst = snap.Instance(
-            uuid='i%02d' % i, host='', vcpus=vcpus, ram_mb=ram,
-            disk_gb=disk, name=draw(st.sampled_from(('', 'vm-%d' % i))),
-            state=state, locked=flags == 1, excluded=flags == 2,
-            metadata=metadata)
-        # first host from ``start`` (round robin) that has room
-        for k in range(len(host_list)):
-            host = host_list[(start + k) % len(host_list)]
+    # instance count, biased to the upper half (many get no room)
+    counts = tuple(range(max_instances + 1))
+    for i in range(draw(_pick(counts + counts[max_instances // 2:]))):
+        inst, pin = _instance(draw, i, FLAGS, PINS)
+        start = draw(_pick(starts))
+        if start == 0 and heat[1] == HOT and i % 2:
+            start = 1
+        # first host from ``start`` (round robin) that has room; most
+        # instances only try their start host so that cold hosts keep room
+        for k in range(n_hosts if i % 4 == 0 else 1):
+            host = host_list[(start + k) % n_hosts]
             if allow_overcommit or _fits(alloc, inst, host):
+                _place(inst, host, pin, alloc, instances)
                 break
-        else:
-            continue
-        alloc[host.name] = alloc[host.name] + inst.resources
-        pin = draw(st.integers(0, 5))
-        pinned = (host.az if pin == 1 else
-                  draw(st.sampled_from(AZS + ('az3',))) if pin == 2 else
-                  None)
-        instances.append(dataclasses.replace(inst, host=host.name,
-                                             pinned_az=pinned))
+    return instances
+
+
+def _fill(draw, host_list, heat, max_instances):
+    """Each host filled to a drawn share of its allocatable capacity.
+
+    Hot hosts are filled completely (they are hot because they are full
+    of busy instances); each host gets at most its share of
+    ``max_instances``, so big hosts stay roomy destinations.
+    """
+    alloc = {h.name: snap.Resources() for h in host_list}
+    instances = []
+    per_host = max(2, max_instances // len(host_list))
+    for host, mood in zip(host_list, heat):
+        share = 1.0 if mood in (HOT, RAM_HOT) else draw(_pick((0.5, 1.0)))
+        cap = host.capacity
+        room = snap.Resources(cap.vcpus * share, cap.ram_mb * share,
+                              cap.disk_gb)
+        misses = placed = 0
+        while misses < 3 and placed < per_host:
+            inst, pin = _instance(draw, len(instances), TIGHT_FLAGS,
+                                  (None,))
+            if (alloc[host.name] + inst.resources).fits_in(room):
+                _place(inst, host, pin, alloc, instances)
+                placed += 1
+            else:
+                misses += 1
+    return instances
+
+
+@st.composite
+def snapshots(draw, min_hosts=2, max_hosts=8, max_instances=30,
+              allow_overcommit=False, tight=False):
+    """A valid :class:`Snapshot` (see the module docstring).
+
+    ``tight``: half the hosts hot, every host filled to 50-100 % of its
+    allocatable capacity, few immovable instances and more anti-affinity
+    -- destinations are scarce, so relieved hot hosts receive and the
+    sequencer has room dependencies to resolve.
+    """
+    host_list, heat = _hosts(draw, min_hosts, max_hosts, tight)
+    if tight:
+        instances = _fill(draw, host_list, heat, max_instances)
+    else:
+        instances = _spread(draw, host_list, heat, max_instances,
+                            allow_overcommit)
     usage = {}
+    index = {h.name: k for k, h in enumerate(host_list)}
     for inst in instances:
-        if draw(st.integers(0, 14)) == 0:
-            continue  # no usage at all for this instance
-        usage[inst.uuid] = draw(usage_for(inst))
-    groups = _groups(draw, instances)
+        u = _usage(draw, inst, heat[index[inst.host]])
+        if u is not None:
+            usage[inst.uuid] = u
+    groups = _groups(draw, instances, tight)
     uuids = [i.uuid for i in instances]
     comm = ()
     if len(uuids) >= 2:
-        comm = tuple(tuple(g) for g in draw(st.lists(
-            st.lists(st.sampled_from(uuids + ['ghost-c']), min_size=2,
-                     max_size=4, unique=True), max_size=3)))
+        comm = tuple(tuple(_subset(draw, uuids + ['ghost-c'], 2, 4))
+                     for _ in range(draw(_int(0, 3))))
     return snap.Snapshot(tuple(host_list), tuple(instances), usage,
                          groups, comm)
+
+
+PARAM_OPTIONS = (
+    ('cpu_threshold', (0.8, 0.5, 0.7, 0.9, 1.0)),
+    ('ram_threshold', (0.9, 0.5, 0.7, 1.0)),
+    ('disk_io_threshold', (0.8, 0.3)),
+    ('net_threshold', (0.8, 0.3)),
+    ('target_margin', (0.1, 0.0, 0.05, 0.2, 0.5)),
+    ('host_disk_io_mibps', (500.0, 500.0, 100.0)),
+    ('host_net_mibps', (1250.0, 1250.0, 100.0)),
+    ('bandwidth_mibps', (1250.0, 10.0, 125.0)),
+    ('downtime_limit_ms', (500.0, 0.0, 100.0)),
+    ('max_rounds', (30, 1, 2, 5)),
+    ('assumed_dirty_mibps', (0.0, 0.0, 20.0)),
+    ('max_migrations', tuple(range(21))),
+    ('max_out_per_host', (1, 2, 3)),
+    ('max_in_per_host', (1, 2, 3)),
+    ('max_parallel', (0, 1, 2, 3, 4)),
+    ('exact_select_limit', (12, 0, 4, 8)),
+    ('communication_bonus', (1.0, 0.0)),
+    ('soft_anti_affinity_penalty', (1.0, 0.0)),
+    ('headroom_weight', (0.5, 0.0)),
+    ('seed', (0, 1, 2, 3)),
+)
 
 
 @st.composite
 def params(draw):
     """A :class:`Params` that passes ``validate()``."""
-    p = params_mod.Params(
-        cpu_threshold=draw(st.sampled_from((0.5, 0.7, 0.8, 0.9, 1.0))),
-        ram_threshold=draw(st.sampled_from((0.5, 0.7, 0.9, 1.0))),
-        disk_io_threshold=draw(st.sampled_from((0.3, 0.8))),
-        net_threshold=draw(st.sampled_from((0.3, 0.8))),
-        target_margin=draw(st.sampled_from((0.0, 0.05, 0.1, 0.2, 0.5))),
-        host_disk_io_mibps=draw(st.sampled_from((50.0, 100.0, 500.0))),
-        host_net_mibps=draw(st.sampled_from((50.0, 100.0, 1250.0))),
-        bandwidth_mibps=draw(st.sampled_from((10.0, 125.0, 1250.0))),
-        downtime_limit_ms=draw(st.sampled_from((0.0, 100.0, 500.0))),
-        max_rounds=draw(st.integers(1, 30)),
-        assumed_dirty_mibps=draw(st.sampled_from((0.0, 0.0, 20.0))),
-        max_migrations=draw(st.integers(0, 20)),
-        max_out_per_host=draw(st.integers(1, 3)),
-        max_in_per_host=draw(st.integers(1, 3)),
-        max_parallel=draw(st.integers(0, 4)),
-        exact_select_limit=draw(st.sampled_from((0, 4, 8, 12))),
-        communication_bonus=draw(st.sampled_from((0.0, 1.0))),
-        soft_anti_affinity_penalty=draw(st.sampled_from((0.0, 1.0))),
-        headroom_weight=draw(st.sampled_from((0.0, 0.5))),
-        seed=draw(st.integers(0, 3)))
-    return p.validate()
+    values = _choices(draw, *(opts for _, opts in PARAM_OPTIONS))
+    return params_mod.Params(**{name: value for (name, _), value
+                                in zip(PARAM_OPTIONS, values)}).validate()
+
+
+@st.composite
+def sequencing_cases(draw, max_moves=7):
+    """``(snapshot, [(uuid, dest)])``: moves a sequencer must order.
+
+    Small, nearly full hosts and anti-affinity groups; the moves are
+    proposed at random and kept only when they are feasible applied one
+    after the other (the contract ``place`` gives the sequencer: some
+    sequential order is safe), so destinations are often full until
+    another move leaves them, and chains, rotations and mates that must
+    leave first are common.
+    """
+    n_hosts = draw(_int(2, 4))
+    host_list = [snap.Host('h%d' % i, draw(_pick((4, 2, 8))),
+                           draw(_pick((8192, 4096, 16384))), 100)
+                 for i in range(n_hosts)]
+    alloc = {h.name: snap.Resources() for h in host_list}
+    instances = []
+    for i in range(draw(_int(2, 10))):
+        vcpus, ram = draw(_pick(((1, 1024), (2, 2048), (1, 4096),
+                                 (2, 1024), (4, 4096))))
+        inst = snap.Instance('i%02d' % i, '', vcpus, ram, 10)
+        start = draw(_int(0, n_hosts - 1))
+        for k in range(n_hosts):
+            host = host_list[(start + k) % n_hosts]
+            if _fits(alloc, inst, host):
+                _place(inst, host, None, alloc, instances)
+                break
+    groups = _groups(draw, instances, tight=True)
+    mates = {}
+    for g in groups:
+        if g.policy == snap.ANTI_AFFINITY:
+            for u in g.members:
+                mates[u] = set(g.members) - {u}
+    where = {i.uuid: i.host for i in instances}
+    by_uuid = {i.uuid: i for i in instances}
+    moves = []
+    moved = set()
+    for _ in range(draw(_int(1, 4 * max_moves))):
+        if not instances or len(moves) >= max_moves:
+            break
+        inst = instances[draw(_int(0, len(instances) - 1))]
+        dest = host_list[draw(_int(0, n_hosts - 1))]
+        src = where[inst.uuid]
+        if inst.uuid in moved or dest.name == src:
+            continue
+        if not _fits(alloc, inst, dest):
+            continue
+        if any(where.get(m) == dest.name for m in mates.get(inst.uuid, ())):
+            continue
+        alloc[src] = alloc[src] - inst.resources
+        alloc[dest.name] = alloc[dest.name] + inst.resources
+        where[inst.uuid] = dest.name
+        moved.add(inst.uuid)
+        moves.append((inst.uuid, dest.name))
+    usage = {u: _usage(draw, by_uuid[u], HOT) for u in by_uuid}
+    usage = {u: v for u, v in usage.items() if v is not None}
+    return snap.Snapshot(tuple(host_list), tuple(instances), usage,
+                         groups), moves
