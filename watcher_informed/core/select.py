@@ -58,18 +58,25 @@ def _covers(chosen, excess):
                for d, need in excess.items())
 
 
-def _key(chosen):
-    return (sum(c.cost for c in chosen), len(chosen),
+def additive_cost(chosen):
+    """Default set cost: the sum of the candidates' own costs."""
+    return sum(c.cost for c in chosen)
+
+
+def _key(chosen, set_cost):
+    return (set_cost(chosen), len(chosen),
             tuple(sorted(c.uuid for c in chosen)))
 
 
-def _exact(cands, excess, budget):
-    best = None
+def _exact(cands, excess, budget, set_cost):
+    best = best_key = None
     for size in range(1, min(budget, len(cands)) + 1):
         for combo in itertools.combinations(cands, size):
-            if _covers(combo, excess) and (best is None or
-                                           _key(combo) < _key(best)):
-                best = combo
+            if not _covers(combo, excess):
+                continue
+            key = _key(combo, set_cost)
+            if best is None or key < best_key:
+                best, best_key = combo, key
     return best
 
 
@@ -99,7 +106,7 @@ def _greedy(cands, excess, budget, noise=None):
     return chosen
 
 
-def _randomised(cands, excess, budget, seed, host):
+def _randomised(cands, excess, budget, seed, host, set_cost):
     """Greedy, then seeded restarts with perturbed costs; best cover."""
     best = _greedy(cands, excess, budget)
     # a seeded search, not cryptography
@@ -108,21 +115,29 @@ def _randomised(cands, excess, budget, seed, host):
     for _ in range(RESTARTS):
         noise = {c.uuid: rng.uniform(1.0, 1.5) for c in cands}
         trial = _greedy(cands, excess, budget, noise)
-        if _covers(trial, excess) and (not _covers(best, excess) or
-                                       _key(trial) < _key(best)):
+        if _covers(trial, excess) and (
+                not _covers(best, excess) or
+                _key(trial, set_cost) < _key(best, set_cost)):
             best = trial
     return best
 
 
-def choose_for_host(hot, cands, budget, exact_limit, seed=0):
-    """Pick the cheapest relieving subset of ``cands`` for ``hot``."""
+def choose_for_host(hot, cands, budget, exact_limit, seed=0,
+                    set_cost=additive_cost):
+    """Pick the cheapest relieving subset of ``cands`` for ``hot``.
+
+    ``set_cost`` prices a whole subset (default: additive); the pipeline
+    passes one that also charges the slowdown that instances left on the
+    host inflict on the moves (section 3.3).
+    """
     cands = sorted(cands, key=lambda c: (c.cost, c.uuid))
     if budget <= 0 or not cands:
         return Selection(hot.name, (), False)
     best = None
     if len(cands) <= exact_limit:
-        best = _exact(cands, hot.excess, budget)
+        best = _exact(cands, hot.excess, budget, set_cost)
     if best is None:
-        best = _randomised(cands, hot.excess, budget, seed, hot.name)
+        best = _randomised(cands, hot.excess, budget, seed, hot.name,
+                           set_cost)
     best = tuple(sorted(best, key=lambda c: c.uuid))
     return Selection(hot.name, best, _covers(best, hot.excess))

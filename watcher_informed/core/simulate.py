@@ -1,0 +1,342 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Discrete-event simulation of a live-migration plan (paper section 3.3).
+
+Contract: :func:`simulate` executes a plan -- moves plus the DAG of
+parents -- on a cluster described by its *true* per-instance parameters
+and returns, per migration, start, end, downtime and data sent, and per
+host the CPU load after every completed move.  Pure function of values;
+deterministic.
+
+Execution model (what Watcher's applier and Nova do):
+
+* an action is ready when all its parents completed; the applier runs at
+  most ``workers`` actions at once (its taskflow ``max_workers``);
+* Nova starts a live migration only while its source host runs fewer than
+  ``max_out_per_host`` outgoing ones (``max_concurrent_live_migrations``);
+  otherwise it waits, holding its applier worker;
+* the destination's resources are claimed at the start, the source's freed
+  at the end; a start that overcommits the destination is counted as a
+  capacity violation.
+
+Each migration is the pre-copy process of ``cost.precopy``, but with rates
+that change while it runs: every event (a round ending, a migration
+starting or finishing) re-evaluates, from the *current* placement, the
+link share of every migration (a host's link is split between its
+concurrent incoming or outgoing migrations and the network traffic of its
+instances) and section 3.3's interference factors (a memory-dirtying
+instance still on the source, a web server on the source, a
+network-receive instance on the destination).  Between events all rates
+are constant, so the simulation is exact for the model, with no time step.
+"""
+
+import collections
+import dataclasses
+import typing
+
+from watcher_informed.core import cost as cost_mod
+from watcher_informed.core import overload
+from watcher_informed.core import snapshot as snap
+
+#: Table 1: performance lost by the migrating workload during migration.
+#: cpu = SPEC-CPU, disk_io = IOZONE, web = WEBBENCH, memory = OLTP;
+#: net_rx is taken like WEBBENCH (network-bound), idle loses nothing, and
+#: unknown is charged like IOZONE (the median of the table).
+TABLE1_OVERHEAD = {'cpu': 0.0331, 'disk_io': 0.0793, 'web': 0.2903,
+                   'memory': 0.3326, 'net_rx': 0.2903, 'idle': 0.0,
+                   'unknown': 0.0793}
+
+
+@dataclasses.dataclass(frozen=True)
+class Truth:
+    """What a VM really does (the simulator's input, not metrics)."""
+
+    cls: str
+    first_round_mib: float
+    dirty_mibps: float
+    wss_mib: float
+    net_tx_mibps: float = 0.0
+    net_rx_mibps: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """Cluster-wide execution parameters."""
+
+    link_mibps: float = 1250.0
+    workers: int = 0
+    max_out_per_host: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class SimMove:
+    uuid: str
+    source: str
+    dest: str
+    ready_s: float
+    start_s: float
+    end_s: float
+    downtime_s: float
+    sent_mib: float
+    alone_s: float
+    rounds: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SimResult:
+    moves: typing.Tuple[SimMove, ...]
+    makespan_s: float
+    relieved_at_s: typing.Optional[float]
+    capacity_violations: int
+    interference_vm_s: float
+    timeline: typing.Tuple[typing.Tuple[float, typing.Mapping], ...]
+    final_loads: typing.Mapping[str, typing.Mapping[str, float]]
+
+    @property
+    def mean_completion_s(self):
+        if not self.moves:
+            return 0.0
+        return sum(m.end_s for m in self.moves) / len(self.moves)
+
+    @property
+    def total_downtime_s(self):
+        return sum(m.downtime_s for m in self.moves)
+
+    @property
+    def sent_mib(self):
+        return sum(m.sent_mib for m in self.moves)
+
+
+def truths_from(snapshot, profiles, p):
+    """True parameters from a snapshot's (true) usage and classes."""
+    out = {}
+    for inst in snapshot.instances:
+        usage = snapshot.usage_of(inst.uuid)
+        first, dirty, wss = cost_mod.model_inputs(inst, usage, p)
+        out[inst.uuid] = Truth(profiles[inst.uuid].cls, first, dirty, wss,
+                               usage.get(snap.NET_TX) or 0.0,
+                               usage.get(snap.NET_RX) or 0.0)
+    return out
+
+
+class _Run:
+    """One running migration."""
+
+    def __init__(self, uuid, source, dest, truth, ready, start):
+        self.uuid, self.source, self.dest = uuid, source, dest
+        self.truth = truth
+        self.ready, self.start = ready, start
+        self.phase = 'live'
+        self.left = truth.first_round_mib
+        self.round_start = start
+        self.rounds = 1
+        self.sent = 0.0
+        self.stop_start = None
+        self.rate = 0.0
+
+
+class _Sim:
+    def __init__(self, snapshot, truths, p, setup, moves, parents):
+        self.p, self.setup, self.truths = p, setup, truths
+        self.insts = snapshot.instance_by_uuid
+        self.hosts = snapshot.host_by_name
+        self.where = snapshot.placement()
+        self.alloc = {h.name: snap.Resources() for h in snapshot.hosts}
+        for inst in snapshot.instances:
+            self.alloc[inst.host] += inst.resources
+        self.moves = {u: (s, d) for u, s, d in moves}
+        self.order = [u for u, _, _ in moves]
+        self.parents = {u: set(parents.get(u, ())) & set(self.moves)
+                        for u in self.order}
+        self.done, self.submitted = {}, set()
+        self.waiting = {}
+        self.running = {}
+        self.violations = 0
+        self.now = 0.0
+        self._aggregate(snapshot)
+
+    # -- per-host aggregates, updated when an instance lands ------------
+    def _aggregate(self, snapshot):
+        self.classes = {h.name: collections.Counter()
+                        for h in snapshot.hosts}
+        self.tx = dict.fromkeys(self.classes, 0.0)
+        self.rx = dict.fromkeys(self.classes, 0.0)
+        for uuid, host in sorted(self.where.items()):
+            self._place(uuid, host, +1)
+
+    def _place(self, uuid, host, sign):
+        truth = self.truths[uuid]
+        self.classes[host][truth.cls] += sign
+        self.tx[host] += sign * truth.net_tx_mibps
+        self.rx[host] += sign * truth.net_rx_mibps
+
+    def _classes(self, host, exclude):
+        counts = self.classes[host]
+        own = self.truths[exclude].cls if self.where[exclude] == host \
+            else None
+        return {c for c, n in counts.items()
+                if n - (1 if c == own else 0) > 0}
+
+    # -- rates -----------------------------------------------------------
+
+    def _rates(self):
+        outs, ins = {}, {}
+        for run in self.running.values():
+            outs[run.source] = outs.get(run.source, 0) + 1
+            ins[run.dest] = ins.get(run.dest, 0) + 1
+        link = self.setup.link_mibps
+        for run in self.running.values():
+            free_out = max(link - self.tx[run.source],
+                           0.05 * link) / outs[run.source]
+            free_in = max(link - self.rx[run.dest],
+                          0.05 * link) / ins[run.dest]
+            share = min(self.p.bandwidth_mibps, free_out, free_in)
+            t_f, d_f = cost_mod.interference_factors(
+                self._classes(run.source, run.uuid),
+                self._classes(run.dest, run.uuid), self.p)
+            run.share = share / t_f
+            if run.phase == 'live':
+                run.rate = run.share
+            else:
+                run.rate = (self.p.stop_copy_mibps or share) / d_f
+
+    # -- scheduling ------------------------------------------------------
+    def _ready(self):
+        busy = len(self.submitted) - len(self.done)
+        for uuid in self.order:
+            if uuid in self.submitted or not self.parents[uuid] <= \
+                    set(self.done):
+                continue
+            if self.setup.workers and busy >= self.setup.workers:
+                return
+            self.submitted.add(uuid)
+            busy += 1
+            self.waiting[uuid] = self.now
+        self._start_waiting()
+
+    def _start_waiting(self):
+        for uuid in list(self.waiting):
+            source, dest = self.moves[uuid]
+            active = sum(1 for r in self.running.values()
+                         if r.source == source)
+            if active >= self.setup.max_out_per_host:
+                continue
+            ready = self.waiting.pop(uuid)
+            self.running[uuid] = _Run(uuid, source, dest,
+                                      self.truths[uuid], ready, self.now)
+            self.alloc[dest] += self.insts[uuid].resources
+            if not self.alloc[dest].fits_in(self.hosts[dest].capacity):
+                self.violations += 1
+
+    # -- events ----------------------------------------------------------
+    def _advance(self, dt):
+        for run in self.running.values():
+            run.left = max(0.0, run.left - run.rate * dt)
+            run.sent += run.rate * dt
+        self.now += dt
+
+    def _round_end(self, run):
+        truth = self.truths[run.uuid]
+        if run.phase == 'stop':
+            return True
+        duration = self.now - run.round_start
+        remainder = min(truth.wss_mib, truth.dirty_mibps * duration)
+        limit = run.share * self.p.downtime_limit_ms / 1000.0
+        if remainder <= limit or run.rounds >= self.p.max_rounds:
+            run.phase = 'stop'
+            run.stop_start = self.now
+            run.left = remainder + \
+                self.p.fixed_downtime_ms / 1000.0 * (
+                    self.p.stop_copy_mibps or run.share)
+        else:
+            run.left = remainder
+            run.rounds += 1
+            run.round_start = self.now
+        return False
+
+    def _finish(self, run, result):
+        del self.running[run.uuid]
+        self.alloc[run.source] -= self.insts[run.uuid].resources
+        self._place(run.uuid, run.source, -1)
+        self.where[run.uuid] = run.dest
+        self._place(run.uuid, run.dest, +1)
+        truth = self.truths[run.uuid]
+        alone = cost_mod.precopy(
+            truth.first_round_mib, truth.dirty_mibps, truth.wss_mib,
+            min(self.p.bandwidth_mibps, self.setup.link_mibps),
+            self.p.downtime_limit_ms, self.p.max_rounds,
+            self.p.stop_copy_mibps, self.p.fixed_downtime_ms).time_s
+        result.append(SimMove(run.uuid, run.source, run.dest, run.ready,
+                              run.start, self.now, self.now - run.stop_start,
+                              run.sent, alone, run.rounds))
+        self.done[run.uuid] = self.now
+
+    def run(self):
+        result = []
+        self._ready()
+        guard = 0
+        while self.running:
+            guard += 1
+            if guard > 10_000_000:
+                raise RuntimeError('simulation does not terminate')
+            self._rates()
+            nxt = min(self.running.values(),
+                      key=lambda r: (r.left / max(r.rate, 1e-12), r.uuid))
+            self._advance(nxt.left / max(nxt.rate, 1e-12))
+            for run in sorted(self.running.values(), key=lambda r: r.uuid):
+                if run.left <= 1e-9 and self._round_end(run):
+                    self._finish(run, result)
+                    yield self.now
+            self._ready()
+        self.result = result
+
+
+def simulate(snapshot, moves, parents, p, setup=None, truths=None,
+             profiles=None):
+    """Run ``moves`` ((uuid, source, dest), ...) honouring ``parents``.
+
+    ``truths`` default to those derived from the snapshot's usage (which
+    the caller should make the *true* usage, not the metrics a strategy
+    saw); ``profiles`` are the true classes.
+    """
+    from watcher_informed.core import classify
+    setup = setup or Setup()
+    profiles = profiles or classify.classify(snapshot, p)
+    truths = truths or truths_from(snapshot, profiles, p)
+    demand = overload.demands(snapshot)
+    sim = _Sim(snapshot, truths, p, setup, moves, parents)
+
+    def overloaded():
+        loads = overload.host_loads(snapshot, p, sim.where, demand)
+        return loads, any(overload.over_dims(v, p) for v in loads.values())
+
+    loads, hot = overloaded()
+    relieved = None if hot else 0.0
+    timeline = [(0.0, {h: v['cpu'] for h, v in loads.items()})]
+    for t in sim.run():
+        loads, hot = overloaded()
+        timeline.append((t, {h: v['cpu'] for h, v in loads.items()}))
+        if relieved is None and not hot:
+            relieved = t
+    if len(sim.done) != len(sim.order):
+        raise RuntimeError('plan has unreachable moves (cycle or missing '
+                           'parent): %s' % sorted(set(sim.order) -
+                                                  set(sim.done)))
+    moves_out = tuple(sorted(sim.result, key=lambda m: (m.end_s, m.uuid)))
+    interference = sum(
+        (m.end_s - m.start_s - m.alone_s) +
+        TABLE1_OVERHEAD.get(truths[m.uuid].cls, 0.0) * (m.end_s - m.start_s)
+        for m in moves_out)
+    return SimResult(moves_out, max((m.end_s for m in moves_out),
+                                    default=0.0), relieved, sim.violations,
+                     interference, tuple(timeline), loads)
