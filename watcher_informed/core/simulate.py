@@ -143,6 +143,7 @@ class _Run:
         self.sent = 0.0
         self.stop_start = None
         self.rate = 0.0
+        self.fixed = 0.0
 
 
 class _Sim:
@@ -255,9 +256,11 @@ class _Sim:
         if remainder <= limit or run.rounds >= self.p.max_rounds:
             run.phase = 'stop'
             run.stop_start = self.now
-            run.left = remainder + \
-                self.p.fixed_downtime_ms / 1000.0 * (
-                    self.p.stop_copy_mibps or run.share)
+            # the fixed part of the downtime is modelled as extra volume
+            # at the stop-and-copy rate; it is not data sent
+            run.fixed = self.p.fixed_downtime_ms / 1000.0 * (
+                self.p.stop_copy_mibps or run.share)
+            run.left = remainder + run.fixed
         else:
             run.left = remainder
             run.rounds += 1
@@ -278,7 +281,7 @@ class _Sim:
             self.p.stop_copy_mibps, self.p.fixed_downtime_ms).time_s
         result.append(SimMove(run.uuid, run.source, run.dest, run.ready,
                               run.start, self.now, self.now - run.stop_start,
-                              run.sent, alone, run.rounds))
+                              run.sent - run.fixed, alone, run.rounds))
         self.done[run.uuid] = self.now
 
     def run(self):
