@@ -62,6 +62,10 @@ class Facts:
         self.groups_of = constraints.groups_by_member(snapshot)
         self.moves = {m.uuid: m for m in plan.moves}
         self.ancestors = _ancestors(plan.moves)
+        self.used = {h.name: snap.Resources() for h in snapshot.hosts}
+        for inst in snapshot.instances:
+            if inst.host in self.used:
+                self.used[inst.host] += inst.resources
 
 
 def _ancestors(moves):
@@ -196,10 +200,7 @@ def worst_usage(snapshot, plan, facts, host):
     capacity is therefore only a violation if it receives something while
     still over.  Returns ``None`` when nothing moves into ``host``.
     """
-    used = snap.Resources()
-    for inst in snapshot.instances:
-        if inst.host == host:
-            used = used + inst.resources
+    used = facts.used[host]
     incoming = [m for m in plan.moves if m.dest == host]
     if not incoming:
         return None

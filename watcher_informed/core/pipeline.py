@@ -44,10 +44,10 @@ LOG = logging.getLogger(__name__)
 MAX_ROUNDS = 20
 
 
-def _candidates(hot, snapshot, profiles, p, demand, costs, excluded):
+def _candidates(hot, on_host, profiles, p, demand, costs, excluded):
     out = []
-    for inst in snapshot.instances:
-        if inst.host != hot.name or inst.uuid in excluded:
+    for inst in on_host[hot.name]:
+        if inst.uuid in excluded:
             continue
         cls = profiles[inst.uuid].cls
         c = costs[inst.uuid]
@@ -77,15 +77,14 @@ def _set_cost(host_classes, p):
     return cost
 
 
-def _select_all(hot_hosts, snapshot, profiles, p, demand, costs, excluded):
+def _select_all(hot_hosts, on_host, profiles, p, demand, costs, excluded):
     remaining = p.max_migrations
     selections = []
     for hot in hot_hosts:
-        cands = _candidates(hot, snapshot, profiles, p, demand, costs,
+        cands = _candidates(hot, on_host, profiles, p, demand, costs,
                             excluded)
         classes = collections.Counter(
-            profiles[i.uuid].cls for i in snapshot.instances
-            if i.host == hot.name)
+            profiles[i.uuid].cls for i in on_host[hot.name])
         sel = select.choose_for_host(hot, cands, remaining,
                                      p.exact_select_limit, p.seed,
                                      _set_cost(classes, p))
@@ -133,10 +132,14 @@ def build_plan(snapshot, p):
         costs[inst.uuid] = cost_mod.instance_cost(
             inst, snapshot.usage_of(inst.uuid), p)
     excluded = dict(not_moved)
+    on_host = collections.defaultdict(list)
+    for inst in snapshot.instances:
+        if inst.host in hot_names:
+            on_host[inst.host].append(inst)
     placed = {}
     selections = []
     for _ in range(MAX_ROUNDS):
-        selections = _select_all(hot_hosts, snapshot, profiles, p, demand,
+        selections = _select_all(hot_hosts, on_host, profiles, p, demand,
                                  costs, excluded)
         chosen = [c.uuid for s in selections for c in s.chosen]
         placed, unplaced = place.choose_destinations(

@@ -32,7 +32,9 @@ decision updates the working placement, so later choices see earlier ones.
 Each score is logged at DEBUG with its terms, like Nova's weighers.
 """
 
+import collections
 import dataclasses
+import heapq
 import logging
 import typing
 
@@ -57,6 +59,7 @@ class _State:
     placement: dict
     alloc: dict
     load: dict
+    residents: dict
 
 
 def _initial_state(snapshot, p, demand):
@@ -64,7 +67,10 @@ def _initial_state(snapshot, p, demand):
     for inst in snapshot.instances:
         alloc[inst.host] = alloc[inst.host] + inst.resources
     loads = overload.host_loads(snapshot, p, None, demand)
-    return _State(snapshot.placement(), alloc, loads)
+    residents = {h.name: set() for h in snapshot.hosts}
+    for inst in snapshot.instances:
+        residents[inst.host].add(inst.uuid)
+    return _State(snapshot.placement(), alloc, loads, residents)
 
 
 def _load_after(state, host, p, demand_frac):
@@ -80,8 +86,7 @@ def _frac(demand, host, p):
 def _score(uuid, host, state, ctx, after):
     profiles, p, talk, groups_of = ctx
     me = profiles[uuid]
-    residents = sorted(u for u, h in state.placement.items()
-                       if h == host.name and u != uuid)
+    residents = sorted(state.residents[host.name] - {uuid})
     interference = 0.0
     notes = []
     for other in residents:
@@ -128,6 +133,8 @@ def _feasible(inst, host, state, ctx, demand_frac):
 
 def _apply(state, inst, src, dst, demand_frac_src, demand_frac_dst):
     state.placement[inst.uuid] = dst.name
+    state.residents[src].discard(inst.uuid)
+    state.residents[dst.name].add(inst.uuid)
     state.alloc[src] = state.alloc[src] - inst.resources
     state.alloc[dst.name] = state.alloc[dst.name] + inst.resources
     for d in overload.DIMS:
@@ -135,11 +142,69 @@ def _apply(state, inst, src, dst, demand_frac_src, demand_frac_dst):
         state.load[dst.name][d] += demand_frac_dst[d]
 
 
+#: clusters up to this size are searched exhaustively for each instance.
+EXHAUSTIVE_HOSTS = 200
+#: on larger clusters, how many of the least-loaded feasible hosts are
+#: scored (plus the hosts of the instance's talkers and soft mates).
+SHORTLIST = 64
+
+
+def _peak(state, host):
+    return max(state.load[host].values())
+
+
+class _Coolest:
+    """Hosts by current peak load, lazily updated (heap, versioned)."""
+
+    def __init__(self, state, hosts):
+        self.state = state
+        self.version = dict.fromkeys((h.name for h in hosts), 0)
+        self.by_name = {h.name: h for h in hosts}
+        self.heap = [(_peak(state, h.name), h.name, 0) for h in hosts]
+        heapq.heapify(self.heap)
+
+    def touch(self, name):
+        self.version[name] += 1
+        heapq.heappush(self.heap, (_peak(self.state, name), name,
+                                   self.version[name]))
+
+    def take(self, accept, count):
+        """Up to ``count`` hosts, coolest first, for which accept() holds."""
+        taken, popped = [], []
+        while self.heap and len(taken) < count:
+            entry = heapq.heappop(self.heap)
+            if entry[2] != self.version[entry[1]]:
+                continue
+            popped.append(entry)
+            host = self.by_name[entry[1]]
+            if accept(host):
+                taken.append(host)
+        for entry in popped:
+            heapq.heappush(self.heap, entry)
+        return taken
+
+
+def _summary(reasons):
+    by_reason = collections.defaultdict(list)
+    for host, reason in sorted(reasons.items()):
+        if reason != 'is the source':
+            by_reason[reason].append(host)
+    parts = []
+    for reason, hosts in sorted(by_reason.items()):
+        more = ' and %d more' % (len(hosts) - 3) if len(hosts) > 3 else ''
+        parts.append('%s %s%s' % (', '.join(hosts[:3]), reason, more))
+    return 'no destination: ' + '; '.join(parts)
+
+
 def choose_destinations(selected, snapshot, profiles, p, demand,
                         groups_of=None):
     """Place ``selected`` uuids: ``({uuid: Destination}, {uuid: reason})``.
 
-    ``demand`` is ``{uuid: absolute demand}`` (see ``overload``).
+    ``demand`` is ``{uuid: absolute demand}`` (see ``overload``).  Up to
+    :data:`EXHAUSTIVE_HOSTS` hosts every host is scored; beyond, the
+    :data:`SHORTLIST` least-loaded feasible hosts plus the hosts of the
+    instance's talkers and soft-policy mates are (Nova's scheduler narrows
+    its choice the same way at scale).
     """
     groups_of = groups_of if groups_of is not None else \
         constraints.groups_by_member(snapshot)
@@ -149,11 +214,28 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
     by_name = snapshot.host_by_name
     insts = snapshot.instance_by_uuid
     state = _initial_state(snapshot, p, demand)
+    coolest = _Coolest(state, hosts) if len(hosts) > EXHAUSTIVE_HOSTS \
+        else None
 
     def hardness(uuid):
         host = by_name[insts[uuid].host]
         frac = _frac(demand[uuid], host, p)
         return (-sum(frac.values()), uuid)
+
+    def candidates(uuid):
+        if coolest is None:
+            return hosts
+        near = set(talk.get(uuid, ()))
+        for policy in (snap.SOFT_AFFINITY, snap.SOFT_ANTI_AFFINITY):
+            near |= constraints.soft_mates(uuid, groups_of, policy)
+        names = {state.placement[u] for u in near if u in state.placement}
+        inst = insts[uuid]
+
+        def accept(host):
+            frac = _frac(demand[uuid], host, p)
+            return _feasible(inst, host, state, ctx, frac)[1] is None
+        names.update(h.name for h in coolest.take(accept, SHORTLIST))
+        return [by_name[n] for n in sorted(names)]
 
     placed, unplaced = {}, {}
     for uuid in sorted(selected, key=hardness):
@@ -161,7 +243,7 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         src = state.placement[uuid]
         best = None
         reasons = {}
-        for host in hosts:
+        for host in candidates(uuid):
             frac = _frac(demand[uuid], host, p)
             after, reason = _feasible(inst, host, state, ctx, frac)
             if reason:
@@ -171,13 +253,15 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
             if best is None or (score, host.name) < (best[0], best[1].name):
                 best = (score, host, why)
         if best is None:
-            unplaced[uuid] = 'no destination: ' + '; '.join(
-                '%s %s' % kv for kv in sorted(reasons.items())
-                if kv[1] != 'is the source')
+            unplaced[uuid] = _summary(reasons) if reasons else \
+                'no destination: no feasible host'
             continue
         score, host, why = best
         _apply(state, inst, src, host, _frac(demand[uuid], by_name[src], p),
                _frac(demand[uuid], host, p))
+        if coolest is not None:
+            coolest.touch(src)
+            coolest.touch(host.name)
         placed[uuid] = Destination(uuid, src, host.name, score, why)
     return placed, unplaced
 

@@ -121,3 +121,19 @@ def test_later_choices_see_earlier_ones():
     snapshot = b.cluster(hosts, vms)
     placed, unplaced = run(snapshot, ['m1', 'm2'])
     assert {placed['m1'].host, placed['m2'].host} == {'B', 'C'}
+
+
+def test_large_cluster_shortlist_still_finds_talkers_and_cool_hosts():
+    hosts = [b.host('A')] + [b.host('h%03d' % i) for i in range(250)]
+    vms = [b.vm('m', 'A'), b.vm('peer', 'h200')]
+    # every host but h007 carries some load; h200 (the peer's) a bit more
+    usages = {'m': b.usage('idle', cpu=1.0)}
+    for i in range(250):
+        if i != 7:
+            vms.append(b.vm('f%03d' % i, 'h%03d' % i))
+            usages['f%03d' % i] = b.usage('idle', cpu=0.4)
+    assert len(hosts) > place.EXHAUSTIVE_HOSTS
+    alone = b.cluster(hosts, vms, usages)
+    assert dest(alone, 'm') == 'h007'
+    talking = b.cluster(hosts, vms, usages, comm=[('m', 'peer')])
+    assert dest(talking, 'm') == 'h200'
