@@ -132,7 +132,8 @@ def truths_from(snapshot, profiles, p):
 class _Run:
     """One running migration."""
 
-    def __init__(self, uuid, source, dest, truth, ready, start):
+    def __init__(self, key, uuid, source, dest, truth, ready, start):
+        self.key = key
         self.uuid, self.source, self.dest = uuid, source, dest
         self.truth = truth
         self.ready, self.start = ready, start
@@ -155,10 +156,13 @@ class _Sim:
         self.alloc = {h.name: snap.Resources() for h in snapshot.hosts}
         for inst in snapshot.instances:
             self.alloc[inst.host] += inst.resources
-        self.moves = {u: (s, d) for u, s, d in moves}
-        self.order = [u for u, _, _ in moves]
-        self.parents = {u: set(parents.get(u, ())) & set(self.moves)
-                        for u in self.order}
+        # a move is (uuid, source, dest) or (key, uuid, source, dest): a
+        # key lets one instance move more than once (looped audits)
+        rows = [m if len(m) == 4 else (m[0],) + tuple(m) for m in moves]
+        self.moves = {k: (u, s, d) for k, u, s, d in rows}
+        self.order = [k for k, _, _, _ in rows]
+        self.parents = {k: set(parents.get(k, ())) & set(self.moves)
+                        for k in self.order}
         self.done, self.submitted = {}, set()
         self.waiting = {}
         self.running = {}
@@ -219,22 +223,25 @@ class _Sim:
                     set(self.done):
                 continue
             if self.setup.workers and busy >= self.setup.workers:
-                return
+                break
             self.submitted.add(uuid)
             busy += 1
             self.waiting[uuid] = self.now
         self._start_waiting()
 
     def _start_waiting(self):
-        for uuid in list(self.waiting):
-            source, dest = self.moves[uuid]
+        for key in list(self.waiting):
+            uuid, source, dest = self.moves[key]
+            if self.where[uuid] != source or any(
+                    r.uuid == uuid for r in self.running.values()):
+                continue
             active = sum(1 for r in self.running.values()
                          if r.source == source)
             if active >= self.setup.max_out_per_host:
                 continue
-            ready = self.waiting.pop(uuid)
-            self.running[uuid] = _Run(uuid, source, dest,
-                                      self.truths[uuid], ready, self.now)
+            ready = self.waiting.pop(key)
+            self.running[key] = _Run(key, uuid, source, dest,
+                                     self.truths[uuid], ready, self.now)
             self.alloc[dest] += self.insts[uuid].resources
             if not self.alloc[dest].fits_in(self.hosts[dest].capacity):
                 self.violations += 1
@@ -268,7 +275,7 @@ class _Sim:
         return False
 
     def _finish(self, run, result):
-        del self.running[run.uuid]
+        del self.running[run.key]
         self.alloc[run.source] -= self.insts[run.uuid].resources
         self._place(run.uuid, run.source, -1)
         self.where[run.uuid] = run.dest
@@ -282,7 +289,7 @@ class _Sim:
         result.append(SimMove(run.uuid, run.source, run.dest, run.ready,
                               run.start, self.now, self.now - run.stop_start,
                               run.sent - run.fixed, alone, run.rounds))
-        self.done[run.uuid] = self.now
+        self.done[run.key] = self.now
 
     def run(self):
         result = []

@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+"""Benchmark: informed_live_migration vs Watcher's own strategies.
+
+    python -m bench.run quality [--sizes 8 20 50] [--seeds 1 2 3]
+    python -m bench.run gap
+    python -m bench.run scale [--sizes 20x200 100x2000 500x10000]
+
+Every contender plans on the *seen* metrics of a scenario; every plan is
+executed by the simulator on the *true* parameters (bench/scenarios.py).
+Each command prints a Markdown table and writes JSON under bench/out/.
+"""
+
+import argparse
+import itertools
+import json
+import math
+import pathlib
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+OUT = pathlib.Path(__file__).resolve().parent / 'out'
+
+METRICS = (
+    ('relieved_s', 'time to relieve (s)'),
+    ('makespan_s', 'makespan (s)'),
+    ('mean_completion_s', 'mean completion (s)'),
+    ('downtime_s', 'total downtime (s)'),
+    ('sent_gib', 'data sent (GiB)'),
+    ('interference_vm_s', 'interference (VM-s)'),
+    ('final_sd', 'final CPU load SD'),
+    ('max_load', 'max host CPU load'),
+    ('overloaded_after', 'hosts still overloaded'),
+    ('migrations', 'migrations'),
+    ('violations', 'capacity violations'),
+    ('plan_time_s', 'plan time (s)'),
+)
+PEERS = ('workload_stabilization+ws_planner',
+         'workload_stabilization+weight_planner',
+         'workload_balance_loop+weight_planner')
+
+
+def _sim_inputs(plan):
+    """Keyed moves and parents, so one VM may move twice (audit loops)."""
+    counts = {}
+    keyed, last_key = [], {}
+    chain = plan.audits > 1
+    parents = {}
+    previous = None
+    for uuid, src, dst in plan.moves:
+        counts[uuid] = counts.get(uuid, 0) + 1
+        key = uuid if counts[uuid] == 1 else '%s#%d' % (uuid, counts[uuid])
+        keyed.append((key, uuid, src, dst))
+        if chain:
+            parents[key] = (previous,) if previous else ()
+        else:
+            parents[key] = tuple(last_key.get(p, p)
+                                 for p in plan.parents.get(uuid, ()))
+        last_key[uuid] = key
+        previous = key
+    return keyed, parents
+
+
+def measure(scenario, plan, p, setup):
+    from watcher_informed.core import overload
+    from watcher_informed.core import simulate
+    moves, parents = _sim_inputs(plan)
+    result = simulate.simulate(scenario.truth, moves, parents, p, setup,
+                               truths=scenario.truths or None)
+    loads = result.final_loads
+    return {
+        'relieved_s': result.relieved_at_s,
+        'makespan_s': result.makespan_s,
+        'mean_completion_s': result.mean_completion_s,
+        'downtime_s': result.total_downtime_s,
+        'sent_gib': result.sent_mib / 1024.0,
+        'interference_vm_s': result.interference_vm_s,
+        'final_sd': overload.load_sd(loads),
+        'max_load': max(v['cpu'] for v in loads.values()),
+        'overloaded_after': sum(1 for v in loads.values()
+                                if overload.over_dims(v, p)),
+        'migrations': len(plan.moves),
+        'violations': result.capacity_violations,
+        'plan_time_s': plan.plan_time_s,
+    }
+
+
+def run_scenario(scenario):
+    import dataclasses
+    from bench import contenders
+    from bench import peers
+    from watcher_informed.adapters import parameters
+    from watcher_informed.core import simulate
+    from watcher_informed.core import workloads
+    paper = scenario.name.startswith('paper')
+    audit = {'max_migrations': 1000,
+             'migration_bandwidth': scenario.link_mibps}
+    ours, plan, strategy, _ = contenders.informed(scenario.seen, **audit)
+    p, _ = parameters.to_params(dict(strategy.input_parameters),
+                                strategy.config)
+    sim_p = workloads.paper_params() if paper else dataclasses.replace(
+        p, bandwidth_mibps=scenario.link_mibps)
+    setup = simulate.Setup(link_mibps=scenario.link_mibps, workers=8)
+    plans = [ours] + contenders.ablations(scenario.seen, plan, p)
+    plans.append(peers.workload_stabilization(scenario.seen))
+    plans.append(peers.workload_stabilization(scenario.seen,
+                                              planner=peers.WEIGHT))
+    plans.append(peers.workload_balance_loop(scenario.seen))
+    rows = {}
+    for pl in plans:
+        rows[pl.name] = measure(scenario, pl, sim_p, setup)
+    return rows
+
+
+def _fmt(value, none='never'):
+    if value is None:
+        return none
+    if isinstance(value, int):
+        return str(value)
+    return '%.3g' % value
+
+
+def _geo_ratio(results, metric, ours, peer):
+    ratios = []
+    for rows in results.values():
+        a, b = rows[ours][metric], rows[peer][metric]
+        if a is None or b is None or a <= 0 or b <= 0:
+            continue
+        ratios.append(math.log(a / b))
+    if not ratios:
+        return None
+    return math.exp(sum(ratios) / len(ratios))
+
+
+def quality_table(results):
+    names = list(next(iter(results.values())))
+    lines = ['| metric (mean over %d scenarios) | %s |'
+             % (len(results), ' | '.join(names)),
+             '|---' * (len(names) + 1) + '|']
+    for metric, label in METRICS:
+        cells = []
+        for name in names:
+            values = [rows[name][metric] for rows in results.values()]
+            known = [v for v in values if v is not None]
+            cell = _fmt(statistics.mean(known)) if known else 'never'
+            never = len(values) - len(known)
+            if never:
+                cell += ' (%d never)' % never
+            cells.append(cell)
+        lines.append('| %s | %s |' % (label, ' | '.join(cells)))
+    lines += ['', '| ours / peer (geometric mean of per-scenario ratios) | '
+              + ' | '.join(PEERS) + ' |', '|---' * (len(PEERS) + 1) + '|']
+    for metric, label in METRICS:
+        cells = [_fmt(_geo_ratio(results, metric, 'informed', peer), 'n/a')
+                 for peer in PEERS]
+        lines.append('| %s | %s |' % (label, ' | '.join(cells)))
+    return '\n'.join(lines)
+
+
+def cmd_quality(args):
+    from bench import scenarios
+    traces = scenarios.load_traces()
+    results = {}
+    todo = [scenarios.paper_mix(s) for s in args.seeds]
+    for size, seed in itertools.product(args.sizes, args.seeds):
+        todo.append(scenarios.bitbrains(size, seed, traces=traces))
+    for scenario in todo:
+        t0 = time.perf_counter()
+        results[scenario.name] = run_scenario(scenario)
+        print('%-24s %5.1f s' % (scenario.name, time.perf_counter() - t0),
+              file=sys.stderr)
+    table = quality_table(results)
+    print(table)
+    OUT.mkdir(exist_ok=True)
+    (OUT / 'quality.json').write_text(json.dumps(results, indent=1))
+    return results
+
+
+def best_orders(scenario, plan, p, setup, limit=7):
+    """Exhaustive search over move orders (<= limit moves)."""
+    from bench import contenders
+    n = len(plan.moves)
+    if not 0 < n <= limit:
+        return None
+    best = {'mean_completion_s': math.inf, 'makespan_s': math.inf}
+    for perm in itertools.permutations(range(n)):
+        rank = {plan.moves[i].uuid: k for k, i in enumerate(perm)}
+        pl = contenders.reorder(scenario.seen, plan, p,
+                                lambda m: (rank[m.uuid],), 'perm')
+        got = measure(scenario, pl, p, setup)
+        for metric in best:
+            best[metric] = min(best[metric], got[metric])
+    return best
+
+
+def cmd_gap(args):
+    import dataclasses
+    from bench import contenders
+    from bench import scenarios
+    from watcher_informed.adapters import parameters
+    from watcher_informed.core import simulate
+    from watcher_informed.core import workloads
+    traces = scenarios.load_traces()
+    rows = []
+    todo = [scenarios.paper_mix(s) for s in args.seeds] + [
+        scenarios.bitbrains(8, s, traces=traces) for s in args.seeds]
+    for scenario in todo:
+        paper = scenario.name.startswith('paper')
+        ours, plan, strategy, _ = contenders.informed(
+            scenario.seen, migration_bandwidth=scenario.link_mibps)
+        p, _ = parameters.to_params(dict(strategy.input_parameters),
+                                    strategy.config)
+        sim_p = workloads.paper_params() if paper else dataclasses.replace(
+            p, bandwidth_mibps=scenario.link_mibps)
+        setup = simulate.Setup(link_mibps=scenario.link_mibps, workers=8)
+        best = best_orders(scenario, plan, sim_p, setup)
+        if best is None:
+            continue
+        got = measure(scenario, ours, sim_p, setup)
+        rows.append({'scenario': scenario.name, 'moves': len(plan.moves),
+                     'ours': got, 'best': best})
+    lines = ['| scenario | moves | mean completion ours / best | '
+             'makespan ours / best |', '|---|---|---|---|']
+    for r in rows:
+        lines.append('| %s | %d | %.3f | %.3f |' % (
+            r['scenario'], r['moves'],
+            r['ours']['mean_completion_s'] / r['best']['mean_completion_s'],
+            r['ours']['makespan_s'] / r['best']['makespan_s']))
+    print('\n'.join(lines))
+    OUT.mkdir(exist_ok=True)
+    (OUT / 'gap.json').write_text(json.dumps(rows, indent=1))
+
+
+def _scale_one(contender, hosts, vms):
+    """Run in a child process: plan time and peak RSS of one contender."""
+    from bench import contenders
+    from bench import peers
+    from bench import scenarios
+    scenario = scenarios.bitbrains(hosts, 1, vms_per_host=vms // hosts)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if contender == 'informed':
+        plan = contenders.informed(scenario.seen, max_migrations=10000)[0]
+    else:
+        plan = peers.workload_stabilization(scenario.seen)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({'contender': contender, 'hosts': hosts,
+                      'vms': len(scenario.seen.instances),
+                      'plan_time_s': plan.plan_time_s,
+                      'moves': len(plan.moves), 'peak_rss_mib': peak / 1024,
+                      'rss_before_plan_mib': base / 1024}))
+
+
+def cmd_scale(args):
+    rows = []
+    for size in args.sizes:
+        hosts, vms = (int(x) for x in size.split('x'))
+        for contender in args.contenders:
+            if contender != 'informed' and hosts > args.peer_max_hosts:
+                continue
+            proc = subprocess.run(
+                [sys.executable, '-W', 'ignore', '-m', 'bench.run',
+                 '_scale_one', contender, str(hosts), str(vms)],
+                capture_output=True, text=True, timeout=3600,
+                cwd=OUT.parent.parent)
+            if proc.returncode:
+                print(proc.stderr[-2000:], file=sys.stderr)
+                continue
+            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(rows[-1], file=sys.stderr)
+    lines = ['| hosts x VMs | contender | plan time (s) | moves | '
+             'peak RSS (MiB) |', '|---|---|---|---|---|']
+    for r in rows:
+        lines.append('| %dx%d | %s | %.2f | %d | %.0f |' % (
+            r['hosts'], r['vms'], r['contender'], r['plan_time_s'],
+            r['moves'], r['peak_rss_mib']))
+    print('\n'.join(lines))
+    OUT.mkdir(exist_ok=True)
+    (OUT / 'scale.json').write_text(json.dumps(rows, indent=1))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m bench.run')
+    sub = parser.add_subparsers(dest='command', required=True)
+    q = sub.add_parser('quality')
+    q.add_argument('--sizes', type=int, nargs='+', default=[8, 20, 50])
+    q.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
+    g = sub.add_parser('gap')
+    g.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3, 4])
+    s = sub.add_parser('scale')
+    s.add_argument('--sizes', nargs='+',
+                   default=['20x200', '100x2000', '500x10000',
+                            '5000x100000'])
+    s.add_argument('--contenders', nargs='+',
+                   default=['informed', 'workload_stabilization'])
+    s.add_argument('--peer-max-hosts', type=int, default=500)
+    one = sub.add_parser('_scale_one')
+    one.add_argument('contender')
+    one.add_argument('hosts', type=int)
+    one.add_argument('vms', type=int)
+    args = parser.parse_args(argv)
+    if args.command == 'quality':
+        cmd_quality(args)
+    elif args.command == 'gap':
+        cmd_gap(args)
+    elif args.command == 'scale':
+        cmd_scale(args)
+    else:
+        _scale_one(args.contender, args.hosts, args.vms)
+
+
+if __name__ == '__main__':
+    import warnings
+    warnings.simplefilter('ignore')
+    main()
