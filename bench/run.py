@@ -100,6 +100,7 @@ def measure(scenario, plan, p, setup):
 
 def run_scenario(scenario):
     import dataclasses
+
     from bench import contenders
     from bench import peers
     from watcher_informed.adapters import parameters
@@ -208,6 +209,7 @@ def best_orders(scenario, plan, p, setup, limit=7):
 
 def cmd_gap(args):
     import dataclasses
+
     from bench import contenders
     from bench import scenarios
     from watcher_informed.adapters import parameters

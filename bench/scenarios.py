@@ -29,7 +29,8 @@ memory at its disk write rate (page cache) plus its memory-usage churn
 working set is a quarter of its used memory (at least 16 MiB).  Hosts are
 16 cores / 128 GiB (allocation ratios 4 and 1.5); a quarter of them are
 filled with busy VMs (at least half a core busy) until overloaded, the
-rest get random VMs without being overloaded.  Generation is deterministic for a seed.
+rest get random VMs without being overloaded.  Generation is
+deterministic for a seed.
 """
 
 import dataclasses
