@@ -119,7 +119,9 @@ def run_scenario(scenario):
     plans.append(peers.workload_stabilization(scenario.seen))
     plans.append(peers.workload_stabilization(scenario.seen,
                                               planner=peers.WEIGHT))
-    plans.append(peers.workload_balance_loop(scenario.seen))
+    # workload_balance's threshold (host CPU %) set to ours, not its 25 %
+    plans.append(peers.workload_balance_loop(
+        scenario.seen, threshold=p.cpu_threshold * 100))
     rows = {}
     for pl in plans:
         rows[pl.name] = measure(scenario, pl, sim_p, setup)
