@@ -18,7 +18,9 @@
 #
 # Bootstraps .venv like tools/test.sh, then runs ruff (pycodestyle,
 # pyflakes, isort and bandit rules; see pyproject.toml) on the Python
-# code and bashate on the shell scripts.
+# code and bashate on the shell scripts: tools/*.sh, .ci/run, the DevStack
+# plugin (devstack/plugin.sh, devstack/settings, devstack/lib/*) and the
+# DevStack stand-ins of its tests (tests/devstack/*.sh).
 
 set -euo pipefail
 
@@ -38,8 +40,11 @@ done
 wi_log "ruff check ${paths[*]}"
 "${VENV}/bin/ruff" check "${paths[@]}"
 
-wi_log "bashate tools .ci/run"
-find tools -name '*.sh' -print0 |
-    xargs -0 "${VENV}/bin/bashate" .ci/run
+wi_log "bashate tools .ci/run devstack tests/devstack"
+{
+    find tools tests/devstack -name '*.sh' -print0
+    find devstack -type f \( -name plugin.sh -o -name settings \
+        -o -path 'devstack/lib/*' \) -print0
+} | xargs -0 "${VENV}/bin/bashate" .ci/run
 
 wi_log "lint passed"

@@ -17,7 +17,8 @@
 #   bash tools/test.sh [PYTEST ARGS...]
 #
 # Bootstraps .venv (see tools/lib/venv.sh; python3-venv is apt-installed
-# when missing), then runs pytest on tests/unit and tests/functional.
+# when missing), then runs pytest on tests/unit, tests/functional and
+# tests/devstack (the DevStack plugin, run with bash against stand-ins).
 # Extra arguments are passed to pytest.  Exits non-zero on any failure,
 # including "no tests collected".
 
@@ -29,10 +30,10 @@ cd "${WI_REPO_ROOT}"
 
 wi_venv_bootstrap
 
-wi_log "running pytest: tests/unit tests/functional $*"
+wi_log "running pytest: tests/unit tests/functional tests/devstack $*"
 rc=0
-"${VENV}/bin/python" -m pytest -q tests/unit tests/functional "$@" ||
-    rc=$?
+"${VENV}/bin/python" -m pytest -q tests/unit tests/functional \
+    tests/devstack "$@" || rc=$?
 if [ "$rc" -eq 5 ]; then
     printf 'ERROR: pytest collected no tests (exit 5); failing.\n' >&2
     exit 1

@@ -49,9 +49,9 @@ def gantt(doc, pyplot):
         ax.barh(row, max(a['downtime_s'], width * 0.01),
                 left=a['end_s'] - a['downtime_s'], height=0.6,
                 color='black')
-        ax.text(a['start_s'] + width / 2, row, '%d %s' % (a['step'],
-                                                         a['name'][:16]),
-                ha='center', va='center', fontsize=7, color='white')
+        label = '%d %s' % (a['step'], a['name'][:16])
+        ax.text(a['start_s'] + width / 2, row, label, ha='center',
+                va='center', fontsize=7, color='white')
     ax.set_yticks(range(len(lanes)))
     ax.set_yticklabels(lanes)
     ax.invert_yaxis()

@@ -74,8 +74,10 @@ def test_lone_migration_matches_the_cost_model():
 
 
 def sequence_experiment(kind, position):
-    """Section 3.3: 8 VMs leave A for B one after the other; one of them
-    (at ``position``) runs a workload, the others are idle."""
+    """Section 3.3: 8 VMs leave A for B one after the other.
+
+    One of them (at ``position``) runs a workload, the others are idle.
+    """
     idle = simulate.Truth('idle', 1024.0, 0.0, 0.0)
     loaded = {'memory': simulate.Truth('memory', 1024.0, 150.0, 128.0),
               'net_rx': simulate.Truth('net_rx', 1024.0, 1.0, 16.0,
@@ -171,7 +173,6 @@ def test_unreachable_moves_are_an_error():
     snapshot = b.cluster([b.host('A'), b.host('B')], [b.vm('x', 'A')])
     with pytest.raises(RuntimeError):
         simulate.simulate(snapshot, [('x', 'A', 'B')], {'x': ('x',)}, P)
-
 
 
 @pytest.mark.parametrize('workers, starts', [(1, 3), (2, 2), (0, 2)])
