@@ -42,6 +42,7 @@ Reachable-state reasoning is exact, not sampled:
 import collections
 
 from watcher_informed.core import constraints
+from watcher_informed.core import cooldown
 from watcher_informed.core import snapshot as snap
 
 
@@ -339,9 +340,22 @@ def check_limits(snapshot, plan, p, facts):
     return out
 
 
+def check_no_ping_pong(snapshot, plan, p, facts):
+    """No resting instance moves; no move undoes a recent one."""
+    out = []
+    for m in plan.moves:
+        reason = cooldown.resting_reason(m.uuid, snapshot.recent_moves,
+                                         snapshot.now, p) or \
+            cooldown.undo_reason(m.uuid, m.dest, snapshot.recent_moves,
+                                 snapshot.now, p)
+        if reason:
+            out.append('%s must not move: %s' % (m.uuid, reason))
+    return out
+
+
 CHECKERS = (check_moves_once, check_movable, check_destinations, check_dag,
             check_capacity, check_anti_affinity, check_affinity,
-            check_limits)
+            check_limits, check_no_ping_pong)
 
 
 def violations(snapshot, plan, p):

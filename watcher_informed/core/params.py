@@ -125,6 +125,16 @@ class Params:
     soft_anti_affinity_penalty: float = 1.0
     headroom_weight: float = 0.5
 
+    # -- trust over time (cost-benefit gate, no ping-pong) --
+    #: 1 (move only for an overwhelming benefit) .. 5 (move eagerly).
+    aggressiveness: int = 3
+    #: seconds the new placement is expected to hold (benefit horizon).
+    horizon_s: float = 3600.0
+    #: rest after one migration; doubles with each recent one, capped.
+    cooldown_s: float = 3600.0
+    cooldown_cap_s: float = 86400.0
+    history_window_s: float = 86400.0
+
     seed: int = 0
 
     def thresholds(self):
@@ -180,6 +190,13 @@ class Params:
         _check_int('max_in_per_host', self.max_in_per_host, 1)
         _check_int('max_parallel', self.max_parallel, 0)
         _check_int('exact_select_limit', self.exact_select_limit, 0)
+        _check_int('aggressiveness', self.aggressiveness, 1)
+        if self.aggressiveness > 5:
+            raise ParamError('aggressiveness', 'must be <= 5, got %d'
+                             % self.aggressiveness)
+        for name in ('horizon_s', 'cooldown_s', 'cooldown_cap_s',
+                     'history_window_s'):
+            _check_range(name, getattr(self, name), 0.0, None)
         for key, value in self.interference.items():
             _check_range('interference_overrides', value, 0.0, 1.0)
         return self

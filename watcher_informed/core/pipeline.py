@@ -22,7 +22,10 @@ iterate: an instance that has no feasible destination is set aside with
 its reason and the host's selection is recomputed without it.  A set's
 cost includes the slowdown its moves suffer from the memory-dirtying and
 web-server instances still on the host when they run (section 3.3), so
-moving those first is chosen when it is cheaper overall.
+moving those first is chosen when it is cheaper overall.  A host's moves
+are kept only if they pass the cost-benefit gate (``gate``); instances
+cooling down after recent migrations do not move, and no move undoes a
+recent one (``cooldown``).
 """
 
 import collections
@@ -31,7 +34,9 @@ import logging
 from watcher_informed.core import checks
 from watcher_informed.core import classify as classify_mod
 from watcher_informed.core import constraints
+from watcher_informed.core import cooldown
 from watcher_informed.core import cost as cost_mod
+from watcher_informed.core import gate
 from watcher_informed.core import overload
 from watcher_informed.core import place
 from watcher_informed.core import plan as plan_mod
@@ -77,7 +82,18 @@ def _set_cost(host_classes, p):
     return cost
 
 
-def _select_all(hot_hosts, on_host, profiles, p, demand, costs, excluded):
+def _gate(sel, hot, snapshot, profiles, p, costs):
+    """Cost-benefit verdict on a host's selection (``gate.judge``)."""
+    insts = snapshot.instance_by_uuid
+    host = snapshot.host_by_name[hot.name]
+    prices = [gate.move_cost(insts[c.uuid], snapshot.usage_of(c.uuid),
+                             c.cls, costs[c.uuid]) for c in sel.chosen]
+    return gate.judge(host, hot.load, [c.demand for c in sel.chosen],
+                      prices, p, p.horizon_s, p.aggressiveness)
+
+
+def _select_all(hot_hosts, on_host, profiles, p, demand, costs, excluded,
+                snapshot=None, gated=None):
     remaining = p.max_migrations
     selections = []
     for hot in hot_hosts:
@@ -88,6 +104,13 @@ def _select_all(hot_hosts, on_host, profiles, p, demand, costs, excluded):
         sel = select.choose_for_host(hot, cands, remaining,
                                      p.exact_select_limit, p.seed,
                                      _set_cost(classes, p))
+        if sel.chosen and snapshot is not None:
+            verdict = _gate(sel, hot, snapshot, profiles, p, costs)
+            if not verdict.keep:
+                LOG.info('not worth moving off %s: %s', hot.name,
+                         verdict.why)
+                gated[hot.name] = verdict
+                sel = select.Selection(hot.name, (), False)
         remaining -= len(sel.chosen)
         selections.append(sel)
     return selections
@@ -125,7 +148,9 @@ def build_plan(snapshot, p):
         if inst.host not in hot_names:
             continue
         reason = constraints.immovable_reason(
-            inst, groups_of, present, snapshot.host_by_name[inst.host])
+            inst, groups_of, present, snapshot.host_by_name[inst.host]) \
+            or cooldown.resting_reason(inst.uuid, snapshot.recent_moves,
+                                       snapshot.now, p)
         if reason:
             not_moved[inst.uuid] = reason
             continue
@@ -139,8 +164,9 @@ def build_plan(snapshot, p):
     placed = {}
     selections = []
     for _ in range(MAX_ROUNDS):
+        gated = {}
         selections = _select_all(hot_hosts, on_host, profiles, p, demand,
-                                 costs, excluded)
+                                 costs, excluded, snapshot, gated)
         chosen = [c.uuid for s in selections for c in s.chosen]
         placed, unplaced = place.choose_destinations(
             chosen, snapshot, profiles, p, demand, groups_of)
@@ -150,6 +176,10 @@ def build_plan(snapshot, p):
             LOG.info('instance %s cannot move: %s', uuid, reason)
             excluded[uuid] = reason
             not_moved[uuid] = reason
+    for host, verdict in sorted(gated.items()):
+        for inst in on_host[host]:
+            if inst.uuid not in not_moved:
+                not_moved[inst.uuid] = 'not worth it: ' + verdict.why
     insts = snapshot.instance_by_uuid
     moves = [sequence.Move(u, d.source, d.host, profiles[u].cls,
                            costs[u].time_s, insts[u].resources)

@@ -14,7 +14,8 @@
 
 Contract: :func:`choose_destinations` gives every selected instance a
 destination or a reason why none exists, deciding on values only.  Hard
-rules first (``constraints``: host usable, pinned AZ, anti-affinity;
+rules first (``constraints``: host usable, pinned AZ, anti-affinity; never
+back to a host the instance left recently (``cooldown``);
 allocation capacity after reserved x ratio in the final placement; no
 destination pushed above its target load).  Among feasible hosts the
 lowest score wins (ties by host name), where the score adds:
@@ -39,6 +40,7 @@ import logging
 import typing
 
 from watcher_informed.core import constraints
+from watcher_informed.core import cooldown
 from watcher_informed.core import overload
 from watcher_informed.core import snapshot as snap
 
@@ -84,7 +86,7 @@ def _frac(demand, host, p):
 
 
 def _score(uuid, host, state, ctx, after):
-    profiles, p, talk, groups_of = ctx
+    profiles, p, talk, groups_of, history, now = ctx
     me = profiles[uuid]
     residents = sorted(state.residents[host.name] - {uuid})
     interference = 0.0
@@ -112,13 +114,16 @@ def _score(uuid, host, state, ctx, after):
 
 def _feasible(inst, host, state, ctx, demand_frac):
     """Return (after-load, None) or (None, reason)."""
-    profiles, p, talk, groups_of = ctx
+    profiles, p, talk, groups_of, history, now = ctx
     source = state.placement[inst.uuid]
     reason = constraints.destination_reason(inst, source, host)
     if reason:
         return None, reason
     if not (state.alloc[host.name] + inst.resources).fits_in(host.capacity):
         return None, 'not enough allocatable vCPU/RAM/disk'
+    undo = cooldown.undo_reason(inst.uuid, host.name, history, now, p)
+    if undo:
+        return None, undo
     mates = constraints.anti_affinity_mates(inst.uuid, groups_of)
     for mate in sorted(mates):
         if state.placement.get(mate) == host.name:
@@ -209,7 +214,8 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
     groups_of = groups_of if groups_of is not None else \
         constraints.groups_by_member(snapshot)
     talk = constraints.talkers(snapshot, groups_of)
-    ctx = (profiles, p, talk, groups_of)
+    ctx = (profiles, p, talk, groups_of, snapshot.recent_moves,
+           snapshot.now)
     hosts = sorted(snapshot.hosts, key=lambda h: h.name)
     by_name = snapshot.host_by_name
     insts = snapshot.instance_by_uuid

@@ -221,8 +221,22 @@ class ServerGroup:
 
 
 @dataclasses.dataclass(frozen=True)
+class RecentMove:
+    """A migration that completed recently (from Watcher's records)."""
+
+    uuid: str
+    source: str
+    dest: str
+    finished_at: float
+
+
+@dataclasses.dataclass(frozen=True)
 class Snapshot:
-    """Everything one audit decides on."""
+    """Everything one audit decides on.
+
+    ``now`` is the audit's time (seconds since the epoch) against which
+    ``recent_moves`` are aged.
+    """
 
     hosts: typing.Tuple[Host, ...]
     instances: typing.Tuple[Instance, ...]
@@ -230,6 +244,8 @@ class Snapshot:
         default_factory=dict)
     server_groups: typing.Tuple[ServerGroup, ...] = ()
     communication_groups: typing.Tuple[typing.Tuple[str, ...], ...] = ()
+    recent_moves: typing.Tuple[RecentMove, ...] = ()
+    now: float = 0.0
 
     def __post_init__(self):
         names = [h.name for h in self.hosts]
