@@ -17,7 +17,6 @@ from watcher_informed.core import cost
 from watcher_informed.core import gate
 from watcher_informed.core import params
 from watcher_informed.core import pipeline
-from watcher_informed.core import snapshot as snap
 
 P = params.Params()
 HOST = b.host('A')   # 8 cores
