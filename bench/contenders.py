@@ -39,7 +39,7 @@ def _nova():
     return types.SimpleNamespace(compute=compute)
 
 
-def informed(snapshot, **params):
+def informed(snapshot, history=(), now=0.0, **params):
     """Our strategy on the snapshot; returns a PeerPlan plus the core plan."""
     peers.ensure_watcher()
     from watcher.common import utils
@@ -50,6 +50,8 @@ def informed(snapshot, **params):
     values = {u: dict(usage.values) for u, usage in snapshot.usage.items()}
     strategy.metrics_reader = memory.InMemoryMetrics.from_values(values)
     strategy.nova_connection = _nova()
+    strategy.history_source = lambda now, window: tuple(history)
+    strategy.clock = lambda: now
     strategy.input_parameters = peers.audit_parameters(
         strategy.get_schema(), params)
     start = time.perf_counter()

@@ -161,6 +161,10 @@ def prepare(cluster, reader=None, **params):
     strategy.metrics_reader = reader or memory.InMemoryMetrics.from_values(
         cluster.values)
     strategy.nova_connection = FakeNova(cluster.groups, cluster.zones)
+    # no Watcher database here: the recent migrations come from the
+    # cluster (test_history_db.py reads them from a real database)
+    strategy.history_source = lambda now, window: tuple(
+        getattr(cluster, 'recent', ()))
     strategy.input_parameters = utils.Struct(
         audit_parameters(strategy.get_schema(), **params))
     return strategy

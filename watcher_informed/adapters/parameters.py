@@ -149,6 +149,33 @@ def schema():
                     'from the paper: disk_io+disk_io 0.5, cpu+cpu 0.25, '
                     'cpu+disk_io 0. Default {}.'),
             },
+            'aggressiveness': {
+                'type': 'integer', 'minimum': 1, 'maximum': 5,
+                'default': 3,
+                'description': (
+                    'How readily instances are moved, from 1 (only when '
+                    'the relief is worth 8 times what the tenants lose to '
+                    'the migrations) to 5 (as soon as it is worth half of '
+                    'it); 3 asks for twice. Between 1 and 5. Default 3.'),
+            },
+            'horizon': {
+                'type': 'integer', 'minimum': 60, 'maximum': 2592000,
+                'default': 3600,
+                'description': (
+                    'Seconds the new placement is expected to hold, over '
+                    'which the relief of a move is counted against its '
+                    'cost. Between 60 and 2592000. Default 3600.'),
+            },
+            'cooldown': {
+                'type': 'integer', 'minimum': 0, 'maximum': 604800,
+                'default': 3600,
+                'description': (
+                    'Seconds an instance rests after a live migration '
+                    'before it may move again; the rest doubles with each '
+                    'further migration within the history window (up to '
+                    'the cooldown_cap option). Between 0 and 604800. '
+                    'Default 3600.'),
+            },
             'seed': {
                 'type': 'integer', 'minimum': 0, 'maximum': 2147483647,
                 'default': 0,
@@ -189,6 +216,10 @@ FIELD_NAMES = {
     'disk_heavy_mibps': 'disk_heavy',
     'net_heavy_mibps': 'network_heavy',
     'dirty_heavy_mibps': 'dirty_heavy',
+    'horizon_s': 'horizon',
+    'cooldown_s': 'cooldown',
+    'cooldown_cap_s': 'cooldown_cap',
+    'history_window_s': 'history_window',
 }
 
 
@@ -241,6 +272,11 @@ def _to_params(audit, config):
         max_in_per_host=values['max_concurrent_in'],
         max_parallel=values['max_parallel'],
         seed=values['seed'],
+        aggressiveness=values['aggressiveness'],
+        horizon_s=float(values['horizon']),
+        cooldown_s=float(values['cooldown']),
+        cooldown_cap_s=float(opt('cooldown_cap', 86400)),
+        history_window_s=float(opt('history_window', 86400)),
         host_disk_io_mibps=opt('host_disk_io_capacity', 500.0),
         host_net_mibps=opt('host_network_capacity', 1250.0),
         downtime_limit_ms=opt('live_migration_downtime', 500),

@@ -72,7 +72,7 @@ def read_model(model, zones=None):
 
 
 def build_snapshot(hosts, instances, usage, server_groups=(),
-                   communication_groups=()):
+                   communication_groups=(), recent_moves=(), now=0.0):
     """Assemble the :class:`Snapshot` the core decides on."""
     present = {i.uuid for i in instances}
     groups = tuple(
@@ -83,4 +83,5 @@ def build_snapshot(hosts, instances, usage, server_groups=(),
     comm = tuple(tuple(m for m in group if m in present)
                  for group in communication_groups)
     return snap.Snapshot(hosts, instances, usage, groups,
-                         tuple(g for g in comm if len(g) > 1))
+                         tuple(g for g in comm if len(g) > 1),
+                         tuple(recent_moves), now)

@@ -94,6 +94,9 @@ def run(scen, given_params, progress=None):
     strategy._compute_model = scen.model()
     strategy.metrics_reader = scen.reader()
     strategy.nova_connection = scen.nova()
+    strategy.history_source = scen.recent_moves
+    if scen.now is not None:
+        strategy.clock = lambda: scen.now
     strategy.input_parameters = utils.Struct(params)
     progress.stage('planning')
     solution = strategy.execute()

@@ -114,6 +114,22 @@ class Scenario:
             services=lambda binary=None: list(services))
         return types.SimpleNamespace(compute=compute)
 
+    def recent_moves(self, now, window_s):
+        """Migrations the scenario says finished recently (what-if)."""
+        out = []
+        for m in self.data.get('recent_moves', []):
+            at = float(m['finished_at'])
+            if 0 <= now - at <= window_s:
+                out.append(snap.RecentMove(m['uuid'], m['source'],
+                                           m.get('dest', ''), at))
+        return tuple(out)
+
+    @property
+    def now(self):
+        """The scenario's audit time, if it sets one."""
+        value = self.data.get('now')
+        return None if value is None else float(value)
+
     @property
     def communication_groups(self):
         return [list(g) for g in self.data.get('communication_groups', [])]
@@ -311,6 +327,15 @@ def validate(data, source='<scenario>', text=None):
     uuids = _check_instances(data, names, problems)
     _check_metrics(data, uuids, problems, pathlib.Path(source).parent)
     _check_groups(data, uuids, problems)
+    for n, m in enumerate(data.get('recent_moves') or []):
+        where = 'recent_moves[%d]' % n
+        if not isinstance(m, dict) or m.get('uuid') not in uuids:
+            problems.append('%s.uuid: unknown instance' % where)
+            continue
+        if m.get('source') not in names:
+            problems.append('%s.source: unknown host %r'
+                            % (where, m.get('source')))
+        _num(problems, where + '.finished_at', m.get('finished_at'))
     params = data.get('parameters', {})
     if not isinstance(params, dict):
         problems.append('parameters: must be a mapping of audit '

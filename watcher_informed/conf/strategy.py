@@ -135,6 +135,38 @@ memory-dirtying workload.
 Age, in seconds, after which an instance's newest sample is stale and the
 metric is treated as missing.
 """),
+    cfg.IntOpt(
+        'cooldown_cap', default=86400, min=0,
+        help="""
+Longest rest, in seconds, imposed on an instance after repeated live
+migrations.
+
+The rest after a migration starts at the audit's ``cooldown`` and doubles
+with each further migration of the same instance within
+``history_window``; it never exceeds this value.
+
+Possible values:
+
+* 0 or a positive number of seconds.
+
+Related options:
+
+* ``history_window``
+"""),
+    cfg.IntOpt(
+        'history_window', default=86400, min=0,
+        help="""
+How far back, in seconds, Watcher's records of executed migrate actions are
+read to enforce cooldowns and to refuse moves that undo recent ones.
+
+Possible values:
+
+* 0 (no memory) or a positive number of seconds.
+
+Related options:
+
+* ``cooldown_cap``
+"""),
     cfg.BoolOpt(
         'use_server_groups', default=True,
         help="""

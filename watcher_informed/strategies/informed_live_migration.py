@@ -35,11 +35,13 @@ are in :mod:`watcher_informed.core`.
 """
 
 import logging
+import time
 
 from watcher._i18n import _
 from watcher.common import exception
 from watcher.decision_engine.strategy.strategies import base
 
+from watcher_informed.adapters import history
 from watcher_informed.adapters import nova as nova_adapter
 from watcher_informed.adapters import parameters
 from watcher_informed.adapters import solution as solution_adapter
@@ -71,6 +73,9 @@ class InformedLiveMigration(base.BaseStrategy):
         #: injectable collaborators (tests, the CLI, other stores).
         self.metrics_reader = None
         self.nova_connection = None
+        #: callable(now, window_s) -> RecentMove tuple; default: Watcher DB
+        self.history_source = None
+        self.clock = time.time
 
     @classmethod
     def get_name(cls):
@@ -143,8 +148,12 @@ class InformedLiveMigration(base.BaseStrategy):
         except metrics_base.MetricsUnavailable as exc:
             LOG.error('%s: cannot read metrics: %s', NAME, exc)
             raise
+        now = self.clock()
+        source = self.history_source or (
+            lambda at, window: history.recent_moves(self.ctx, at, window))
+        recent = source(now, p.history_window_s)
         snapshot = watcher_model.build_snapshot(hosts, instances, usage,
-                                                groups, comm)
+                                                groups, comm, recent, now)
         plan = pipeline.build_plan(snapshot, p)
         unknown = sorted(u for u, prof in plan.profiles.items()
                          if prof.cls == 'unknown')
