@@ -37,11 +37,14 @@ def migrate_input(move):
 
 def emit(solution, plan, model=None):
     """Add ``plan``'s actions and indicators to a Watcher ``solution``."""
+    # ModelRoot.get_node_by_name scans every node: look them up once
+    nodes = {n.hostname: n for n in model.get_all_compute_nodes().values()} \
+        if model is not None else {}
     for move in plan.moves:
         if model is not None:
             inst = model.get_instance_by_uuid(move.uuid)
-            model.migrate_instance(inst, model.get_node_by_name(move.source),
-                                   model.get_node_by_name(move.dest))
+            model.migrate_instance(inst, nodes[move.source],
+                                   nodes[move.dest])
         solution.add_action(action_type='migrate', resource_id=move.uuid,
                             input_parameters=migrate_input(move))
     solution.set_efficacy_indicators(**plan_mod.efficacy(plan))

@@ -167,6 +167,47 @@ Related options:
 
 * ``cooldown_cap``
 """),
+    cfg.StrOpt(
+        'metrics_store', default='auto',
+        choices=[
+            ('auto', 'the bulk reader of the store behind Watcher\'s '
+             'datasource (Gnocchi, Prometheus, Aetos); Watcher\'s own '
+             'per-instance calls for any other datasource'),
+            ('datasource', 'Watcher\'s per-instance datasource calls (CPU '
+             'and RAM only)'),
+            ('gnocchi', 'Gnocchi, with Watcher\'s client configuration'),
+            ('prometheus', 'Prometheus, from [prometheus_client]'),
+            ('aetos', 'Aetos, from [aetos_client]'),
+        ],
+        help="""
+Where the strategy reads instance metrics.
+
+The Gnocchi, Prometheus and Aetos readers fetch each metric (CPU, memory
+used, disk read/write, network receive/transmit) for all instances of the
+audit in one query, from the meters Ceilometer publishes; Watcher's own
+datasource calls make one query per instance and metric and only give CPU
+and RAM, so the disk-I/O, network and web workload classes stay unknown.
+If the store is down or refuses, the audit fails and the decision engine
+logs the store and the reason at ERROR level.
+
+Related options:
+
+* ``dirty_rate_meter``
+"""),
+    cfg.StrOpt(
+        'dirty_rate_meter', default='',
+        help="""
+Name of a gauge, in MiB/s, holding each instance's memory dirty rate, if a
+collector of yours publishes one (Ceilometer has no such meter): a metric
+of the Gnocchi ``instance`` resource, or a Prometheus series whose
+instance UUID label is the one Watcher uses (``resource`` by default).
+Empty: no dirty rate is read and ``dirty_rate_when_unknown`` applies.
+
+Related options:
+
+* ``metrics_store``
+* ``dirty_rate_when_unknown``
+"""),
     cfg.BoolOpt(
         'use_server_groups', default=True,
         help="""

@@ -25,12 +25,38 @@ the downtime.  This reproduces the paper's Fig. 1: time grows with memory
 and dirty size, downtime with dirty size but not with memory size.
 
 ``V0`` is the guest's used memory when that metric exists (QEMU sends
-never-touched zero pages almost free: see the measured runs in the project
-research notes), else its flavor size.  Section 3.3's interference of
-*other* VMs slows a migration: a memory-dirtying VM still on the source
-(time), a web server on the source (time and downtime), a network-receive
-VM on the destination (time and downtime); :func:`interference_factors`
-turns the current placement into those factors.
+never-touched zero pages as ~9-byte markers), else its flavor size.
+
+The hypervisor's knobs, with Nova's libvirt defaults:
+
+* ``downtime_limit_ms`` is QEMU's ``downtime-limit``, which libvirt sets
+  from Nova's ``[libvirt] live_migration_downtime`` (500 ms, at least
+  100).  Nova does not set it at once: it starts at 500 / 10 = 50 ms and
+  raises it linearly to 500 ms in ``live_migration_downtime_steps`` (10)
+  steps, one every ``live_migration_downtime_delay`` (75 s) per GiB of RAM
+  + disk, counting at least 2 GiB, i.e. every 150 s or more.
+* ``max_rounds``: QEMU itself never gives up on a pre-copy that does not
+  converge.  Nova aborts it after ``live_migration_completion_timeout``
+  (800 s per GiB, at least 2 GiB; ``live_migration_timeout_action`` =
+  abort) unless auto-converge or post-copy are permitted (both off by
+  default); an operator can force completion.  The cap stands for that
+  end of the copy rounds.
+* ``stop_copy_mibps``: QEMU 7.2 sends the final remainder unthrottled,
+  ignoring ``max-bandwidth`` (about 1300-1500 MiB/s on a 2-core test
+  host), so the downtime is ``fixed_downtime_ms + V_last / stop_copy``;
+  0 keeps the textbook ``V_last / B``.
+
+Real migrations (tests/hypervisor, bench/QEMU-RESULTS.md) confirm time and
+data sent within a few percent when ``B * downtime_limit`` is small next
+to the working set; when it is not, QEMU already re-syncs the dirty bitmap
+once a round's remainder fits the limit, so the model over-predicts a
+little (documented in doc/source/cost-model.rst).
+
+Section 3.3's interference of *other* VMs slows a migration: a
+memory-dirtying VM still on the source (time), a web server on the source
+(time and downtime), a network-receive VM on the destination (time and
+downtime); :func:`interference_factors` turns the current placement into
+those factors.
 """
 
 import dataclasses
@@ -58,8 +84,11 @@ def precopy(memory_mib, dirty_mibps, wss_mib, bandwidth_mibps,
             fixed_downtime_ms=0.0, time_factor=1.0, downtime_factor=1.0):
     """Simulate pre-copy rounds and return a :class:`MigrationCost`.
 
-    ``time_factor`` divides the live-phase bandwidth and
-    ``downtime_factor`` the stop-and-copy rate (section 3.3 interference).
+    Sizes in MiB, rates in MiB/s.  ``stop_copy_mibps`` is the rate of the
+    final copy with the guest paused (0: ``bandwidth_mibps``) and
+    ``fixed_downtime_ms`` the pause on top of it.  ``time_factor``
+    divides the live-phase bandwidth and ``downtime_factor`` the
+    stop-and-copy rate (section 3.3 interference).
     """
     if bandwidth_mibps <= 0:
         raise ValueError('bandwidth_mibps must be > 0')

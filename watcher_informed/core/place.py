@@ -151,7 +151,7 @@ def _apply(state, inst, src, dst, demand_frac_src, demand_frac_dst):
 EXHAUSTIVE_HOSTS = 200
 #: on larger clusters, how many of the least-loaded feasible hosts are
 #: scored (plus the hosts of the instance's talkers and soft mates).
-SHORTLIST = 64
+SHORTLIST = 16
 
 
 def _peak(state, host):
@@ -207,7 +207,7 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
 
     ``demand`` is ``{uuid: absolute demand}`` (see ``overload``).  Up to
     :data:`EXHAUSTIVE_HOSTS` hosts every host is scored; beyond, the
-    :data:`SHORTLIST` least-loaded feasible hosts plus the hosts of the
+    :data:`SHORTLIST` (16) least-loaded feasible hosts plus the hosts of the
     instance's talkers and soft-policy mates are (Nova's scheduler narrows
     its choice the same way at scale).
     """

@@ -69,9 +69,18 @@ def _key(chosen, set_cost):
 
 
 def _exact(cands, excess, budget, set_cost):
+    """Cheapest cover by enumeration, pruned by the additive lower bound.
+
+    ``set_cost`` is never below the additive cost (interference only
+    slows moves down), so a subset whose additive cost already exceeds
+    the best set cost found cannot win.
+    """
     best = best_key = None
     for size in range(1, min(budget, len(cands)) + 1):
         for combo in itertools.combinations(cands, size):
+            if best is not None and \
+                    additive_cost(combo) > best_key[0] + 1e-12:
+                continue
             if not _covers(combo, excess):
                 continue
             key = _key(combo, set_cost)

@@ -25,6 +25,7 @@ metrics degrade to unknown, never crash").
 """
 
 import dataclasses
+import functools
 import math
 import types
 import typing
@@ -260,13 +261,14 @@ class Snapshot:
                 raise ValueError('instance %s is on unknown host %s'
                                  % (inst.uuid, inst.host))
 
-    @property
+    # cached: the snapshot is frozen, so these indexes never go stale
+    @functools.cached_property
     def host_by_name(self):
-        return {h.name: h for h in self.hosts}
+        return types.MappingProxyType({h.name: h for h in self.hosts})
 
-    @property
+    @functools.cached_property
     def instance_by_uuid(self):
-        return {i.uuid: i for i in self.instances}
+        return types.MappingProxyType({i.uuid: i for i in self.instances})
 
     def usage_of(self, uuid):
         return self.usage.get(uuid) or Usage()

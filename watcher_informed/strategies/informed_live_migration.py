@@ -47,7 +47,7 @@ from watcher_informed.adapters import parameters
 from watcher_informed.adapters import solution as solution_adapter
 from watcher_informed.adapters import watcher_model
 from watcher_informed.adapters.metrics import base as metrics_base
-from watcher_informed.adapters.metrics import watcher_datasource
+from watcher_informed.adapters.metrics import stores
 from watcher_informed.conf import strategy as strategy_conf
 from watcher_informed.core import params as params_mod
 from watcher_informed.core import pipeline
@@ -103,8 +103,10 @@ class InformedLiveMigration(base.BaseStrategy):
 
     def _reader(self):
         if self.metrics_reader is None:
-            self.metrics_reader = watcher_datasource.WatcherDatasourceMetrics(
-                self.datasource_backend)
+            self.metrics_reader = stores.reader_for(
+                getattr(self.config, 'metrics_store', 'auto'),
+                lambda: self.datasource_backend,
+                getattr(self.config, 'dirty_rate_meter', '') or None)
         return self.metrics_reader
 
     def _connection(self):

@@ -1,0 +1,246 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Bulk reader of Gnocchi as Ceilometer fills it.
+
+Contract: :class:`GnocchiMetrics` answers one metric for every instance
+of the audit with **one** request to Gnocchi's aggregates API
+(``POST /v1/aggregates``), searching the resources of the right type for
+the audit's instances and grouping the answer per instance:
+
+==========  ==================================  ==========================
+metric      Ceilometer meter (type, unit)       Gnocchi resources searched
+==========  ==================================  ==========================
+cpu         ``cpu`` (cumulative, ns)            ``instance``, by ``id``
+ram         ``memory.usage`` (gauge, MiB)       ``instance``, by ``id``
+disk_read   ``disk.device.read.bytes`` (cum.)   ``instance_disk``, by
+disk_write  ``disk.device.write.bytes`` (cum.)  ``instance_id``
+net_rx      ``network.incoming.bytes`` (cum.)   ``instance_network_interface``,
+net_tx      ``network.outgoing.bytes`` (cum.)   by ``instance_id``
+dirty_rate  optional gauge in MiB/s             ``instance``, by ``id``
+==========  ==================================  ==========================
+
+It asks for the ``mean`` aggregate (in every Ceilometer archive policy) of
+each granularity bucket over ``[now - period - granularity, now]`` with
+``fill=null``, so a NaN that was pushed stays visible (Gnocchi's default
+``dropna`` would silently drop it).  Counters become rates here, with
+resets handled (:mod:`.series`), rather than with Gnocchi's ``rate:mean``,
+which turns a reset into a large negative rate.  Per-disk and per-NIC
+rates are summed per instance.  ``cpu`` is divided by the instance's
+vCPUs (Ceilometer's ``cpu`` is the time of all of them).
+
+An instance without data is a :class:`~.base.Reading` with the reason.
+When Gnocchi answers that no resource of the audit has the metric (404) or
+that the resource type does not exist (400), every instance is missing
+that metric, with the reason.  Anything else -- connection refused, time
+out, authentication, a 5xx -- raises :class:`~.base.MetricsUnavailable`
+naming Gnocchi and the cause.
+"""
+
+import dataclasses
+import datetime
+import logging
+import time
+
+from watcher_informed.adapters.metrics import base
+from watcher_informed.adapters.metrics import series
+from watcher_informed.core import snapshot as snap
+
+LOG = logging.getLogger(__name__)
+
+MIB = 1024.0 * 1024.0
+GAUGE = 'gauge'
+COUNTER = 'counter'
+
+
+@dataclasses.dataclass(frozen=True)
+class Meter:
+    name: str
+    kind: str
+    resource_type: str
+    #: resource attribute holding the instance UUID (search and group by).
+    key: str
+    scale: float
+    per_vcpu: bool = False
+
+
+METERS = {
+    snap.CPU: Meter('cpu', COUNTER, 'instance', 'id', 1e-9, per_vcpu=True),
+    snap.RAM: Meter('memory.usage', GAUGE, 'instance', 'id', 1.0),
+    snap.DISK_READ: Meter('disk.device.read.bytes', COUNTER,
+                          'instance_disk', 'instance_id', 1.0 / MIB),
+    snap.DISK_WRITE: Meter('disk.device.write.bytes', COUNTER,
+                           'instance_disk', 'instance_id', 1.0 / MIB),
+    snap.NET_RX: Meter('network.incoming.bytes', COUNTER,
+                       'instance_network_interface', 'instance_id',
+                       1.0 / MIB),
+    snap.NET_TX: Meter('network.outgoing.bytes', COUNTER,
+                       'instance_network_interface', 'instance_id',
+                       1.0 / MIB),
+}
+
+
+def _iso(t):
+    return datetime.datetime.fromtimestamp(
+        t, datetime.timezone.utc).isoformat()
+
+
+def _epoch(stamp):
+    if isinstance(stamp, datetime.datetime):
+        value = stamp
+    else:
+        value = datetime.datetime.fromisoformat(str(stamp))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.timestamp()
+
+
+def parse_groups(groups, meter_name, aggregation='mean'):
+    """``{instance uuid: {resource id: [(t, value)]}}`` of an answer.
+
+    ``groups`` is the aggregates API answer with ``groupby``: a list of
+    ``{"group": {key: uuid}, "measures": {"measures": {resource id:
+    {metric: {aggregation: [[timestamp, granularity, value], ...]}}}}}``.
+    ``null`` values (buckets filled by ``fill=null``) are left out; NaN
+    values are kept.
+    """
+    out = {}
+    for group in groups or ():
+        key = group.get('group') or {}
+        if len(key) != 1:
+            continue
+        uuid = str(next(iter(key.values())))
+        per_resource = ((group.get('measures') or {}).get('measures')
+                        or {})
+        for rid, metrics in per_resource.items():
+            points = ((metrics or {}).get(meter_name) or {}).get(
+                aggregation) or []
+            out.setdefault(uuid, {})[rid] = [
+                (_epoch(p[0]), p[2]) for p in points if p[2] is not None]
+    return out
+
+
+def readings(per_instance, meter, instances, window, now):
+    """``{uuid: Reading}`` from :func:`parse_groups` output."""
+    fold = series.counter if meter.kind == COUNTER else series.gauge
+    answers = {}
+    for inst in instances:
+        devices = per_instance.get(inst.uuid)
+        if not devices:
+            answers[inst.uuid] = base.Reading(
+                None, '%s: no samples in the last %d s' % (
+                    meter.name, window.period_s))
+            continue
+        scale = meter.scale
+        if meter.per_vcpu:
+            vcpus = float(getattr(inst, 'vcpus', 0) or 0)
+            if vcpus <= 0:
+                answers[inst.uuid] = base.Reading(
+                    None, '%s: instance has no vCPU count' % meter.name)
+                continue
+            scale = scale / vcpus
+        results = [(rid, fold(points, window, now, scale))
+                   for rid, points in devices.items()]
+        res = (results[0][1] if meter.resource_type == 'instance'
+               else series.combine(results))
+        if res.value is None:
+            answers[inst.uuid] = base.Reading(
+                None, '%s: %s' % (meter.name, res.reason))
+        else:
+            if res.resets:
+                LOG.debug('%s: %d counter reset(s) of %s for %s', 'gnocchi',
+                          res.resets, meter.name, inst.uuid)
+            answers[inst.uuid] = base.Reading(res.value)
+    return answers
+
+
+def _status(exc):
+    for attr in ('code', 'http_status', 'status_code'):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int):
+            return value
+    response = getattr(exc, 'response', None)
+    return getattr(response, 'status_code', None)
+
+
+class GnocchiMetrics(base.MetricsReader):
+    """Reads Ceilometer's meters from Gnocchi, one request per metric.
+
+    ``client`` is a gnocchiclient v1 client (Watcher's
+    ``GnocchiHelper().gnocchi`` or ``OpenStackClients().gnocchi()``).
+    ``dirty_rate_metric`` names a gauge (MiB/s) on the ``instance``
+    resource, if a collector publishes one.  ``clock`` returns the current
+    time in seconds (tests fix it).
+    """
+
+    def __init__(self, client, name='gnocchi', dirty_rate_metric=None,
+                 clock=time.time):
+        self._client = client
+        self.name = name
+        self._clock = clock
+        self.meters = dict(METERS)
+        if dirty_rate_metric:
+            self.meters[snap.DIRTY_RATE] = Meter(
+                dirty_rate_metric, GAUGE, 'instance', 'id', 1.0)
+        self.queries = 0
+
+    def supports(self, metric):
+        return metric in self.meters
+
+    def _fetch(self, meter, uuids, window, now):
+        start = now - window.period_s - window.granularity_s
+        self.queries += 1
+        return self._client.aggregates.fetch(
+            '(metric %s mean)' % meter.name,
+            search={'in': {meter.key: list(uuids)}},
+            resource_type=meter.resource_type,
+            groupby=[meter.key],
+            start=_iso(start), stop=_iso(now + 1),
+            granularity=window.granularity_s, fill='null')
+
+    def _no_data(self, instances, reason):
+        return {i.uuid: base.Reading(None, reason) for i in instances}
+
+    def read(self, metric, instances, window):
+        meter = self.meters.get(metric)
+        if meter is None:
+            return self._no_data(instances, '%s does not provide %s'
+                                 % (self.name, metric))
+        instances = list(instances)
+        if not instances:
+            return {}
+        now = float(self._clock())
+        uuids = sorted({i.uuid for i in instances})
+        try:
+            groups = self._fetch(meter, uuids, window, now)
+        except Exception as exc:  # noqa: BLE001 - classified below
+            status = _status(exc)
+            text = str(exc)
+            if status == 404:
+                LOG.info('%s: no %s resource of the audit has %s: %s',
+                         self.name, meter.resource_type, meter.name, text)
+                return self._no_data(instances, '%s: no samples (no %s '
+                                     'metric in %s)' % (meter.name,
+                                                        meter.name,
+                                                        self.name))
+            if status == 400 and 'resource type' in text.lower():
+                LOG.warning('%s: %s (was ceilometer-upgrade run?)',
+                            self.name, text)
+                return self._no_data(instances, '%s: %s has no resource '
+                                     'type %s' % (meter.name, self.name,
+                                                  meter.resource_type))
+            raise base.MetricsUnavailable(
+                self.name, '%s while fetching %s: %s%s' % (
+                    type(exc).__name__, meter.name,
+                    'HTTP %s ' % status if status else '', text)) from exc
+        per_instance = parse_groups(groups, meter.name)
+        return readings(per_instance, meter, instances, window, now)

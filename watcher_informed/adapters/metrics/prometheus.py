@@ -1,0 +1,257 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Bulk reader of Prometheus (or Aetos) fed by Ceilometer's exporter.
+
+Contract: :class:`PrometheusMetrics` answers one metric for every instance
+of the audit with **one** PromQL query, a subquery that samples the
+metric at every granularity step of the window::
+
+    ceilometer_cpu[<period + granularity>s:<granularity>s]
+
+evaluated at ``now`` through ``/api/v1/query``.  Ceilometer's exporter
+(``[polling] enable_prometheus_exporter``) publishes every meter as a
+gauge named ``ceilometer_<meter with . as _>`` whose ``resource`` label is
+Ceilometer's resource id:
+
+==========  ======================================  =====================
+metric      series (Ceilometer type, unit)          ``resource`` label
+==========  ======================================  =====================
+cpu         ``ceilometer_cpu`` (cumulative ns)      instance UUID
+ram         ``ceilometer_memory_usage`` (MiB)       instance UUID
+disk_read   ``ceilometer_disk_device_read_bytes``   ``<uuid>-<device>``
+disk_write  ``ceilometer_disk_device_write_bytes``  ``<uuid>-<device>``
+net_rx      ``ceilometer_network_incoming_bytes``   ``instance-<n>-<uuid>-
+net_tx      ``ceilometer_network_outgoing_bytes``   <tap>`` (vNIC)
+dirty_rate  optional gauge in MiB/s                 instance UUID
+==========  ======================================  =====================
+
+Disk and NIC series are mapped back to their instance by the UUID inside
+the resource id and summed; a vNIC whose id is an ``fref`` without the
+UUID cannot be mapped and is ignored.  Several series of one resource
+(labels changed, e.g. ``vm_instance`` after a migration) are merged.
+Counters become rates with resets handled (:mod:`.series`), so a reboot
+does not give a negative or huge rate.  The query covers every instance
+the store has; the reader keeps the audit's.
+
+Steps take the newest sample at or before them (Prometheus' 5-minute
+look-back), so a series that stopped still shows for up to 5 minutes:
+staleness is measured from its last step.  An instance without data is a
+:class:`~.base.Reading` with the reason.  A connection failure, a time
+out, an HTTP error or an error answer raises
+:class:`~.base.MetricsUnavailable` naming the store and the cause.
+
+``client`` is the ``PrometheusAPIClient`` of python-observabilityclient
+that Watcher's ``PrometheusHelper`` and ``AetosHelper`` hold
+(``helper.prometheus``; its session carries TLS, basic or Keystone
+authentication), or a base URL such as ``http://127.0.0.1:9090``.
+"""
+
+import dataclasses
+import logging
+import re
+import time
+
+import requests
+
+from watcher_informed.adapters.metrics import base
+from watcher_informed.adapters.metrics import series
+from watcher_informed.core import snapshot as snap
+
+LOG = logging.getLogger(__name__)
+
+MIB = 1024.0 * 1024.0
+GAUGE = 'gauge'
+COUNTER = 'counter'
+UUID_RE = re.compile(
+    r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
+    r'[0-9a-fA-F]{12}')
+
+
+@dataclasses.dataclass(frozen=True)
+class Meter:
+    name: str
+    kind: str
+    scale: float
+    #: series are per device (disk, vNIC) rather than per instance.
+    device: bool = False
+    per_vcpu: bool = False
+
+
+METERS = {
+    snap.CPU: Meter('ceilometer_cpu', COUNTER, 1e-9, per_vcpu=True),
+    snap.RAM: Meter('ceilometer_memory_usage', GAUGE, 1.0),
+    snap.DISK_READ: Meter('ceilometer_disk_device_read_bytes', COUNTER,
+                          1.0 / MIB, device=True),
+    snap.DISK_WRITE: Meter('ceilometer_disk_device_write_bytes', COUNTER,
+                           1.0 / MIB, device=True),
+    snap.NET_RX: Meter('ceilometer_network_incoming_bytes', COUNTER,
+                       1.0 / MIB, device=True),
+    snap.NET_TX: Meter('ceilometer_network_outgoing_bytes', COUNTER,
+                       1.0 / MIB, device=True),
+}
+
+
+def promql(meter, window):
+    """The one query of ``meter`` for a window."""
+    step = max(1, int(window.granularity_s))
+    span = int(window.period_s) + step
+    return '%s[%ds:%ds]' % (meter.name, span, step)
+
+
+def owner(resource_id, wanted):
+    """The instance UUID of a Ceilometer resource id, if it is wanted.
+
+    ``<uuid>`` (instance), ``<uuid>-vda`` (disk) and
+    ``instance-0000002a-<uuid>-tap1234`` (vNIC) all map to ``<uuid>``.
+    """
+    if not resource_id:
+        return None
+    if resource_id in wanted:
+        return resource_id
+    head = resource_id[:36].lower()
+    if head in wanted:
+        return head
+    for found in UUID_RE.findall(resource_id):
+        if found.lower() in wanted:
+            return found.lower()
+    return None
+
+
+def group_series(result, wanted, label, device):
+    """``{uuid: {resource id: [(t, value)]}}`` of a matrix answer.
+
+    Series of the same resource id are merged, the one with the newest
+    sample winning where both have a step.
+    """
+    per_resource = {}
+    for item in result or ():
+        labels = item.get('metric') or {}
+        rid = labels.get(label)
+        uuid = (owner(rid, wanted) if device else
+                (rid.lower() if rid and rid.lower() in wanted else None))
+        if uuid is None:
+            continue
+        points = [(float(t), series.to_float(v))
+                  for t, v in item.get('values') or ()]
+        if points:
+            per_resource.setdefault((uuid, rid), []).append(points)
+    out = {}
+    for (uuid, rid), lists in per_resource.items():
+        merged = {}
+        for points in sorted(lists, key=lambda pts: max(t for t, _ in pts)):
+            merged.update(dict(points))
+        out.setdefault(uuid, {})[rid] = sorted(merged.items())
+    return out
+
+
+def readings(grouped, meter, instances, window, now):
+    """``{uuid: Reading}`` from :func:`group_series` output."""
+    fold = series.counter if meter.kind == COUNTER else series.gauge
+    answers = {}
+    for inst in instances:
+        devices = grouped.get(inst.uuid.lower())
+        if not devices:
+            answers[inst.uuid] = base.Reading(
+                None, '%s: no samples in the last %d s' % (
+                    meter.name, window.period_s))
+            continue
+        scale = meter.scale
+        if meter.per_vcpu:
+            vcpus = float(getattr(inst, 'vcpus', 0) or 0)
+            if vcpus <= 0:
+                answers[inst.uuid] = base.Reading(
+                    None, '%s: instance has no vCPU count' % meter.name)
+                continue
+            scale = scale / vcpus
+        results = [(rid, fold(points, window, now, scale))
+                   for rid, points in devices.items()]
+        res = series.combine(results) if meter.device else results[0][1]
+        if res.value is None:
+            answers[inst.uuid] = base.Reading(
+                None, '%s: %s' % (meter.name, res.reason))
+        else:
+            answers[inst.uuid] = base.Reading(res.value)
+    return answers
+
+
+class PrometheusMetrics(base.MetricsReader):
+    """Reads Ceilometer's exported meters, one PromQL query per metric."""
+
+    def __init__(self, client, name='prometheus', uuid_label='resource',
+                 dirty_rate_metric=None, clock=time.time, timeout=60.0):
+        if isinstance(client, str):
+            self._url = client.rstrip('/') + '/api/v1/query'
+            self._session = requests.Session()
+        else:
+            self._url = client._get_url('query')
+            self._session = client._session
+        self.name = name
+        self.uuid_label = uuid_label
+        self.timeout = timeout
+        self._clock = clock
+        self.meters = dict(METERS)
+        if dirty_rate_metric:
+            self.meters[snap.DIRTY_RATE] = Meter(dirty_rate_metric, GAUGE,
+                                                 1.0)
+        self.queries = 0
+
+    @property
+    def url(self):
+        return self._url
+
+    def supports(self, metric):
+        return metric in self.meters
+
+    def query(self, text, now):
+        """Run one instant query at ``now``; the ``data`` of the answer."""
+        self.queries += 1
+        where = '%s (%s)' % (self.name, self._url.rsplit('/api/', 1)[0])
+        try:
+            resp = self._session.get(
+                self._url, params={'query': text, 'time': '%.3f' % now},
+                headers={'Accept': 'application/json'}, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise base.MetricsUnavailable(where, '%s: %s' % (
+                type(exc).__name__, exc)) from exc
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if resp.status_code != 200 or not isinstance(body, dict) or \
+                body.get('status') != 'success':
+            detail = (body or {}).get('error') if isinstance(body, dict) \
+                else None
+            raise base.MetricsUnavailable(where, 'HTTP %s for %r: %s' % (
+                resp.status_code, text,
+                detail or resp.text[:300] or resp.reason))
+        return body.get('data') or {}
+
+    def read(self, metric, instances, window):
+        meter = self.meters.get(metric)
+        instances = list(instances)
+        if meter is None:
+            return {i.uuid: base.Reading(None, '%s does not provide %s'
+                                         % (self.name, metric))
+                    for i in instances}
+        if not instances:
+            return {}
+        now = float(self._clock())
+        data = self.query(promql(meter, window), now)
+        if data.get('resultType') != 'matrix':
+            raise base.MetricsUnavailable(self.name, 'expected a matrix '
+                                          'answer, got %r'
+                                          % data.get('resultType'))
+        wanted = {i.uuid.lower() for i in instances}
+        grouped = group_series(data.get('result'), wanted, self.uuid_label,
+                               meter.device)
+        return readings(grouped, meter, instances, window, now)

@@ -1,0 +1,96 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Which metric reader an audit uses (the ``metrics_store`` option).
+
+Contract: :func:`reader_for` returns a
+:class:`~watcher_informed.adapters.metrics.base.MetricsReader`:
+
+* ``auto`` -- the bulk reader of the store behind Watcher's configured
+  datasource (``[watcher_datasources] datasources``): Gnocchi ->
+  :class:`~.gnocchi.GnocchiMetrics` on the helper's gnocchiclient;
+  Prometheus or Aetos -> :class:`~.prometheus.PrometheusMetrics` on the
+  helper's Prometheus client (and its ``instance_uuid_label``); any other
+  datasource -> Watcher's own per-instance helper calls (CPU and RAM only);
+* ``datasource`` -- always Watcher's per-instance helper calls;
+* ``gnocchi``, ``prometheus``, ``aetos`` -- that store, with Watcher's
+  client configuration (``[watcher_clients_auth]`` / ``[gnocchi_client]``,
+  ``[prometheus_client]``, ``[aetos_client]``), whatever the datasource.
+
+Building the reader may contact the store (Watcher's Prometheus helpers
+list the scrape targets); any failure there is raised as
+:class:`~.base.MetricsUnavailable` naming the store.
+"""
+
+from watcher_informed.adapters.metrics import base
+from watcher_informed.adapters.metrics import gnocchi
+from watcher_informed.adapters.metrics import prometheus
+from watcher_informed.adapters.metrics import watcher_datasource
+
+CHOICES = ('auto', 'datasource', 'gnocchi', 'prometheus', 'aetos')
+
+
+def _helper(kind):
+    if kind == 'gnocchi':
+        from watcher.decision_engine.datasources import gnocchi as wg
+        return wg.GnocchiHelper()
+    if kind == 'prometheus':
+        from watcher.decision_engine.datasources import prometheus as wp
+        return wp.PrometheusHelper()
+    from watcher.decision_engine.datasources import aetos as wa
+    return wa.AetosHelper()
+
+
+def from_helper(helper, dirty_rate_meter=None):
+    """The bulk reader over a Watcher datasource helper, if there is one."""
+    kind = getattr(helper, 'NAME', '')
+    if kind == 'gnocchi' and getattr(helper, 'gnocchi', None) is not None:
+        return gnocchi.GnocchiMetrics(helper.gnocchi, name='gnocchi',
+                                      dirty_rate_metric=dirty_rate_meter)
+    if kind in ('prometheus', 'aetos') and \
+            getattr(helper, 'prometheus', None) is not None:
+        label = 'resource'
+        get_label = getattr(helper, '_get_instance_uuid_label', None)
+        if get_label is not None:
+            label = get_label() or label
+        return prometheus.PrometheusMetrics(
+            helper.prometheus, name=kind, uuid_label=label,
+            dirty_rate_metric=dirty_rate_meter)
+    return None
+
+
+def reader_for(choice, datasource_backend, dirty_rate_meter=None):
+    """The reader for option value ``choice``.
+
+    ``datasource_backend`` is a callable returning Watcher's datasource
+    backend (the strategy's ``datasource_backend`` property), only called
+    when needed.
+    """
+    choice = (choice or 'auto').lower()
+    if choice not in CHOICES:
+        raise ValueError('metrics_store must be one of %s, not %r'
+                         % (', '.join(CHOICES), choice))
+    try:
+        if choice in ('gnocchi', 'prometheus', 'aetos'):
+            return from_helper(_helper(choice), dirty_rate_meter)
+        backend = datasource_backend()
+    except base.MetricsUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure names the store
+        raise base.MetricsUnavailable(
+            choice if choice != 'auto' else 'watcher datasource',
+            'cannot connect: %s: %s' % (type(exc).__name__, exc)) from exc
+    if choice == 'auto':
+        reader = from_helper(backend, dirty_rate_meter)
+        if reader is not None:
+            return reader
+    return watcher_datasource.WatcherDatasourceMetrics(backend)
