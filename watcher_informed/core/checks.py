@@ -63,6 +63,11 @@ class Facts:
         self.groups_of = constraints.groups_by_member(snapshot)
         self.moves = {m.uuid: m for m in plan.moves}
         self.ancestors = _ancestors(plan.moves)
+        # moves of unknown instances are check_moves_once's to report
+        self.incoming = collections.defaultdict(list)
+        for m in plan.moves:
+            if m.uuid in self.insts:
+                self.incoming[m.dest].append(m)
         self.used = {h.name: snap.Resources() for h in snapshot.hosts}
         for inst in snapshot.instances:
             if inst.host in self.used:
@@ -202,12 +207,17 @@ def worst_usage(snapshot, plan, facts, host):
     still over.  Returns ``None`` when nothing moves into ``host``.
     """
     used = facts.used[host]
-    incoming = [m for m in plan.moves if m.dest == host]
+    incoming = facts.incoming.get(host, [])
     if not incoming:
         return None
+    everything = used
+    for m in incoming:
+        everything = everything + facts.insts[m.uuid].resources
+    if everything.fits_in(facts.hosts[host].capacity):
+        return everything   # even with every move in, it fits
     nodes = set(m.uuid for m in incoming)
     for m in incoming:
-        nodes |= facts.ancestors[m.uuid]
+        nodes |= {u for u in facts.ancestors[m.uuid] if u in facts.insts}
     parents = {u: facts.moves[u].parents for u in nodes}
     worst = []
     for dim in range(3):

@@ -68,10 +68,11 @@ def _base_counts(snapshot, profiles):
 def _classes_at(start, base, finished, host, moving):
     """Classes of the instances on ``host`` at ``start``, minus ``moving``.
 
-    ``moving`` is ``(class, source)`` of the migrating instance.
+    ``moving`` is ``(class, source)`` of the migrating instance;
+    ``finished`` maps a host to the moves touching it.
     """
     counts = collections.Counter(base[host])
-    for end, cls, source, dest in finished.values():
+    for end, cls, source, dest in finished.get(host, ()):
         if end <= start + 1e-9:
             if source == host:
                 counts[cls] -= 1
@@ -121,7 +122,9 @@ def schedule(ordering, snapshot, profiles, p):
                               ('web VM on source', 'web' in src_cls),
                               ('net_rx VM on destination',
                                'net_rx' in dst_cls)) if hit])
-        finished[move.uuid] = (end, moving[0], move.source, move.dest)
+        record = (end, moving[0], move.source, move.dest)
+        finished.setdefault(move.source, []).append(record)
+        finished.setdefault(move.dest, []).append(record)
         result[move.uuid] = Slotted(
             move.uuid, tuple(sorted(parents)),
             '%s/out%d' % (move.source, o_idx), start, end, c, tuple(slowed))

@@ -170,3 +170,10 @@ def test_shedding_an_overcommitted_host_is_not_a_violation():
     vms = [b.vm('o', 'B', vcpus=7), b.vm('p', 'B')]
     plan = plan_of(mv(1, 'o', 'B', 'C'))
     assert found(b.cluster(hosts, vms), plan) == []
+
+
+def test_unknown_instance_is_reported_not_crashed_on():
+    snapshot = b.cluster(HOSTS, VMS)
+    plan = plan_of(mv(1, 'ghost', 'A', 'B'), mv(2, 'x', 'A', 'B', ['ghost']))
+    result = found(snapshot, plan)
+    assert any('ghost is not in the snapshot' in v for v in result)

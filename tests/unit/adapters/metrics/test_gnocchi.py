@@ -1,0 +1,187 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""GnocchiMetrics on a stand-in client (the real server: tests/integration).
+
+The canned answers have the shape Gnocchi 4.7.1 returns for ``POST
+/v1/aggregates?groupby=...`` (checked against the real server).
+"""
+
+import datetime
+import types
+
+from gnocchiclient import exceptions as gexc
+import pytest
+
+from watcher_informed.adapters.metrics import base
+from watcher_informed.adapters.metrics import gnocchi
+
+NOW = 1_800_000_060.0
+T = 1_800_000_000.0          # last bucket
+W = base.Window(period_s=900, granularity_s=300, stale_after_s=900)
+A = 'aaaaaaaa-0000-4000-8000-000000000001'
+B = 'bbbbbbbb-0000-4000-8000-000000000002'
+
+
+def stamp(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc)
+
+
+def series_of(values, last=T):
+    n = len(values)
+    return [[stamp(last - (n - 1 - k) * 300), 300.0, v]
+            for k, v in enumerate(values)]
+
+
+def group(key, uuid, per_resource, metric):
+    return {'group': {key: uuid}, 'measures': {'measures': {
+        rid: {metric: {'mean': pts}} for rid, pts in per_resource.items()}}}
+
+
+class FakeAggregates:
+    def __init__(self, answer=None, error=None):
+        self.answer = answer
+        self.error = error
+        self.calls = []
+
+    def fetch(self, operations, **kwargs):
+        self.calls.append((operations, kwargs))
+        if self.error:
+            raise self.error
+        return self.answer
+
+
+def reader(answer=None, error=None, **kwargs):
+    client = types.SimpleNamespace(aggregates=FakeAggregates(answer, error))
+    return gnocchi.GnocchiMetrics(client, clock=lambda: NOW, **kwargs), \
+        client.aggregates
+
+
+VMS = [types.SimpleNamespace(uuid=A, vcpus=2),
+       types.SimpleNamespace(uuid=B, vcpus=4)]
+
+
+def test_cpu_one_query_grouped_by_instance_and_per_vcpu():
+    # 2 vCPUs fully busy for 300 s = 6e11 ns per step
+    answer = [group('id', A, {A: series_of([0, 6e11, 1.2e12, 1.8e12])},
+                    'cpu')]
+    r, agg = reader(answer)
+    got = r.read('cpu', VMS, W)
+    assert got[A].value == pytest.approx(1.0)
+    assert got[B].value is None
+    assert got[B].reason == 'cpu: no samples in the last 900 s'
+    assert len(agg.calls) == 1
+    ops, kw = agg.calls[0]
+    assert ops == '(metric cpu mean)'
+    assert kw['resource_type'] == 'instance'
+    assert kw['groupby'] == ['id']
+    assert kw['search'] == {'in': {'id': sorted([A, B])}}
+    assert kw['granularity'] == 300 and kw['fill'] == 'null'
+    # one extra bucket before the window, for the first rate's base
+    start = datetime.datetime.fromisoformat(kw['start']).timestamp()
+    assert start == NOW - 900 - 300
+
+
+def test_disks_are_summed_per_instance_with_reset():
+    mib = 1024 * 1024
+    answer = [group('instance_id', A, {
+        'disk-1': series_of([0, 300 * mib, 600 * mib, 900 * mib]),
+        # this disk's counter restarted (guest reboot) at the last sample
+        'disk-2': series_of([5 * mib * 300, 6 * mib * 300, 7 * mib * 300,
+                             1 * mib * 300]),
+    }, 'disk.device.read.bytes')]
+    r, agg = reader(answer)
+    got = r.read('disk_read', VMS[:1], W)
+    assert got[A].value == pytest.approx(1.0 + 1.0)
+    _, kw = agg.calls[0]
+    assert kw['resource_type'] == 'instance_disk'
+    assert kw['groupby'] == ['instance_id']
+    assert kw['search'] == {'in': {'instance_id': [A]}}
+
+
+def test_filled_nulls_are_gaps_and_nan_is_bad():
+    answer = [group('id', A, {A: series_of([1.0, None, 3.0])},
+                    'memory.usage'),
+              group('id', B, {B: series_of([1.0, float('nan'), 3.0])},
+                    'memory.usage')]
+    r, _ = reader(answer)
+    got = r.read('ram', VMS, W)
+    assert got[A].value == pytest.approx(2.0)
+    assert got[B].value is None
+    assert got[B].reason == 'memory.usage: 1 NaN sample(s) in window'
+
+
+def test_network_resources_and_unsupported_metric():
+    r, agg = reader([])
+    assert not r.supports('dirty_rate') and not r.supports('wss')
+    got = r.read('net_tx', VMS, W)
+    assert agg.calls[0][1]['resource_type'] == 'instance_network_interface'
+    assert agg.calls[0][0] == '(metric network.outgoing.bytes mean)'
+    assert all(v.value is None for v in got.values())
+    assert 'does not provide wss' in r.read('wss', VMS, W)[A].reason
+
+
+def test_dirty_rate_metric_is_a_gauge_on_the_instance():
+    answer = [group('id', A, {A: series_of([10.0, 20.0])}, 'dirty')]
+    r, agg = reader(answer, dirty_rate_metric='dirty')
+    assert r.supports('dirty_rate')
+    assert r.read('dirty_rate', VMS[:1], W)[A].value == 15.0
+    assert agg.calls[0][0] == '(metric dirty mean)'
+
+
+def test_no_instances_no_query():
+    r, agg = reader([])
+    assert r.read('cpu', [], W) == {}
+    assert agg.calls == []
+
+
+def test_vcpus_unknown_is_missing():
+    answer = [group('id', A, {A: series_of([0, 1, 2])}, 'cpu')]
+    r, _ = reader(answer)
+    got = r.read('cpu', [types.SimpleNamespace(uuid=A, vcpus=0)], W)
+    assert 'no vCPU count' in got[A].reason
+
+
+def test_metric_nowhere_is_missing_not_an_error():
+    r, _ = reader(error=gexc.NotFound(404, 'Metrics not found: cpu'))
+    got = r.read('cpu', VMS, W)
+    assert all('no samples' in v.reason for v in got.values())
+
+
+def test_missing_resource_type_is_missing_not_an_error():
+    r, _ = reader(error=gexc.BadRequest(
+        400, 'Resource type instance_disk does not exist'))
+    got = r.read('disk_read', VMS, W)
+    assert 'has no resource type instance_disk' in got[A].reason
+
+
+@pytest.mark.parametrize('error, text', [
+    (ConnectionRefusedError('[Errno 111] Connection refused'),
+     'ConnectionRefusedError while fetching cpu: [Errno 111]'),
+    (gexc.Unauthorized(401, 'bad token'), 'HTTP 401'),
+    (gexc.ClientException(503, 'unavailable'), 'HTTP 503'),
+])
+def test_store_failure_raises_naming_the_store(error, text):
+    r, _ = reader(error=error)
+    with pytest.raises(base.MetricsUnavailable) as info:
+        r.read('cpu', VMS, W)
+    assert info.value.store == 'gnocchi'
+    assert str(info.value).startswith('metric store gnocchi unavailable: ')
+    assert text in str(info.value)
+
+
+def test_parse_groups_accepts_iso_strings():
+    groups = [{'group': {'id': A}, 'measures': {'measures': {A: {'cpu': {
+        'mean': [['2027-01-15T08:00:00+00:00', 300.0, 1.0]]}}}}}]
+    parsed = gnocchi.parse_groups(groups, 'cpu')
+    assert parsed[A][A][0][0] == datetime.datetime(
+        2027, 1, 15, 8, tzinfo=datetime.timezone.utc).timestamp()

@@ -1,0 +1,77 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import types
+
+from observabilityclient import prometheus_client as pc
+import pytest
+
+from watcher_informed.adapters.metrics import base
+from watcher_informed.adapters.metrics import gnocchi
+from watcher_informed.adapters.metrics import prometheus
+from watcher_informed.adapters.metrics import stores
+from watcher_informed.adapters.metrics import watcher_datasource
+
+
+def prom_helper(name):
+    client = pc.PrometheusAPIClient('127.0.0.1:9090')
+    return types.SimpleNamespace(NAME=name, prometheus=client,
+                                 _get_instance_uuid_label=lambda: 'uuid')
+
+
+def test_auto_uses_the_bulk_reader_of_watchers_datasource():
+    g = types.SimpleNamespace(NAME='gnocchi', gnocchi=object())
+    reader = stores.reader_for('auto', lambda: g, 'dirty')
+    assert isinstance(reader, gnocchi.GnocchiMetrics)
+    assert reader.supports('dirty_rate')
+    for name in ('prometheus', 'aetos'):
+        reader = stores.reader_for('auto', lambda n=name: prom_helper(n))
+        assert isinstance(reader, prometheus.PrometheusMetrics)
+        assert reader.name == name and reader.uuid_label == 'uuid'
+        assert not reader.supports('dirty_rate')
+
+
+def test_auto_falls_back_to_watchers_calls_for_other_datasources():
+    grafana = types.SimpleNamespace(NAME='grafana')
+    reader = stores.reader_for('auto', lambda: grafana)
+    assert isinstance(reader, watcher_datasource.WatcherDatasourceMetrics)
+    g = types.SimpleNamespace(NAME='gnocchi', gnocchi=object())
+    reader = stores.reader_for('datasource', lambda: g)
+    assert isinstance(reader, watcher_datasource.WatcherDatasourceMetrics)
+
+
+def test_explicit_store_builds_watchers_helper(monkeypatch):
+    monkeypatch.setattr(stores, '_helper', lambda kind: prom_helper(kind))
+    reader = stores.reader_for('aetos', lambda: pytest.fail('not used'))
+    assert isinstance(reader, prometheus.PrometheusMetrics)
+    assert reader.name == 'aetos'
+
+
+def test_failure_to_reach_the_store_names_it(monkeypatch):
+    def boom(kind):
+        raise ConnectionError('Connection refused')
+    monkeypatch.setattr(stores, '_helper', boom)
+    with pytest.raises(base.MetricsUnavailable) as info:
+        stores.reader_for('prometheus', None)
+    assert str(info.value) == ('metric store prometheus unavailable: cannot '
+                               'connect: ConnectionError: Connection refused')
+
+    def no_backend():
+        raise RuntimeError('No datasource available')
+    with pytest.raises(base.MetricsUnavailable) as info:
+        stores.reader_for('auto', no_backend)
+    assert info.value.store == 'watcher datasource'
+
+
+def test_unknown_choice():
+    with pytest.raises(ValueError):
+        stores.reader_for('influx', None)
