@@ -154,24 +154,29 @@ EXHAUSTIVE_HOSTS = 200
 SHORTLIST = 16
 
 
-def _peak(state, host):
-    return max(state.load[host].values())
+def _fullness(state, host):
+    """The higher of a host's peak load and its allocation ratio."""
+    used = state.alloc[host.name].as_tuple()
+    cap = host.capacity.as_tuple()
+    allocated = max(u / c if c > 0 else 1.0 for u, c in zip(used, cap))
+    return max(max(state.load[host.name].values()), allocated)
 
 
 class _Coolest:
-    """Hosts by current peak load, lazily updated (heap, versioned)."""
+    """Hosts by current fullness, lazily updated (heap, versioned)."""
 
     def __init__(self, state, hosts):
         self.state = state
         self.version = dict.fromkeys((h.name for h in hosts), 0)
         self.by_name = {h.name: h for h in hosts}
-        self.heap = [(_peak(state, h.name), h.name, 0) for h in hosts]
+        self.heap = [(_fullness(state, h), h.name, 0) for h in hosts]
         heapq.heapify(self.heap)
 
     def touch(self, name):
         self.version[name] += 1
-        heapq.heappush(self.heap, (_peak(self.state, name), name,
-                                   self.version[name]))
+        heapq.heappush(self.heap, (_fullness(self.state,
+                                             self.by_name[name]),
+                                   name, self.version[name]))
 
     def take(self, accept, count):
         """Up to ``count`` hosts, coolest first, for which accept() holds."""
@@ -207,7 +212,8 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
 
     ``demand`` is ``{uuid: absolute demand}`` (see ``overload``).  Up to
     :data:`EXHAUSTIVE_HOSTS` hosts every host is scored; beyond, the
-    :data:`SHORTLIST` (16) least-loaded feasible hosts plus the hosts of the
+    :data:`SHORTLIST` (16) least-full feasible hosts (by load and by
+    allocation) plus the hosts of the
     instance's talkers and soft-policy mates are (Nova's scheduler narrows
     its choice the same way at scale).
     """

@@ -220,9 +220,12 @@ class PrometheusMetrics(base.MetricsReader):
             resp = self._session.get(
                 self._url, params={'query': text, 'time': '%.3f' % now},
                 headers={'Accept': 'application/json'}, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise base.MetricsUnavailable(where, '%s: %s' % (
-                type(exc).__name__, exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - requests, keystoneauth
+            # (Aetos' Keystone session raises its own errors, HTTP too)
+            status = getattr(exc, 'http_status', None)
+            raise base.MetricsUnavailable(where, '%s: %s%s' % (
+                type(exc).__name__, 'HTTP %s ' % status if status else '',
+                exc)) from exc
         try:
             body = resp.json()
         except ValueError:
