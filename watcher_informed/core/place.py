@@ -35,9 +35,10 @@ Each score is logged at DEBUG with its terms, like Nova's weighers.
 
 import collections
 import dataclasses
-import heapq
 import logging
 import typing
+
+import numpy as np
 
 from watcher_informed.core import constraints
 from watcher_informed.core import cooldown
@@ -154,43 +155,56 @@ EXHAUSTIVE_HOSTS = 200
 SHORTLIST = 16
 
 
-def _fullness(state, host):
-    """The higher of a host's peak load and its allocation ratio."""
-    used = state.alloc[host.name].as_tuple()
-    cap = host.capacity.as_tuple()
-    allocated = max(u / c if c > 0 else 1.0 for u, c in zip(used, cap))
-    return max(max(state.load[host.name].values()), allocated)
-
-
 class _Coolest:
-    """Hosts by current fullness, lazily updated (heap, versioned)."""
+    """Vectorised pre-filter of hosts for large clusters (numpy).
 
-    def __init__(self, state, hosts):
+    Keeps every host's load (4 dimensions), allocation and capacity in
+    arrays; :meth:`take` screens all hosts at once on the numeric hard
+    rules (capacity, target load, usable, not the source) and hands the
+    survivors, least full first (the higher of peak load and allocation
+    ratio; ties by name), to the exact per-host check.
+    """
+
+    def __init__(self, state, hosts, p):
         self.state = state
-        self.version = dict.fromkeys((h.name for h in hosts), 0)
-        self.by_name = {h.name: h for h in hosts}
-        self.heap = [(_fullness(state, h), h.name, 0) for h in hosts]
-        heapq.heapify(self.heap)
+        self.hosts = list(hosts)
+        self.index = {h.name: i for i, h in enumerate(self.hosts)}
+        self.scale = np.array([[overload.host_scale(h, p)[d]
+                                for d in overload.DIMS] for h in hosts])
+        self.cap = np.array([h.capacity.as_tuple() for h in hosts])
+        self.usable = np.array([h.usable for h in hosts])
+        self.targets = np.array([p.targets()[d] for d in overload.DIMS])
+        self.load = np.zeros((len(hosts), len(overload.DIMS)))
+        self.alloc = np.zeros((len(hosts), 3))
+        for h in hosts:
+            self.touch(h.name)
 
     def touch(self, name):
-        self.version[name] += 1
-        heapq.heappush(self.heap, (_fullness(self.state,
-                                             self.by_name[name]),
-                                   name, self.version[name]))
+        i = self.index[name]
+        self.load[i] = [self.state.load[name][d] for d in overload.DIMS]
+        self.alloc[i] = self.state.alloc[name].as_tuple()
 
-    def take(self, accept, count):
-        """Up to ``count`` hosts, coolest first, for which accept() holds."""
-        taken, popped = [], []
-        while self.heap and len(taken) < count:
-            entry = heapq.heappop(self.heap)
-            if entry[2] != self.version[entry[1]]:
-                continue
-            popped.append(entry)
-            host = self.by_name[entry[1]]
-            if accept(host):
-                taken.append(host)
-        for entry in popped:
-            heapq.heappush(self.heap, entry)
+    def take(self, accept, count, demand, resources, source):
+        """Up to ``count`` hosts passing ``accept``, least full first."""
+        need = np.array([demand[d] for d in overload.DIMS])
+        after = self.load + need / self.scale
+        ok = self.usable & np.all(after <= self.targets + 1e-12, axis=1)
+        ok &= np.all(self.alloc + np.array(resources.as_tuple()) <=
+                     self.cap + 1e-9, axis=1)
+        ok[self.index[source]] = False
+        if not ok.any():
+            return []
+        with np.errstate(divide='ignore', invalid='ignore'):
+            allocated = np.where(self.cap > 0, self.alloc / self.cap, 1.0)
+        full = np.maximum(self.load.max(axis=1), allocated.max(axis=1))
+        order = np.flatnonzero(ok)
+        order = order[np.lexsort((order, full[order]))]
+        taken = []
+        for i in order:
+            if accept(self.hosts[i]):
+                taken.append(self.hosts[i])
+                if len(taken) >= count:
+                    break
         return taken
 
 
@@ -226,8 +240,8 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
     by_name = snapshot.host_by_name
     insts = snapshot.instance_by_uuid
     state = _initial_state(snapshot, p, demand)
-    coolest = _Coolest(state, hosts) if len(hosts) > EXHAUSTIVE_HOSTS \
-        else None
+    coolest = _Coolest(state, hosts, p) \
+        if len(hosts) > EXHAUSTIVE_HOSTS else None
 
     def hardness(uuid):
         host = by_name[insts[uuid].host]
@@ -246,7 +260,9 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         def accept(host):
             frac = _frac(demand[uuid], host, p)
             return _feasible(inst, host, state, ctx, frac)[1] is None
-        names.update(h.name for h in coolest.take(accept, SHORTLIST))
+        names.update(h.name for h in coolest.take(
+            accept, SHORTLIST, demand[uuid], inst.resources,
+            state.placement[uuid]))
         return [by_name[n] for n in sorted(names)]
 
     placed, unplaced = {}, {}
