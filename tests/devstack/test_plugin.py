@@ -341,7 +341,7 @@ def test_every_variable_is_documented_with_its_default():
         var = var_name(opt.name)
         row = re.search(r'^``%s``\s+(\S+)' % var, readme, re.M)
         assert row, '%s missing from devstack/README.rst' % var
-        assert row.group(1) == str(opt.default), var
+        assert row.group(1) == (str(opt.default) or '(empty)'), var
         assert re.search(r'^#\s+%s\s+%s$' % (var, opt.name), settings,
                          re.M), '%s missing from devstack/settings' % var
         assert '#%s=' % var in sample, var
