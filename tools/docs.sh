@@ -94,7 +94,7 @@ from watcher_informed.conf import strategy
 
 text = open(sys.argv[1]).read()
 print(' '.join(o.name for o in strategy.OPTS
-               if '#%s = ' % o.name not in text))
+               if '#%s =' % o.name not in text))
 PY
 )"
 if [ -n "$missing" ]; then
