@@ -15,7 +15,8 @@
 Contract: :class:`GnocchiMetrics` answers one metric for every instance
 of the audit with **one** request to Gnocchi's aggregates API
 (``POST /v1/aggregates``), searching the resources of the right type for
-the audit's instances and grouping the answer per instance:
+the audit's instances (``{"in": {"id": [...]}}``, or ``instance_id`` for
+disks and vNICs):
 
 ==========  ==================================  ==========================
 metric      Ceilometer meter (type, unit)       Gnocchi resources searched
@@ -30,9 +31,17 @@ dirty_rate  optional gauge in MiB/s             ``instance``, by ``id``
 ==========  ==================================  ==========================
 
 It asks for the ``mean`` aggregate (in every Ceilometer archive policy) of
-each granularity bucket over ``[now - period - granularity, now]`` with
-``fill=null``, so a NaN that was pushed stays visible (Gnocchi's default
-``dropna`` would silently drop it).  Counters become rates here, with
+each granularity bucket over ``[now - period - granularity, now]``.
+Gnocchi aligns all the series of an answer on their common timestamps;
+by default (``dropna``) it then drops every NaN, so a NaN that was pushed
+would go unseen, and with ``fill=null`` it fills the gaps with NaN, which
+cannot be told from a pushed one.  The reader asks for ``fill`` =
+:data:`FILL`, a number no meter has, and leaves those points out: gaps
+stay gaps, NaN stays NaN.  (Grouping the answer per instance with
+``groupby`` would avoid the alignment too, but makes Gnocchi compute each
+group on its own, about 1.5 times slower for 1,000 instances.)  Disk and
+vNIC resources are mapped to their instance by the ``instance_id`` of the
+answer's references (``details=true``).  Counters become rates here, with
 resets handled (:mod:`.series`), rather than with Gnocchi's ``rate:mean``,
 which turns a reset into a large negative rate.  Per-disk and per-NIC
 rates are summed per instance.  ``cpu`` is divided by the instance's
@@ -60,6 +69,9 @@ LOG = logging.getLogger(__name__)
 MIB = 1024.0 * 1024.0
 GAUGE = 'gauge'
 COUNTER = 'counter'
+#: what Gnocchi puts in the gaps of the aligned series (``fill``).
+FILL = -1e300
+GAP_BELOW = -1e299
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,10 +79,15 @@ class Meter:
     name: str
     kind: str
     resource_type: str
-    #: resource attribute holding the instance UUID (search and group by).
+    #: resource attribute holding the instance UUID (searched).
     key: str
     scale: float
     per_vcpu: bool = False
+
+    @property
+    def device(self):
+        """Per-disk or per-vNIC resources (mapped by ``instance_id``)."""
+        return self.key != 'id'
 
 
 METERS = {
@@ -104,33 +121,45 @@ def _epoch(stamp):
     return value.timestamp()
 
 
-def parse_groups(groups, meter_name, aggregation='mean'):
+def parse(answer, meter_name, device, aggregation='mean'):
     """``{instance uuid: {resource id: [(t, value)]}}`` of an answer.
 
-    ``groups`` is the aggregates API answer with ``groupby``: a list of
-    ``{"group": {key: uuid}, "measures": {"measures": {resource id:
-    {metric: {aggregation: [[timestamp, granularity, value], ...]}}}}}``.
-    ``null`` values (buckets filled by ``fill=null``) are left out; NaN
-    values are kept.
+    ``answer`` is the aggregates API answer without ``groupby``:
+    ``{"measures": {resource id: {metric: {aggregation: [[timestamp,
+    granularity, value], ...]}}}, "references": [resource, ...]}``; the
+    references (asked for with ``details`` for disks and vNICs) give each
+    device resource's ``instance_id``, an instance resource's id is the
+    instance UUID.  Gaps filled with :data:`FILL` (and ``null``) are left
+    out; NaN values are kept.
     """
+    answer = answer or {}
+    owners = {}
+    if device:
+        for ref in answer.get('references') or ():
+            if isinstance(ref, dict) and ref.get('instance_id'):
+                owners[str(ref.get('id'))] = str(ref['instance_id'])
     out = {}
-    for group in groups or ():
-        key = group.get('group') or {}
-        if len(key) != 1:
+    for rid, metrics in (answer.get('measures') or {}).items():
+        uuid = owners.get(str(rid)) if device else str(rid)
+        if not uuid:
             continue
-        uuid = str(next(iter(key.values())))
-        per_resource = ((group.get('measures') or {}).get('measures')
-                        or {})
-        for rid, metrics in per_resource.items():
-            points = ((metrics or {}).get(meter_name) or {}).get(
-                aggregation) or []
-            out.setdefault(uuid, {})[rid] = [
-                (_epoch(p[0]), p[2]) for p in points if p[2] is not None]
+        points = ((metrics or {}).get(meter_name) or {}).get(
+            aggregation) or []
+        out.setdefault(uuid, {})[str(rid)] = [
+            (_epoch(p[0]), p[2]) for p in points
+            if p[2] is not None and not _filled(p[2])]
     return out
 
 
+def _filled(value):
+    try:
+        return float(value) <= GAP_BELOW
+    except (TypeError, ValueError):
+        return False
+
+
 def readings(per_instance, meter, instances, window, now):
-    """``{uuid: Reading}`` from :func:`parse_groups` output."""
+    """``{uuid: Reading}`` from :func:`parse` output."""
     fold = series.counter if meter.kind == COUNTER else series.gauge
     answers = {}
     for inst in instances:
@@ -150,8 +179,7 @@ def readings(per_instance, meter, instances, window, now):
             scale = scale / vcpus
         results = [(rid, fold(points, window, now, scale))
                    for rid, points in devices.items()]
-        res = (results[0][1] if meter.resource_type == 'instance'
-               else series.combine(results))
+        res = series.combine(results) if meter.device else results[0][1]
         if res.value is None:
             answers[inst.uuid] = base.Reading(
                 None, '%s: %s' % (meter.name, res.reason))
@@ -203,9 +231,9 @@ class GnocchiMetrics(base.MetricsReader):
             '(metric %s mean)' % meter.name,
             search={'in': {meter.key: list(uuids)}},
             resource_type=meter.resource_type,
-            groupby=[meter.key],
             start=_iso(start), stop=_iso(now + 1),
-            granularity=window.granularity_s, fill='null')
+            granularity=window.granularity_s, fill=FILL,
+            details=meter.device)
 
     def _no_data(self, instances, reason):
         return {i.uuid: base.Reading(None, reason) for i in instances}
@@ -221,7 +249,7 @@ class GnocchiMetrics(base.MetricsReader):
         now = float(self._clock())
         uuids = sorted({i.uuid for i in instances})
         try:
-            groups = self._fetch(meter, uuids, window, now)
+            answer = self._fetch(meter, uuids, window, now)
         except Exception as exc:  # noqa: BLE001 - classified below
             status = _status(exc)
             text = str(exc)
@@ -242,5 +270,5 @@ class GnocchiMetrics(base.MetricsReader):
                 self.name, '%s while fetching %s: %s%s' % (
                     type(exc).__name__, meter.name,
                     'HTTP %s ' % status if status else '', text)) from exc
-        per_instance = parse_groups(groups, meter.name)
+        per_instance = parse(answer, meter.name, meter.device)
         return readings(per_instance, meter, instances, window, now)

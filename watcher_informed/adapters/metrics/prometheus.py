@@ -16,7 +16,7 @@ Contract: :class:`PrometheusMetrics` answers one metric for every instance
 of the audit with **one** PromQL query, a subquery that samples the
 metric at every granularity step of the window::
 
-    ceilometer_cpu[<period + granularity>s:<granularity>s]
+    ceilometer_cpu{resource=~"<uuid>|<uuid>|..."}[<period + step>s:<step>s]
 
 evaluated at ``now`` through ``/api/v1/query``.  Ceilometer's exporter
 (``[polling] enable_prometheus_exporter``) publishes every meter as a
@@ -40,8 +40,11 @@ the resource id and summed; a vNIC whose id is an ``fref`` without the
 UUID cannot be mapped and is ignored.  Several series of one resource
 (labels changed, e.g. ``vm_instance`` after a migration) are merged.
 Counters become rates with resets handled (:mod:`.series`), so a reboot
-does not give a negative or huge rate.  The query covers every instance
-the store has; the reader keeps the audit's.
+does not give a negative or huge rate.  Instance series are selected by
+the audit's UUIDs, disk series by UUID prefix (audits of up to
+:data:`DISK_FILTER_MAX` instances); vNIC series are all read and the
+reader keeps the audit's (see :func:`selector`).  Queries longer than
+:data:`GET_MAX` characters are POSTed.
 
 Steps take the newest sample at or before them (Prometheus' 5-minute
 look-back), so a series that stopped still shows for up to 5 minutes:
@@ -77,35 +80,72 @@ UUID_RE = re.compile(
     r'[0-9a-fA-F]{12}')
 
 
+INSTANCE = 'instance'
+DISK = 'disk'
+NIC = 'nic'
+#: up to this many instances, disk series are selected by instance UUID
+#: prefix in PromQL; above, a regular expression that large costs
+#: Prometheus more than sending every disk series.
+DISK_FILTER_MAX = 500
+#: longest query sent with GET; longer ones are POSTed (form encoded).
+GET_MAX = 6000
+
+
 @dataclasses.dataclass(frozen=True)
 class Meter:
     name: str
     kind: str
     scale: float
-    #: series are per device (disk, vNIC) rather than per instance.
-    device: bool = False
+    #: whose series: ``instance`` (resource = UUID), ``disk``, ``nic``.
+    owner: str = INSTANCE
     per_vcpu: bool = False
+
+    @property
+    def device(self):
+        """Series are per disk or vNIC rather than per instance."""
+        return self.owner != INSTANCE
 
 
 METERS = {
     snap.CPU: Meter('ceilometer_cpu', COUNTER, 1e-9, per_vcpu=True),
     snap.RAM: Meter('ceilometer_memory_usage', GAUGE, 1.0),
     snap.DISK_READ: Meter('ceilometer_disk_device_read_bytes', COUNTER,
-                          1.0 / MIB, device=True),
+                          1.0 / MIB, DISK),
     snap.DISK_WRITE: Meter('ceilometer_disk_device_write_bytes', COUNTER,
-                           1.0 / MIB, device=True),
+                           1.0 / MIB, DISK),
     snap.NET_RX: Meter('ceilometer_network_incoming_bytes', COUNTER,
-                       1.0 / MIB, device=True),
+                       1.0 / MIB, NIC),
     snap.NET_TX: Meter('ceilometer_network_outgoing_bytes', COUNTER,
-                       1.0 / MIB, device=True),
+                       1.0 / MIB, NIC),
 }
 
 
-def promql(meter, window):
+def selector(meter, uuids=(), label='resource'):
+    """The series selector of ``meter`` for the audit's instances.
+
+    Instance series are selected by their UUIDs (an alternation of
+    literals, which Prometheus matches as a set), disk series by UUID
+    prefix for small audits; vNIC ids (``instance-<n>-<uuid>-tap...``, or
+    an ``fref``) would need a leading wildcard, which Prometheus matches
+    slowly, so every vNIC series is read and the reader keeps the audit's.
+    Ids that are not UUIDs are never put in a query.
+    """
+    uuids = sorted({u.lower() for u in uuids})
+    if not uuids or not all(UUID_RE.fullmatch(u) for u in uuids):
+        return meter.name
+    alternatives = '|'.join(uuids)
+    if meter.owner == INSTANCE:
+        return '%s{%s=~"%s"}' % (meter.name, label, alternatives)
+    if meter.owner == DISK and len(uuids) <= DISK_FILTER_MAX:
+        return '%s{%s=~"(%s)-.+"}' % (meter.name, label, alternatives)
+    return meter.name
+
+
+def promql(meter, window, uuids=(), label='resource'):
     """The one query of ``meter`` for a window."""
     step = max(1, int(window.granularity_s))
     span = int(window.period_s) + step
-    return '%s[%ds:%ds]' % (meter.name, span, step)
+    return '%s[%ds:%ds]' % (selector(meter, uuids, label), span, step)
 
 
 def owner(resource_id, wanted):
@@ -184,6 +224,10 @@ def readings(grouped, meter, instances, window, now):
     return answers
 
 
+def _short(text, limit=200):
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
 class PrometheusMetrics(base.MetricsReader):
     """Reads Ceilometer's exported meters, one PromQL query per metric."""
 
@@ -216,10 +260,17 @@ class PrometheusMetrics(base.MetricsReader):
         """Run one instant query at ``now``; the ``data`` of the answer."""
         self.queries += 1
         where = '%s (%s)' % (self.name, self._url.rsplit('/api/', 1)[0])
+        form = {'query': text, 'time': '%.3f' % now}
+        headers = {'Accept': 'application/json'}
         try:
-            resp = self._session.get(
-                self._url, params={'query': text, 'time': '%.3f' % now},
-                headers={'Accept': 'application/json'}, timeout=self.timeout)
+            if len(text) <= GET_MAX:
+                resp = self._session.get(self._url, params=form,
+                                         headers=headers,
+                                         timeout=self.timeout)
+            else:
+                resp = self._session.post(self._url, data=form,
+                                          headers=headers,
+                                          timeout=self.timeout)
         except Exception as exc:  # noqa: BLE001 - requests, keystoneauth
             # (Aetos' Keystone session raises its own errors, HTTP too)
             status = getattr(exc, 'http_status', None)
@@ -235,7 +286,7 @@ class PrometheusMetrics(base.MetricsReader):
             detail = (body or {}).get('error') if isinstance(body, dict) \
                 else None
             raise base.MetricsUnavailable(where, 'HTTP %s for %r: %s' % (
-                resp.status_code, text,
+                resp.status_code, _short(text),
                 detail or resp.text[:300] or resp.reason))
         return body.get('data') or {}
 
@@ -249,7 +300,8 @@ class PrometheusMetrics(base.MetricsReader):
         if not instances:
             return {}
         now = float(self._clock())
-        data = self.query(promql(meter, window), now)
+        data = self.query(promql(meter, window, [i.uuid for i in instances],
+                                 self.uuid_label), now)
         if data.get('resultType') != 'matrix':
             raise base.MetricsUnavailable(self.name, 'expected a matrix '
                                           'answer, got %r'

@@ -13,7 +13,7 @@
 """GnocchiMetrics on a stand-in client (the real server: tests/integration).
 
 The canned answers have the shape Gnocchi 4.7.1 returns for ``POST
-/v1/aggregates?groupby=...`` (checked against the real server).
+/v1/aggregates`` (checked against the real server).
 """
 
 import datetime
@@ -42,9 +42,20 @@ def series_of(values, last=T):
             for k, v in enumerate(values)]
 
 
-def group(key, uuid, per_resource, metric):
-    return {'group': {key: uuid}, 'measures': {'measures': {
-        rid: {metric: {'mean': pts}} for rid, pts in per_resource.items()}}}
+def answer_of(per_instance, metric, device=False):
+    """An aggregates answer of ``{uuid: {resource id: points}}``.
+
+    For devices, the references (``details=true``) carry ``instance_id``.
+    """
+    out = {'measures': {rid: {metric: {'mean': pts}}
+                        for per_res in per_instance.values()
+                        for rid, pts in per_res.items()}}
+    if device:
+        out['references'] = [{'id': rid, 'instance_id': uuid,
+                              'type': 'instance_disk'}
+                             for uuid, per_res in per_instance.items()
+                             for rid in per_res]
+    return out
 
 
 class FakeAggregates:
@@ -72,8 +83,8 @@ VMS = [types.SimpleNamespace(uuid=A, vcpus=2),
 
 def test_cpu_one_query_grouped_by_instance_and_per_vcpu():
     # 2 vCPUs fully busy for 300 s = 6e11 ns per step
-    answer = [group('id', A, {A: series_of([0, 6e11, 1.2e12, 1.8e12])},
-                    'cpu')]
+    answer = answer_of({A: {A: series_of([0, 6e11, 1.2e12, 1.8e12])}},
+                       'cpu')
     r, agg = reader(answer)
     got = r.read('cpu', VMS, W)
     assert got[A].value == pytest.approx(1.0)
@@ -83,9 +94,9 @@ def test_cpu_one_query_grouped_by_instance_and_per_vcpu():
     ops, kw = agg.calls[0]
     assert ops == '(metric cpu mean)'
     assert kw['resource_type'] == 'instance'
-    assert kw['groupby'] == ['id']
     assert kw['search'] == {'in': {'id': sorted([A, B])}}
-    assert kw['granularity'] == 300 and kw['fill'] == 'null'
+    assert kw['granularity'] == 300 and kw['fill'] == gnocchi.FILL
+    assert 'groupby' not in kw and kw['details'] is False
     # one extra bucket before the window, for the first rate's base
     start = datetime.datetime.fromisoformat(kw['start']).timestamp()
     assert start == NOW - 900 - 300
@@ -93,35 +104,39 @@ def test_cpu_one_query_grouped_by_instance_and_per_vcpu():
 
 def test_disks_are_summed_per_instance_with_reset():
     mib = 1024 * 1024
-    answer = [group('instance_id', A, {
-        'disk-1': series_of([0, 300 * mib, 600 * mib, 900 * mib]),
-        # this disk's counter restarted (guest reboot) at the last sample
-        'disk-2': series_of([5 * mib * 300, 6 * mib * 300, 7 * mib * 300,
-                             1 * mib * 300]),
-    }, 'disk.device.read.bytes')]
+    per_instance = {
+        A: {'disk-1': series_of([0, 300 * mib, 600 * mib, 900 * mib]),
+            # this disk's counter restarted (guest reboot) at the last one
+            'disk-2': series_of([5 * mib * 300, 6 * mib * 300,
+                                 7 * mib * 300, 1 * mib * 300])},
+        B: {'disk-of-another-vm': series_of([0, 1, 2])}}
+    answer = answer_of(per_instance, 'disk.device.read.bytes',
+                       device=True)
+    # a disk without reference cannot be mapped: ignored
+    answer['measures']['unknown-disk'] = {'disk.device.read.bytes': {
+        'mean': series_of([0, 1e12, 2e12])}}
     r, agg = reader(answer)
     got = r.read('disk_read', VMS[:1], W)
     assert got[A].value == pytest.approx(1.0 + 1.0)
     _, kw = agg.calls[0]
     assert kw['resource_type'] == 'instance_disk'
-    assert kw['groupby'] == ['instance_id']
+    assert kw['details'] is True
     assert kw['search'] == {'in': {'instance_id': [A]}}
 
 
-def test_filled_nulls_are_gaps_and_nan_is_bad():
-    answer = [group('id', A, {A: series_of([1.0, None, 3.0])},
-                    'memory.usage'),
-              group('id', B, {B: series_of([1.0, float('nan'), 3.0])},
-                    'memory.usage')]
+def test_filled_gaps_are_gaps_and_nan_is_bad():
+    answer = answer_of({A: {A: series_of([None, 1.0, gnocchi.FILL, 3.0])},
+                        B: {B: series_of([1.0, float('nan'), 3.0])}},
+                       'memory.usage')
     r, _ = reader(answer)
     got = r.read('ram', VMS, W)
-    assert got[A].value == pytest.approx(2.0)
+    assert got[A].value == pytest.approx(2.0)   # 1.0 and 3.0
     assert got[B].value is None
     assert got[B].reason == 'memory.usage: 1 NaN sample(s) in window'
 
 
 def test_network_resources_and_unsupported_metric():
-    r, agg = reader([])
+    r, agg = reader({'measures': {}})
     assert not r.supports('dirty_rate') and not r.supports('wss')
     got = r.read('net_tx', VMS, W)
     assert agg.calls[0][1]['resource_type'] == 'instance_network_interface'
@@ -131,7 +146,7 @@ def test_network_resources_and_unsupported_metric():
 
 
 def test_dirty_rate_metric_is_a_gauge_on_the_instance():
-    answer = [group('id', A, {A: series_of([10.0, 20.0])}, 'dirty')]
+    answer = answer_of({A: {A: series_of([10.0, 20.0])}}, 'dirty')
     r, agg = reader(answer, dirty_rate_metric='dirty')
     assert r.supports('dirty_rate')
     assert r.read('dirty_rate', VMS[:1], W)[A].value == 15.0
@@ -145,7 +160,7 @@ def test_no_instances_no_query():
 
 
 def test_vcpus_unknown_is_missing():
-    answer = [group('id', A, {A: series_of([0, 1, 2])}, 'cpu')]
+    answer = answer_of({A: {A: series_of([0, 1, 2])}}, 'cpu')
     r, _ = reader(answer)
     got = r.read('cpu', [types.SimpleNamespace(uuid=A, vcpus=0)], W)
     assert 'no vCPU count' in got[A].reason
@@ -179,9 +194,9 @@ def test_store_failure_raises_naming_the_store(error, text):
     assert text in str(info.value)
 
 
-def test_parse_groups_accepts_iso_strings():
-    groups = [{'group': {'id': A}, 'measures': {'measures': {A: {'cpu': {
-        'mean': [['2027-01-15T08:00:00+00:00', 300.0, 1.0]]}}}}}]
-    parsed = gnocchi.parse_groups(groups, 'cpu')
+def test_parse_accepts_iso_strings():
+    answer = {'measures': {A: {'cpu': {
+        'mean': [['2027-01-15T08:00:00+00:00', 300.0, 1.0]]}}}}
+    parsed = gnocchi.parse(answer, 'cpu', device=False)
     assert parsed[A][A][0][0] == datetime.datetime(
         2027, 1, 15, 8, tzinfo=datetime.timezone.utc).timestamp()

@@ -72,6 +72,10 @@ class FakeSession:
             raise self.error
         return FakeResponse(self.status, self.body)
 
+    def post(self, url, data=None, headers=None, timeout=None):
+        self.calls.append(('POST', url, data, timeout))
+        return FakeResponse(self.status, self.body)
+
 
 def reader(session, **kwargs):
     r = prometheus.PrometheusMetrics('http://127.0.0.1:9090',
@@ -89,8 +93,8 @@ def test_one_subquery_per_metric_at_now():
     assert len(s.calls) == 1
     url, params, timeout = s.calls[0]
     assert url == 'http://127.0.0.1:9090/api/v1/query'
-    assert params == {'query': 'ceilometer_cpu[1200s:300s]',
-                      'time': '%.3f' % NOW}
+    assert params == {'query': 'ceilometer_cpu{resource=~"%s|%s"}'
+                      '[1200s:300s]' % (A, B), 'time': '%.3f' % NOW}
     assert timeout == 60.0
 
 
@@ -146,7 +150,10 @@ def test_uuid_label_is_configurable():
     (FakeSession(status=503, body=ValueError('no json')), 'HTTP 503'),
     (FakeSession(status=400, body={'status': 'error',
                                    'error': 'parse error'}),
-     'HTTP 400 for \'ceilometer_cpu[1200s:300s]\': parse error'),
+     'HTTP 400 for \'ceilometer_cpu{resource=~"aaaaaaaa-'),
+    (FakeSession(status=422, body={'status': 'error',
+                                   'error': 'parse error'}),
+     '[1200s:300s]\': parse error'),
 ])
 def test_store_failure_raises_naming_the_store(session, text):
     with pytest.raises(base.MetricsUnavailable) as info:
@@ -175,8 +182,42 @@ def test_owner():
     assert prometheus.owner('', wanted) is None
 
 
-def test_promql():
-    meter = prometheus.METERS['net_tx']
+def test_promql_selects_the_audits_series():
     w = base.Window(period_s=3600, granularity_s=60)
-    assert prometheus.promql(meter, w) == \
+    cpu, disk, nic = (prometheus.METERS[m] for m in
+                      ('cpu', 'disk_read', 'net_tx'))
+    assert prometheus.promql(nic, w, [A]) == \
         'ceilometer_network_outgoing_bytes[3660s:60s]'
+    assert prometheus.promql(cpu, w, [B, A.upper()]) == \
+        'ceilometer_cpu{resource=~"%s|%s"}[3660s:60s]' % (A, B)
+    assert prometheus.selector(disk, [A], 'uuid') == \
+        'ceilometer_disk_device_read_bytes{uuid=~"(%s)-.+"}' % A
+    many = ['%08x-0000-4000-8000-000000000000' % i for i in range(
+        prometheus.DISK_FILTER_MAX + 1)]
+    assert prometheus.selector(disk, many) == disk.name
+    # anything that is not a UUID never reaches the query
+    assert prometheus.selector(cpu, [A, 'x"} or vector(1) #']) == cpu.name
+
+
+def test_long_queries_are_posted():
+    many = ['%08x-0000-4000-8000-000000000000' % i for i in range(300)]
+    vms = [types.SimpleNamespace(uuid=u, vcpus=1) for u in many]
+    s = FakeSession([])
+    reader(s).read('ram', vms, W)
+    method, url, form, _ = s.calls[0]
+    assert method == 'POST' and url.endswith('/api/v1/query')
+    assert form['query'].startswith('ceilometer_memory_usage{resource=~"')
+
+
+def test_keystone_session_errors_name_the_store():
+    """Aetos' client uses a keystoneauth session, which raises its own."""
+    from keystoneauth1 import exceptions as ks_exc
+    for error, text in ((ks_exc.ConnectFailure('Unable to establish '
+                                               'connection'),
+                         'ConnectFailure: Unable to establish connection'),
+                        (ks_exc.http.Forbidden(), 'HTTP 403')):
+        with pytest.raises(base.MetricsUnavailable) as info:
+            reader(FakeSession(error=error), name='aetos').read(
+                'ram', VMS, W)
+        assert info.value.store.startswith('aetos')
+        assert text in str(info.value)
