@@ -42,7 +42,7 @@ The hypervisor's knobs, with Nova's libvirt defaults:
   default); an operator can force completion.  The cap stands for that
   end of the copy rounds.
 * ``stop_copy_mibps``: QEMU 7.2 sends the final remainder unthrottled,
-  ignoring ``max-bandwidth`` (about 1300-1500 MiB/s on a 2-core test
+  ignoring ``max-bandwidth`` (850-2400 MiB/s measured on a 2-core test
   host), so the downtime is ``fixed_downtime_ms + V_last / stop_copy``;
   0 keeps the textbook ``V_last / B``.
 
