@@ -74,9 +74,11 @@ Related options:
         help="""
 Number of pre-copy rounds after which the model forces stop-and-copy.
 
-QEMU never gives up on its own; Nova raises the downtime limit in
-``[libvirt] live_migration_downtime_steps`` steps, which ends a
-non-converging migration. 30 matches Xen's historical cap.
+QEMU never gives up on its own. Nova raises the allowed downtime in
+``[libvirt] live_migration_downtime_steps`` steps, which lets most
+migrations converge, and aborts one that is still running after
+``[libvirt] live_migration_completion_timeout`` seconds per GiB. The
+model's cap stands for that end; 30 matches Xen's historical cap.
 
 Possible values:
 
