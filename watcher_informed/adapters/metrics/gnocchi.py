@@ -160,35 +160,8 @@ def _filled(value):
 
 def readings(per_instance, meter, instances, window, now):
     """``{uuid: Reading}`` from :func:`parse` output."""
-    fold = series.counter if meter.kind == COUNTER else series.gauge
-    answers = {}
-    for inst in instances:
-        devices = per_instance.get(inst.uuid)
-        if not devices:
-            answers[inst.uuid] = base.Reading(
-                None, '%s: no samples in the last %d s' % (
-                    meter.name, window.period_s))
-            continue
-        scale = meter.scale
-        if meter.per_vcpu:
-            vcpus = float(getattr(inst, 'vcpus', 0) or 0)
-            if vcpus <= 0:
-                answers[inst.uuid] = base.Reading(
-                    None, '%s: instance has no vCPU count' % meter.name)
-                continue
-            scale = scale / vcpus
-        results = [(rid, fold(points, window, now, scale))
-                   for rid, points in devices.items()]
-        res = series.combine(results) if meter.device else results[0][1]
-        if res.value is None:
-            answers[inst.uuid] = base.Reading(
-                None, '%s: %s' % (meter.name, res.reason))
-        else:
-            if res.resets:
-                LOG.debug('%s: %d counter reset(s) of %s for %s', 'gnocchi',
-                          res.resets, meter.name, inst.uuid)
-            answers[inst.uuid] = base.Reading(res.value)
-    return answers
+    return series.readings(per_instance.get, meter, instances, window,
+                           now, 'gnocchi')
 
 
 def _status(exc):

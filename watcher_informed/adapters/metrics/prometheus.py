@@ -196,32 +196,8 @@ def group_series(result, wanted, label, device):
 
 def readings(grouped, meter, instances, window, now):
     """``{uuid: Reading}`` from :func:`group_series` output."""
-    fold = series.counter if meter.kind == COUNTER else series.gauge
-    answers = {}
-    for inst in instances:
-        devices = grouped.get(inst.uuid.lower())
-        if not devices:
-            answers[inst.uuid] = base.Reading(
-                None, '%s: no samples in the last %d s' % (
-                    meter.name, window.period_s))
-            continue
-        scale = meter.scale
-        if meter.per_vcpu:
-            vcpus = float(getattr(inst, 'vcpus', 0) or 0)
-            if vcpus <= 0:
-                answers[inst.uuid] = base.Reading(
-                    None, '%s: instance has no vCPU count' % meter.name)
-                continue
-            scale = scale / vcpus
-        results = [(rid, fold(points, window, now, scale))
-                   for rid, points in devices.items()]
-        res = series.combine(results) if meter.device else results[0][1]
-        if res.value is None:
-            answers[inst.uuid] = base.Reading(
-                None, '%s: %s' % (meter.name, res.reason))
-        else:
-            answers[inst.uuid] = base.Reading(res.value)
-    return answers
+    return series.readings(lambda uuid: grouped.get(uuid.lower()), meter,
+                           instances, window, now, 'prometheus')
 
 
 def _short(text, limit=200):

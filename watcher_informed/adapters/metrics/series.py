@@ -36,8 +36,11 @@ adds the per-device results of one instance (disks, NICs).
 """
 
 import dataclasses
+import logging
 import math
 import typing
+
+LOG = logging.getLogger(__name__)
 
 #: A :class:`Result` kind: a usable value.
 OK = 'ok'
@@ -195,3 +198,44 @@ def combine(results):
         return res
     return Result(None, '%s: %s (and %d other device(s) without data)'
                   % (device, res.reason, len(results) - 1), ABSENT)
+
+
+def readings(devices_of, meter, instances, window, now, store=''):
+    """``{uuid: Reading}`` of one meter for every instance.
+
+    Shared by the store readers: ``devices_of(uuid)`` gives the instance's
+    ``{device id: points}`` (one entry for instance-level meters);
+    ``meter`` has ``name``, ``kind`` ('counter' or 'gauge'), ``scale``,
+    ``per_vcpu`` and ``device``.  Counters become rates, per-device
+    values are summed, per-vCPU meters are divided by the vCPU count.
+    """
+    from watcher_informed.adapters.metrics import base
+    fold = counter if meter.kind == 'counter' else gauge
+    answers = {}
+    for inst in instances:
+        devices = devices_of(inst.uuid)
+        if not devices:
+            answers[inst.uuid] = base.Reading(
+                None, '%s: no samples in the last %d s' % (
+                    meter.name, window.period_s))
+            continue
+        scale = meter.scale
+        if meter.per_vcpu:
+            vcpus = float(getattr(inst, 'vcpus', 0) or 0)
+            if vcpus <= 0:
+                answers[inst.uuid] = base.Reading(
+                    None, '%s: instance has no vCPU count' % meter.name)
+                continue
+            scale = scale / vcpus
+        results = [(rid, fold(points, window, now, scale))
+                   for rid, points in devices.items()]
+        res = combine(results) if meter.device else results[0][1]
+        if res.value is None:
+            answers[inst.uuid] = base.Reading(
+                None, '%s: %s' % (meter.name, res.reason))
+            continue
+        if res.resets:
+            LOG.debug('%s: %d counter reset(s) of %s for %s', store,
+                      res.resets, meter.name, inst.uuid)
+        answers[inst.uuid] = base.Reading(res.value)
+    return answers
