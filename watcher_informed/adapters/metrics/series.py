@@ -95,24 +95,32 @@ def _split(points, window, now):
     return (before[-1] if before else None), inside
 
 
+def _window(points, window, now):
+    """``(point before, points inside, None)`` or a Result why not."""
+    points = clean(points)
+    if not points:
+        return None, [], Result(None, 'no samples', ABSENT)
+    base, inside = _split(points, window, now)
+    if not inside:
+        past = [t for t, _ in points if t <= now]
+        if not past:
+            return None, [], Result(None, 'no samples in window', ABSENT)
+        return None, [], _stale(now - past[-1])
+    age = now - inside[-1][0]
+    if age > window.stale_after_s:
+        return None, [], _stale(age)
+    return base, inside, None
+
+
 def _nan_count(values):
     return sum(1 for v in values if math.isnan(v))
 
 
 def gauge(points, window, now, scale=1.0):
     """Window mean of a gauge series, times ``scale``."""
-    points = clean(points)
-    if not points:
-        return Result(None, 'no samples', ABSENT)
-    _, inside = _split(points, window, now)
-    if not inside:
-        past = [t for t, _ in points if t <= now]
-        if not past:
-            return Result(None, 'no samples in window', ABSENT)
-        return _stale(now - past[-1])
-    age = now - inside[-1][0]
-    if age > window.stale_after_s:
-        return _stale(age)
+    base, inside, missing = _window(points, window, now)
+    if missing:
+        return missing
     values = [v for _, v in inside]
     nans = _nan_count(values)
     if nans:
@@ -145,18 +153,9 @@ def rates(points):
 
 def counter(points, window, now, scale=1.0):
     """Window mean of a cumulative counter's rate, times ``scale``."""
-    points = clean(points)
-    if not points:
-        return Result(None, 'no samples', ABSENT)
-    base, inside = _split(points, window, now)
-    if not inside:
-        past = [t for t, _ in points if t <= now]
-        if not past:
-            return Result(None, 'no samples in window', ABSENT)
-        return _stale(now - past[-1])
-    age = now - inside[-1][0]
-    if age > window.stale_after_s:
-        return _stale(age)
+    base, inside, missing = _window(points, window, now)
+    if missing:
+        return missing
     used = ([base] if base else []) + inside
     values = [v for _, v in used]
     nans = _nan_count(values)
