@@ -39,23 +39,20 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${WI_QEMU_CACHE:-/var/tmp/watcher-informed-qemu}"
 PACKAGES=(qemu-system-x86 busybox-static gcc libc6-dev cpio)
 
+# logging and root helpers shared with the venv bootstrap
+# shellcheck source=tools/lib/venv.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/venv.sh"
+
 log() {
-    printf '==> %s\n' "$*"
+    wi_log "$@"
 }
 
 die() {
-    printf 'ERROR: %s\n' "$*" >&2
-    exit 1
+    wi_die "$@"
 }
 
 as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo "$@"
-    else
-        die "need root to run: $*"
-    fi
+    wi_as_root "$@"
 }
 
 installed() {
