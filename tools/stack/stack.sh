@@ -436,7 +436,8 @@ cmd_test() {
     resolve_run
     # shellcheck disable=SC1091
     source "${RUN}/env"
-    timeout 1800 "${SVENV}/bin/python" -m pytest -q -p no:cacheprovider \
+    timeout 1800 "${SVENV}/bin/python" -m pytest -q -p no:cacheprovider -rfE \
+        --disable-warnings \
         "${WI_REPO_ROOT}/tests/e2e" "$@"
 }
 

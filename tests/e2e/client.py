@@ -1,0 +1,164 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Thin clients of the running end-to-end stack, for the tests.
+
+Contract: :class:`Stack` reads the facts ``tools/stack/configure.py``
+wrote (``$WI_STACK_RUN/stack.json``) and gives an admin openstacksdk
+connection, a :class:`Watcher` REST client on the same Keystone session,
+the live scenario (``live.json``: Nova's UUIDs) and helpers that reset the
+cloud and stop or start a service of the stack.  Every wait is bounded and
+fails with what was last seen.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import openstack
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+STACK_DIR = os.path.join(REPO, 'tools', 'stack')
+SCENARIO = os.environ.get('WI_STACK_SCENARIO',
+                          os.path.join(STACK_DIR, 'scenario.json'))
+
+
+def wait(what, limit, probe, step=1.0):
+    """Call ``probe`` until it returns a true value or ``limit`` s pass."""
+    end = time.monotonic() + limit
+    last = None
+    while time.monotonic() < end:
+        last = probe()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError('%s: not after %d s (last: %r)' % (what, limit,
+                                                           last))
+
+
+class Watcher:
+    """Watcher's REST API (v1) through a keystoneauth session."""
+
+    FINAL = ('SUCCEEDED', 'FAILED', 'CANCELLED', 'SUPERSEDED', 'DELETED')
+
+    def __init__(self, session):
+        self.session = session
+        self.filter = {'service_type': 'infra-optim',
+                       'interface': 'public'}
+
+    def request(self, method, path, **kwargs):
+        kwargs.setdefault('raise_exc', False)
+        return self.session.request('/v1' + path, method,
+                                    endpoint_filter=self.filter, **kwargs)
+
+    def get(self, path):
+        resp = self.request('GET', path)
+        assert resp.status_code == 200, (path, resp.status_code, resp.text)
+        return resp.json()
+
+    def create(self, path, body):
+        return self.request('POST', path, json=body)
+
+    def template(self, name, goal='informed_workload_balancing',
+                 strategy='informed_live_migration'):
+        resp = self.create('/audit_templates', {
+            'name': name, 'goal': goal, 'strategy': strategy})
+        assert resp.status_code == 201, resp.text
+        return resp.json()['uuid']
+
+    def audit(self, template, parameters):
+        """POST an audit; the raw response (201, or an error)."""
+        return self.create('/audits', {
+            'audit_template_uuid': template, 'audit_type': 'ONESHOT',
+            'parameters': parameters})
+
+    def finished_audit(self, uuid, limit=180):
+        return wait('audit %s finished' % uuid, limit, lambda: (
+            lambda a: a if a['state'] in self.FINAL else None)(
+                self.get('/audits/%s' % uuid)))
+
+    def plans(self, audit):
+        return self.get('/action_plans?audit_uuid=%s' % audit)[
+            'action_plans']
+
+    def plan(self, uuid):
+        return self.get('/action_plans/%s' % uuid)
+
+    def actions(self, plan):
+        return self.get('/actions/detail?action_plan_uuid=%s&limit=1000'
+                        % plan)['actions']
+
+    def start(self, plan):
+        resp = self.request('PATCH', '/action_plans/%s' % plan, json=[{
+            'op': 'replace', 'path': '/state', 'value': 'PENDING'}])
+        assert resp.status_code == 200, resp.text
+
+    def finished_plan(self, uuid, limit=300):
+        return wait('action plan %s finished' % uuid, limit, lambda: (
+            lambda p: p if p['state'] in self.FINAL else None)(
+                self.plan(uuid)))
+
+
+class Stack:
+    def __init__(self, run):
+        self.run = run
+        with open(os.path.join(run, 'stack.json')) as f:
+            self.facts = json.load(f)
+        self.conn = openstack.connect(
+            auth_url=self.facts['auth_url'], username='admin',
+            password=self.facts['password'], project_name='admin',
+            user_domain_name='Default', project_domain_name='Default',
+            region_name='RegionOne')
+        self.watcher = Watcher(self.conn.session)
+        self.python = sys.executable
+
+    @property
+    def live(self):
+        with open(os.path.join(self.run, 'live.json')) as f:
+            return json.load(f)
+
+    def log(self, name):
+        for suffix in ('.log', '.out'):
+            path = os.path.join(self.facts['logs'], name + suffix)
+            if os.path.exists(path):
+                with open(path, errors='replace') as f:
+                    return f.read()
+        return ''
+
+    def reset(self):
+        """Delete all servers and groups, boot the scenario again."""
+        subprocess.run([self.python, os.path.join(STACK_DIR, 'seed.py'),
+                        'reset', self.run, SCENARIO], check=True,
+                       timeout=600)
+
+    def service(self, action, name):
+        """``stop`` or ``start`` one service of the stack."""
+        subprocess.run(['bash', os.path.join(STACK_DIR, 'stack.sh'),
+                        '%s-service' % action, name], check=True,
+                       timeout=120, env=dict(os.environ,
+                                             WI_STACK_RUN=self.run))
+
+    def offline_plan(self, parameters):
+        """Our CLI's plan of the live scenario, as JSON."""
+        path = os.path.join(self.run, 'offline.json')
+        live = self.live
+        live['parameters'] = dict(parameters)
+        with open(path, 'w') as f:
+            json.dump(live, f)
+        cli = os.path.join(os.path.dirname(self.python), 'watcher-informed')
+        out = subprocess.run([cli, 'plan', '--scenario', path, '--format',
+                              'json'], check=True, timeout=300,
+                             capture_output=True, text=True)
+        return json.loads(out.stdout)
