@@ -25,6 +25,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 
 import openstack
 
@@ -74,7 +75,8 @@ class Watcher:
     def template(self, name, goal='informed_workload_balancing',
                  strategy='informed_live_migration'):
         resp = self.create('/audit_templates', {
-            'name': name, 'goal': goal, 'strategy': strategy})
+            'name': '%s-%s' % (name, uuid.uuid4().hex[:8]), 'goal': goal,
+            'strategy': strategy})
         assert resp.status_code == 201, resp.text
         return resp.json()['uuid']
 

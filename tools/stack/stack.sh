@@ -423,7 +423,11 @@ cmd_service() {
     local action="$1" name="$2"
     resolve_run
     case "${action}:${name}" in
-        stop:prometheus|stop:nova-compute*|stop:exporter) stop_pid "$name" ;;
+        stop:prometheus|stop:nova-compute*|stop:exporter|stop:watcher-*)
+            stop_pid "$name" ;;
+        start:watcher-decision-engine|start:watcher-applier)
+            start "$name" "${SVENV}/bin/${name}" \
+                --config-file "${RUN}/watcher/watcher.conf" ;;
         start:prometheus) start_prometheus ;;
         start:exporter)
             start exporter "${SVENV}/bin/python" "${HERE}/exporter.py" \
@@ -436,9 +440,11 @@ cmd_test() {
     resolve_run
     # shellcheck disable=SC1091
     source "${RUN}/env"
-    timeout 1800 "${SVENV}/bin/python" -m pytest -q -p no:cacheprovider -rfE \
-        --disable-warnings \
-        "${WI_REPO_ROOT}/tests/e2e" "$@"
+    if [ "$#" -eq 0 ]; then
+        set -- tests/e2e
+    fi
+    timeout 1800 "${SVENV}/bin/python" -m pytest -q -p no:cacheprovider \
+        -rfE --disable-warnings "$@"
 }
 
 on_exit() {

@@ -68,12 +68,24 @@ def from_helper(helper, dirty_rate_meter=None):
     return None
 
 
-def reader_for(choice, datasource_backend, dirty_rate_meter=None):
+def configured_datasources():
+    """Watcher's ``[watcher_datasources] datasources``, '' if unknown."""
+    try:
+        from watcher import conf
+        return ', '.join(conf.CONF.watcher_datasources.datasources or ())
+    except Exception:  # noqa: BLE001 - not in a Watcher service
+        return ''
+
+
+def reader_for(choice, datasource_backend, dirty_rate_meter=None,
+               datasources=configured_datasources):
     """The reader for option value ``choice``.
 
     ``datasource_backend`` is a callable returning Watcher's datasource
     backend (the strategy's ``datasource_backend`` property), only called
-    when needed.
+    when needed.  When it fails, the error names the datasources Watcher
+    is configured with (``datasources``, a callable), so that the log
+    says which store is down.
     """
     choice = (choice or 'auto').lower()
     if choice not in CHOICES:
@@ -86,9 +98,14 @@ def reader_for(choice, datasource_backend, dirty_rate_meter=None):
     except base.MetricsUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure names the store
+        store = choice
+        if choice == 'auto':
+            names = datasources()
+            store = 'watcher datasource' + (' (%s)' % names if names
+                                            else '')
         raise base.MetricsUnavailable(
-            choice if choice != 'auto' else 'watcher datasource',
-            'cannot connect: %s: %s' % (type(exc).__name__, exc)) from exc
+            store, 'cannot connect: %s: %s' % (type(exc).__name__,
+                                               exc)) from exc
     if choice == 'auto':
         reader = from_helper(backend, dirty_rate_meter)
         if reader is not None:

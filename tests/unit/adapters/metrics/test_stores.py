@@ -68,8 +68,23 @@ def test_failure_to_reach_the_store_names_it(monkeypatch):
     def no_backend():
         raise RuntimeError('No datasource available')
     with pytest.raises(base.MetricsUnavailable) as info:
-        stores.reader_for('auto', no_backend)
+        stores.reader_for('auto', no_backend, datasources=lambda: '')
     assert info.value.store == 'watcher datasource'
+    with pytest.raises(base.MetricsUnavailable) as info:
+        stores.reader_for('auto', no_backend,
+                          datasources=lambda: 'prometheus, gnocchi')
+    assert info.value.store == 'watcher datasource (prometheus, gnocchi)'
+    assert 'No datasource available' in str(info.value)
+
+
+def test_configured_datasources_reads_watchers_option():
+    from watcher import conf
+    conf.CONF.set_override('datasources', ['prometheus'],
+                           group='watcher_datasources')
+    try:
+        assert stores.configured_datasources() == 'prometheus'
+    finally:
+        conf.CONF.clear_override('datasources', group='watcher_datasources')
 
 
 def test_unknown_choice():
