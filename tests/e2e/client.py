@@ -147,7 +147,7 @@ class Stack:
 
     def service(self, action, name):
         """``stop`` or ``start`` one service of the stack."""
-        subprocess.run(['bash', os.path.join(STACK_DIR, 'stack.sh'),
+        subprocess.run(['/bin/bash', os.path.join(STACK_DIR, 'stack.sh'),
                         '%s-service' % action, name], check=True,
                        timeout=120, env=dict(os.environ,
                                              WI_STACK_RUN=self.run))

@@ -25,7 +25,6 @@ import itertools
 
 import pytest
 
-from tests.e2e import client
 from tests.e2e import conftest
 from watcher_informed.goals import informed_workload_balancing as goal
 

@@ -27,7 +27,7 @@ import os
 import shutil
 import sys
 
-PASSWORD = 'secret'
+PASSWORD = 'secret'  # noqa: S105 - a throw-away stack on loopback
 DB = 'mysql+pymysql://os:os@127.0.0.1/%s?charset=utf8'
 PORTS = {
     'keystone': 5000, 'placement': 8778, 'glance': 9292, 'nova': 8774,

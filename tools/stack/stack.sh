@@ -168,19 +168,20 @@ start_mariadb() {
         mariadb --socket="$(sock)" -uroot \
             -e "CREATE DATABASE IF NOT EXISTS ${db}"
     done
-    mariadb --socket="$(sock)" -uroot -e \
-        "CREATE USER IF NOT EXISTS 'os'@'%' IDENTIFIED BY 'os';
-         GRANT ALL ON *.* TO 'os'@'%'"
+    mariadb --socket="$(sock)" -uroot \
+        -e "CREATE USER IF NOT EXISTS 'os'@'%' IDENTIFIED BY 'os'" \
+        -e "GRANT ALL ON *.* TO 'os'@'%'"
 }
 
 start_rabbitmq() {
+    local erl_args="-kernel inet_dist_use_interface {127,0,0,1}"
     mkdir -p "${RUN}/rabbitmq"
     chown rabbitmq: "${RUN}/rabbitmq"
     start rabbitmq env RABBITMQ_NODENAME=rabbit@localhost \
         RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1 \
         RABBITMQ_MNESIA_BASE="${RUN}/rabbitmq/mnesia" \
         RABBITMQ_LOG_BASE="${RUN}/rabbitmq" \
-        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="${erl_args}" \
         /usr/sbin/rabbitmq-server
 }
 
