@@ -126,12 +126,22 @@ class Stack:
         self.watcher = Watcher(self.conn.session)
         self.python = sys.executable
 
+    def host(self, name):
+        """Nova's name of the scenario's host ``name``."""
+        return self.facts.get('hosts', {}).get(name, name)
+
     @property
     def live(self):
         with open(os.path.join(self.run, 'live.json')) as f:
             return json.load(f)
 
     def log(self, name):
+        """The log of service ``name`` (a file, or ``log_command`` argv)."""
+        command = self.facts.get('log_command')
+        if command:
+            return subprocess.run([c.format(name=name) for c in command],
+                                  capture_output=True, text=True,
+                                  timeout=120).stdout
         for suffix in ('.log', '.out'):
             path = os.path.join(self.facts['logs'], name + suffix)
             if os.path.exists(path):

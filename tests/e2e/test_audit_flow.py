@@ -101,9 +101,10 @@ def test_dag_parents_are_the_planners(audited):
     assert any(online.values()), 'expected at least one ordered pair'
 
 
-def test_moves_respect_groups_and_relieve_the_hot_hosts(audited, fresh):
+def test_moves_respect_groups_and_relieve_the_hot_hosts(stack, audited,
+                                                        fresh):
     sources = {src for src, _ in moves(audited['actions']).values()}
-    assert sources == {'compute1', 'compute4'}
+    assert sources == {stack.host('compute1'), stack.host('compute4')}
     members = {g['name']: g['members'] for g in fresh['server_groups']}
     planned = moves(audited['actions'])
     assert not set(members['pair']) & set(planned), \
@@ -207,21 +208,26 @@ def placement_usage(stack):
 
 def test_placement_shows_no_host_over_capacity(stack, applied):
     usage = placement_usage(stack)
-    assert {name for name, *_ in usage} == set(stack.facts['computes'])
+    assert {name for name, *_ in usage} == set(stack.facts['hosts'].values())
     over = [u for u in usage if u[2] > u[3]]
     assert not over, over
     # and the audit did change allocations: compute1 no longer full
     vcpu = {name: used for name, rc, used, _ in usage if rc == 'VCPU'}
-    assert vcpu['compute1'] < 10
+    assert vcpu[stack.host('compute1')] < 10
 
 
-def test_inventories_match_the_scenario_hosts(stack, fresh):
+def test_inventories_are_the_configured_sizes(stack, fresh):
     usage = placement_usage(stack)
     caps = {(name, rc): cap for name, rc, _, cap in usage}
     for h in fresh['hosts']:
         assert caps[(h['name'], 'VCPU')] == h['vcpus'] - h['vcpu_reserved']
         assert caps[(h['name'], 'MEMORY_MB')] == \
             h['ram_mb'] - h['ram_reserved_mb']
+    for name, sizes in stack.facts.get('computes', {}).items():
+        assert caps[(stack.host(name), 'VCPU')] == \
+            10 - sizes['reserved_host_cpus']
+        assert caps[(stack.host(name), 'MEMORY_MB')] == \
+            8192 - sizes['reserved_host_memory_mb']
 
 
 def test_strategy_logged_its_reasons(stack, audited):

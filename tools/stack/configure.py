@@ -216,6 +216,8 @@ def facts(run):
         'watcher_url': url('watcher'),
         'prometheus_url': url('prometheus'),
         'logs': os.path.join(run, 'logs'),
+        # scenario host name -> Nova host name (identity here)
+        'hosts': {name: name for name in COMPUTES},
     }
 
 

@@ -208,13 +208,44 @@ def clear(conn):
         log('deleted %d servers' % len(servers))
 
 
+def mapped(scenario, hosts):
+    """The scenario with its host names mapped to Nova's (``hosts``)."""
+    if not hosts:
+        return scenario
+    out = json.loads(json.dumps(scenario))
+    for h in out['hosts']:
+        h['name'] = hosts.get(h['name'], h['name'])
+    for i in out['instances']:
+        i['host'] = hosts.get(i['host'], i['host'])
+    return out
+
+
+def sizes_from_placement(conn, scenario):
+    """The scenario's hosts with Placement's inventories (DevStack)."""
+    by_name = {rp.name.split('.')[0]: rp
+               for rp in conn.placement.resource_providers()}
+    for h in scenario['hosts']:
+        inv = conn.placement.get('/resource_providers/%s/inventories' %
+                                 by_name[h['name']].id).json()['inventories']
+        h.update(vcpus=inv['VCPU']['total'],
+                 vcpu_reserved=inv['VCPU']['reserved'],
+                 vcpu_ratio=inv['VCPU']['allocation_ratio'],
+                 ram_mb=inv['MEMORY_MB']['total'],
+                 ram_reserved_mb=inv['MEMORY_MB']['reserved'],
+                 ram_ratio=inv['MEMORY_MB']['allocation_ratio'],
+                 disk_gb=inv['DISK_GB']['total'])
+    return scenario
+
+
 def cloud(run, path, reset=False):
     with open(path) as f:
-        scenario = json.load(f)
+        scenario = mapped(json.load(f), facts(run).get('hosts'))
     conn = connect(run)
     if reset:
         clear(conn)
     hypervisors(conn, run, {h['name'] for h in scenario['hosts']})
+    if facts(run).get('sizes_from_placement'):
+        scenario = sizes_from_placement(conn, scenario)
     img = image(conn, run)
     project = conn.identity.find_project('admin')
     conn.set_compute_quotas(project.id, instances=-1, cores=-1, ram=-1,

@@ -32,6 +32,9 @@
 #   bash tools/stack/stack.sh down      stop everything, remove the state
 #   bash tools/stack/stack.sh status
 #   bash tools/stack/stack.sh stop-service|start-service NAME
+#   bash tools/stack/stack.sh metrics-up|metrics-down  only the exporter
+#        and Prometheus, for a cloud that is already up (DevStack, see
+#        tools/stack/devstack.sh); WI_STACK_RUN must be set.
 #
 # Environment (defaults in brackets):
 #   WI_STACK_RUN     state directory [a new mktemp -d for up/run,
@@ -40,6 +43,7 @@
 #   WI_STACK_SCENARIO  [tools/stack/scenario.json] servers to boot
 #   WI_STACK_KEEP=1  keep the state directory (logs) after down
 #   WI_STACK_SKIP_INSTALL=1  no apt-get / pip
+#   WI_STACK_PYTHON  [the venv's python] interpreter of the exporter
 
 set -euo pipefail
 
@@ -48,6 +52,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/venv.sh"
 HERE="${WI_REPO_ROOT}/tools/stack"
 CURRENT_LINK=/tmp/wi-stack.current
 SVENV="${WI_STACK_VENV:-${WI_REPO_ROOT}/.tox/stack}"
+# The exporter's interpreter (any Python 3; DevStack passes its own).
+PY="${WI_STACK_PYTHON:-${SVENV}/bin/python}"
 LOCK="${WI_REPO_ROOT}/constraints/openstack-2026.2-services.txt"
 SCENARIO="${WI_STACK_SCENARIO:-${HERE}/scenario.json}"
 APT_PACKAGES=(rabbitmq-server mariadb-server prometheus curl)
@@ -263,8 +269,6 @@ start_apis() {
     api watcher-api 9322 watcher.wsgi.api \
         "--config-file ${RUN}/watcher/watcher.conf"
     start neutron "${SVENV}/bin/python" "${HERE}/fake_neutron.py" 9696
-    start exporter "${SVENV}/bin/python" "${HERE}/exporter.py" 39091 \
-        "${RUN}/live.json"
     timeout 120 "${SVENV}/bin/python" "${HERE}/seed.py" keystone "${RUN}"
     wait_for placement 90 http_ok http://127.0.0.1:8778/
     wait_for glance 90 http_ok http://127.0.0.1:9292/
@@ -295,6 +299,19 @@ start_prometheus() {
         --storage.tsdb.path="${RUN}/prom-data" \
         --web.listen-address=127.0.0.1:39090
     wait_for prometheus 60 http_ok http://127.0.0.1:39090/-/ready
+}
+
+# metrics_up: the exporter of the scenario's meters and Prometheus.
+metrics_up() {
+    start exporter "${PY}" "${HERE}/exporter.py" 39091 \
+        "${RUN}/live.json"
+    write_prometheus_conf
+    start_prometheus
+}
+
+metrics_down() {
+    stop_pid prometheus
+    stop_pid exporter
 }
 
 start_daemons() {
@@ -357,8 +374,7 @@ cmd_up() {
     wi_log "broker, database and schemas after $(since "$t0") s" \
         "(schemas $(since "$t") s)"
     start_apis
-    write_prometheus_conf
-    start_prometheus
+    metrics_up
     start_daemons
     wi_log "services started after $(since "$t0") s; booting servers"
     timeout 600 "${SVENV}/bin/python" "${HERE}/seed.py" cloud "${RUN}" \
@@ -431,8 +447,8 @@ cmd_service() {
                 --config-file "${RUN}/watcher/watcher.conf" ;;
         start:prometheus) start_prometheus ;;
         start:exporter)
-            start exporter "${SVENV}/bin/python" "${HERE}/exporter.py" \
-                39091 "${RUN}/live.json" ;;
+            start exporter "${PY}" "${HERE}/exporter.py" 39091 \
+                "${RUN}/live.json" ;;
         *) wi_die "cannot ${action} ${name}" ;;
     esac
 }
@@ -498,6 +514,9 @@ main() {
         stop-service) cmd_service stop "$1" ;;
         start-service) cmd_service start "$1" ;;
         run) cmd_run "$@" ;;
+        # For a cloud that is already up (DevStack): tools/stack/devstack.sh
+        metrics-up) resolve_run; metrics_up ;;
+        metrics-down) resolve_run; metrics_down ;;
         *) wi_die "usage: $0 run|install|up|test|down|status" ;;
     esac
 }
