@@ -21,9 +21,11 @@ those paths.
 """
 
 import ast
+import json
 
 from oslo_config import cfg
 import pytest
+from watcher.common import utils as watcher_utils
 from watcher.decision_engine.goal import base as goal_base
 from watcher.decision_engine.loading import default as loading
 from watcher.decision_engine.planner import base as planner_base
@@ -157,6 +159,67 @@ def test_schema_descriptions_have_no_html_significant_characters(schema):
     bad = [(path, ch) for path, text in found for ch in HTML_SIGNIFICANT
            if ch in text]
     assert bad == []
+
+
+def test_schema_text_has_no_html_significant_characters(schema):
+    # watcher-dashboard pastes the whole ``properties`` mapping (as YAML,
+    # keys, patterns and defaults included) into the strategy page
+    # without escaping; any of these would be read as HTML.
+    text = json.dumps(schema['properties'])
+    assert [ch for ch in HTML_SIGNIFICANT if ch in text] == []
+
+
+def _indicator_texts():
+    """(where, text) of every efficacy indicator text Horizon shows."""
+    goal = loading.DefaultGoalLoader().load(GOAL)
+    spec = goal.efficacy_specification
+    for d in spec.get_indicators_specs_dicts():
+        for key in ('name', 'description', 'unit'):
+            yield '%s.%s' % (d['name'], key), str(d.get(key) or '')
+    values = watcher_utils.Struct(
+        instance_migrations_count=3, instances_count=15,
+        overloaded_hosts_before=2, overloaded_hosts_after=0)
+    for ind in spec.get_global_efficacy_indicator(values):
+        for key in ('name', 'description', 'unit'):
+            yield 'global %s.%s' % (ind.name, key), str(
+                getattr(ind, key) or '')
+
+
+def test_indicator_texts_have_no_html_significant_characters():
+    found = list(_indicator_texts())
+    assert len(found) > 30
+    bad = [(where, ch) for where, text in found for ch in HTML_SIGNIFICANT
+           if ch in text]
+    assert bad == []
+
+
+def test_every_indicator_is_described_and_quantities_name_a_unit():
+    goal = loading.DefaultGoalLoader().load(GOAL)
+    for d in goal.efficacy_specification.get_indicators_specs_dicts():
+        assert d['description'].strip(), d['name']
+        # counts have no unit (Horizon shows "-"); any other quantity
+        # names its unit, in the unit column or in the description.
+        if json.loads(d['schema']).get('type') == 'number':
+            assert d.get('unit') or 'fraction' in d['description'], d
+
+
+def _number(value):
+    return json.dumps(value)
+
+
+def test_descriptions_state_every_bound_and_the_default(schema):
+    # Horizon's Create Audit panel shows type, default and description
+    # only: a bound or an enum not in the description is invisible.
+    for name, spec in schema['properties'].items():
+        words = {w.rstrip('.;') for w in
+                 spec['description'].replace(',', ' ').split()}
+        assert spec['description'].endswith(
+            'Default %s.' % _number(spec['default'])), name
+        for key in ('minimum', 'maximum'):
+            if key in spec:
+                assert _number(spec[key]) in words, (name, key)
+        for value in spec.get('enum', ()):
+            assert str(value) in words, (name, value)
 
 
 def test_every_top_level_property_has_type_default_description(schema):

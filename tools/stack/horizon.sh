@@ -40,7 +40,8 @@
 #   WI_STACK_VENV    venv of the stack [from RUN/env, else <repo>/.tox/stack]
 #   WI_HORIZON_PORT  [8080]
 #   WI_BROWSER_ARTIFACTS  screenshots and page texts of the browser tests
-#                    [RUN/browser-artifacts]
+#                    [RUN/browser-artifacts; for ci, which outlives RUN:
+#                    <repo>/.tox/browser-artifacts]
 #   WI_DOC_IMAGES    where `shots` writes the documentation's PNGs
 #                    [<repo>/doc/source/images]
 #   WI_STACK_SKIP_INSTALL=1  no apt-get / pip
@@ -56,6 +57,7 @@ LOCK="${WI_REPO_ROOT}/constraints/horizon-2026.2.txt"
 PORT="${WI_HORIZON_PORT:-8080}"
 URL="http://127.0.0.1:${PORT}"
 CHROMIUM=/usr/bin/chromium
+CI_ARTIFACTS="${WI_REPO_ROOT}/.tox/browser-artifacts"
 
 ts() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(ts)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -155,14 +157,14 @@ start() {
 
 # stop_pid NAME: SIGTERM the process group, SIGKILL after 30 s.
 stop_pid() {
-    local name="$1" pidfile="${RUN}/pids/$1" pid i
+    local name="$1" pidfile="${RUN}/pids/$1" pid _
     [ -f "${pidfile}" ] || return 0
     pid="$(cat "${pidfile}")"
     rm -f "${pidfile}"
     kill -0 "${pid}" 2>/dev/null || return 0
     kill -TERM -- "-${pid}" 2>/dev/null || kill -TERM "${pid}" 2>/dev/null ||
         true
-    for i in $(seq 150); do
+    for _ in $(seq 150); do
         kill -0 "${pid}" 2>/dev/null || return 0
         sleep 0.2
     done
@@ -179,9 +181,9 @@ cmd_up() {
     [ -x "${SVENV}/bin/gunicorn" ] || wi_die "no gunicorn in ${SVENV}"
     "${SVENV}/bin/python" -c 'import openstack_dashboard, watcher_dashboard' \
         2>/dev/null || wi_die "Horizon not installed: run $0 install"
-    if [ -f "${RUN}/pids/horizon" ] &&
-            kill -0 "$(cat "${RUN}/pids/horizon")" 2>/dev/null; then
-        wi_die "Horizon already runs (pid $(cat "${RUN}/pids/horizon"))"
+    local pidfile="${RUN}/pids/horizon"
+    if [ -f "${pidfile}" ] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then
+        wi_die "Horizon already runs (pid $(cat "${pidfile}"))"
     fi
     port_busy "${PORT}" && wi_die "port ${PORT} is in use"
     write_settings
@@ -242,13 +244,15 @@ cmd_test() {
     resolve
     login_ok || wi_die "Horizon does not answer on ${URL}: run $0 up"
     export WI_HORIZON_URL="${URL}"
-    export WI_BROWSER_ARTIFACTS="${WI_BROWSER_ARTIFACTS:-${RUN}/browser-artifacts}"
+    WI_BROWSER_ARTIFACTS="${WI_BROWSER_ARTIFACTS:-${RUN}/browser-artifacts}"
+    export WI_BROWSER_ARTIFACTS
     export WI_CHROMIUM="${CHROMIUM}"
     mkdir -p "${WI_BROWSER_ARTIFACTS}"
     local t0 rc=0
     t0="$(ts)"
     timeout 1200 "${SVENV}/bin/python" -m pytest -q -p no:cacheprovider \
-        "${WI_REPO_ROOT}/tests/browser" "$@" || rc=$?
+        -rfE --disable-warnings "${WI_REPO_ROOT}/tests/browser" "$@" ||
+        rc=$?
     wi_log "browser tests exited ${rc} after $(since "$t0") s;" \
         "screenshots in ${WI_BROWSER_ARTIFACTS}"
     return "${rc}"
@@ -264,8 +268,8 @@ cmd_shots() {
 on_exit() {
     local rc=$?
     trap - EXIT INT TERM
-    if [ "${rc}" -ne 0 ] && [ -f "${RUN:-/nonexistent}/logs/horizon.out" ]
-    then
+    local log="${RUN:-/nonexistent}/logs/horizon.out"
+    if [ "${rc}" -ne 0 ] && [ -f "${log}" ]; then
         printf '\n---- last lines of %s ----\n' "${RUN}/logs/horizon.out" >&2
         tail -n 20 "${RUN}/logs/horizon.out" | cut -c1-300 >&2 || true
     fi
@@ -277,6 +281,8 @@ cmd_ci() {
     local t0 rc=0
     t0="$(ts)"
     resolve
+    # stack.sh run removes RUN afterwards: keep the screenshots elsewhere.
+    export WI_BROWSER_ARTIFACTS="${WI_BROWSER_ARTIFACTS:-${CI_ARTIFACTS}}"
     cmd_install
     trap on_exit EXIT
     trap 'exit 130' INT TERM

@@ -26,13 +26,15 @@ needed; static files are collected and compressed offline into
 
 import os
 
+from horizon.utils import secret_key
+
 _STATE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 DEBUG = False
 ALLOWED_HOSTS = ['127.0.0.1', 'localhost']
-# A throw-away test deployment on loopback: a fixed key keeps the
-# sessions valid across restarts of the stack's Horizon.
-SECRET_KEY = 'wi-stack-horizon-test-only-not-a-secret'
+# Generated on first use, kept next to the settings (RUN/horizon).
+SECRET_KEY = secret_key.generate_or_read_from_file(
+    os.path.join(_STATE, '.secret_key_store'))
 OPENSTACK_HOST = '127.0.0.1'
 OPENSTACK_KEYSTONE_URL = os.environ.get('OS_AUTH_URL',
                                         'http://127.0.0.1:5000/v3')

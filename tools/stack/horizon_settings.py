@@ -32,4 +32,4 @@ from watcher_dashboard.local import enabled as _watcher_enabled
 openstack_dashboard.local.enabled = _watcher_enabled
 sys.modules['openstack_dashboard.local.enabled'] = _watcher_enabled
 
-from openstack_dashboard.settings import *  # noqa: E402,F403,H303
+from openstack_dashboard.settings import *  # noqa: E402,F401,F403,H303

@@ -24,8 +24,9 @@
 # Neutron even about servers without networks.
 #
 #   bash tools/stack/stack.sh run [CMD ...]  install, up, run CMD (default:
-#        the end-to-end tests), then down -- also when a step fails or the
-#        script is interrupted.  Exits with CMD's status.
+#        the end-to-end tests; "all": those, then the browser tests of
+#        tools/stack/horizon.sh ci), then down -- also when a step fails or
+#        the script is interrupted.  Exits with CMD's status.
 #   bash tools/stack/stack.sh install   apt-get / pip only
 #   bash tools/stack/stack.sh up        start everything, boot the servers
 #   bash tools/stack/stack.sh test [PYTEST ARGS]   the end-to-end tests
@@ -404,7 +405,7 @@ cmd_down() {
         stop_pid "${DAEMONS[$i]}" &
     done
     wait
-    for name in prometheus exporter neutron "${APIS[@]}"; do
+    for name in horizon prometheus exporter neutron "${APIS[@]}"; do
         stop_pid "$name" &
     done
     wait
@@ -464,6 +465,15 @@ cmd_test() {
         -rfE --disable-warnings "$@"
 }
 
+# cmd_all: the end-to-end tests, then the browser tests (Horizon); both
+# run, the status is the first failure's.
+cmd_all() {
+    local rc=0
+    cmd_test || rc=$?
+    bash "${HERE}/horizon.sh" ci || rc=$?
+    return "${rc}"
+}
+
 on_exit() {
     local rc=$?
     trap - EXIT INT TERM
@@ -489,6 +499,8 @@ cmd_run() {
     cmd_up
     if [ "$#" -eq 0 ]; then
         set -- cmd_test
+    elif [ "$*" = all ]; then
+        set -- cmd_all
     fi
     local t1
     t1="$(ts)"

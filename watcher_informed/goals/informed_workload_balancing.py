@@ -16,7 +16,10 @@ Watcher's ``workload_balancing`` goal only knows four indicators and
 rejects unknown ones, so the strategy declares this goal, whose efficacy
 specification adds the predicted cost of the plan (makespan, summed
 migration time, downtime, data sent) and the overloaded host counts.
-Names and units are chosen for Horizon's action-plan page.
+Names, descriptions and units are written for Horizon's action-plan page,
+which shows each indicator's name, description, unit and value (a unit of
+``None`` as ``-``): every quantity names its unit, and no text holds an
+HTML-significant character (watcher-dashboard does not escape them).
 """
 
 from watcher._i18n import _
@@ -31,11 +34,11 @@ INDICATORS = (
      'integer', True),
     ('instances_count', 'Instances audited', None, 'integer', True),
     ('standard_deviation_before_audit',
-     'Standard deviation of host CPU load before the plan', None, 'number',
-     False),
+     'Standard deviation of host CPU load before the plan, as a fraction '
+     'of host capacity (0 to 1)', None, 'number', False),
     ('standard_deviation_after_audit',
-     'Standard deviation of host CPU load after the plan', None, 'number',
-     False),
+     'Standard deviation of host CPU load after the plan, as a fraction '
+     'of host capacity (0 to 1)', None, 'number', False),
     ('overloaded_hosts_before', 'Overloaded hosts before the plan', None,
      'integer', False),
     ('overloaded_hosts_after', 'Overloaded hosts after the plan', None,
