@@ -175,9 +175,9 @@ start_mariadb() {
         mariadb --socket="$(sock)" -uroot \
             -e "CREATE DATABASE IF NOT EXISTS ${db}"
     done
-    mariadb --socket="$(sock)" -uroot \
-        -e "CREATE USER IF NOT EXISTS 'os'@'%' IDENTIFIED BY 'os'" \
-        -e "GRANT ALL ON *.* TO 'os'@'%'"
+    local sql="CREATE USER IF NOT EXISTS 'os'@'%' IDENTIFIED BY 'os';"
+    sql+=" GRANT ALL ON *.* TO 'os'@'%'"
+    mariadb --socket="$(sock)" -uroot -e "${sql}"
 }
 
 start_rabbitmq() {
@@ -400,15 +400,20 @@ pss_mib() {
 cmd_down() {
     resolve_run
     [ -d "${RUN}" ] || return 0
-    local i name
+    local i name jobs=()
+    # In parallel, waiting only for these jobs: a bare "wait" would also
+    # wait for the servers this shell started.
     for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do
         stop_pid "${DAEMONS[$i]}" &
+        jobs+=($!)
     done
-    wait
+    wait "${jobs[@]}"
+    jobs=()
     for name in horizon prometheus exporter neutron "${APIS[@]}"; do
         stop_pid "$name" &
+        jobs+=($!)
     done
-    wait
+    wait "${jobs[@]}"
     stop_rabbitmq
     stop_mariadb
     if [ "$(readlink "${CURRENT_LINK}" 2>/dev/null)" = "${RUN}" ]; then
