@@ -19,7 +19,10 @@ libvirt does, and fails the test if a second calculation is started on a
 domain that has one in progress.  The real libvirt is in tests/libvirt.
 """
 
+import configparser
 import math
+import pathlib
+import shlex
 
 import pytest
 
@@ -295,3 +298,17 @@ def test_check_windows(windows, want):
             agent_mod.check_windows(windows)
     else:
         assert agent_mod.check_windows(windows) == want
+
+
+def test_shipped_systemd_unit_runs_a_valid_command_line():
+    unit = pathlib.Path(__file__).resolve().parents[3] / 'etc' / \
+        'watcher-informed' / 'watcher-informed-dirtyrate.service'
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.read_string(unit.read_text().replace('\\\n', ' '))
+    argv = shlex.split(parser['Service']['ExecStart'])
+    assert argv[0].endswith('/watcher-informed-dirtyrate')
+    args = agent_mod._parse_args(argv[1:])
+    assert args.uri == 'qemu:///system'
+    assert agent_mod.check_windows(
+        [int(w) for w in args.windows.split(',')]) == [2, 10]
+    assert args.max_concurrent == 1 and args.interval == 60
