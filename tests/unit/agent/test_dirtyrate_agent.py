@@ -20,9 +20,12 @@ domain that has one in progress.  The real libvirt is in tests/libvirt.
 """
 
 import configparser
+import json
 import math
 import pathlib
 import shlex
+import subprocess
+import sys
 
 import pytest
 
@@ -312,3 +315,18 @@ def test_shipped_systemd_unit_runs_a_valid_command_line():
     assert agent_mod.check_windows(
         [int(w) for w in args.windows.split(',')]) == [2, 10]
     assert args.max_concurrent == 1 and args.interval == 60
+
+
+def test_agent_needs_only_the_standard_library():
+    # on a compute node neither Watcher nor oslo is installed; requests
+    # and keystoneauth1 are imported only for --gnocchi-url
+    code = ('import sys, watcher_informed.agent.dirtyrate as a; '
+            'a._parse_args([]); '
+            'import json; '
+            'print(json.dumps(sorted({m.split(".")[0] '
+            'for m in sys.modules})))')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    loaded = set(json.loads(out))
+    assert not loaded & {'watcher', 'oslo_config', 'oslo_log', 'eventlet',
+                         'numpy', 'requests', 'keystoneauth1', 'libvirt'}
