@@ -265,7 +265,8 @@ class Agent:
     def tick(self):
         """One scheduling pass; returns the seconds to sleep until the next.
 
-        Never raises for a hypervisor or domain failure.
+        Never raises: hypervisor and domain failures are handled as the
+        module docstring says, anything else is logged.
         """
         now = self._clock()
         if not self._ensure_connected(now):
@@ -287,6 +288,8 @@ class Agent:
             self._lost(now, exc)
         except hv.HypervisorError as exc:
             LOG.warning('libvirt: %s', exc)
+        except Exception:  # noqa: BLE001 - a bug must not stop the agent
+            LOG.exception('scheduling pass failed; going on')
         return self._sleep(now)
 
     def _sleep(self, now):

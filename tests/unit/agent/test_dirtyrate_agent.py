@@ -275,6 +275,25 @@ def test_connection_lost_reconnects_and_measuring_resumes():
     assert dom.uuid in agent.domains
 
 
+@pytest.mark.parametrize('failure', [hv.HypervisorError('listing'),
+                                     RuntimeError('bug')])
+def test_failed_listing_is_logged_and_the_next_pass_goes_on(failure):
+    dom = FakeDomain(uuid(1), 64, 256)
+    agent, hyp, rec, clock = make([dom])
+    real = hyp.running_domains
+    calls = []
+
+    def flaky():
+        calls.append(clock.now)
+        if len(calls) == 3:
+            raise failure
+        return real()
+    hyp.running_domains = flaky
+    run_for(agent, clock, 75)
+    # cycles start at 1000, 1030 and 1060 as without the failure
+    assert len(calls) > 3 and len(rec.of(dom.uuid)) == 3
+
+
 def test_connect_backoff_doubles_up_to_the_cap():
     agent, hyp, rec, clock = make([])
     hyp.refuse_connect = 8
