@@ -24,13 +24,12 @@ The meters follow Ceilometer's conventions so that the strategy's readers
 find them where they find Ceilometer's (the ``dirty_rate_meter`` and
 ``working_set_meter`` options default to these names):
 
-==============================  =====  ===================================
-meter (Gnocchi metric name)     unit   Prometheus series
-==============================  =====  ===================================
-``memory.dirty.rate``           MB/s   ``ceilometer_memory_dirty_rate``
-``memory.dirty.working_set``    MB     ``ceilometer_memory_dirty_working_
-                                       set``
-==============================  =====  ===================================
+============================  ====  =======================================
+meter (Gnocchi metric name)   unit  Prometheus series
+============================  ====  =======================================
+``memory.dirty.rate``         MB/s  ``ceilometer_memory_dirty_rate``
+``memory.dirty.working_set``  MB    ``ceilometer_memory_dirty_working_set``
+============================  ====  =======================================
 
 (MB meaning MiB, as in Ceilometer's ``memory.usage``.)  Prometheus series
 carry Ceilometer's exporter labels: ``resource`` (the instance UUID),
