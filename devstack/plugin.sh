@@ -30,11 +30,33 @@ if watcher_informed_enabled; then
     fi
 
     if [[ "${1:-}" == "unstack" ]]; then
-        # Nothing to stop: the plugin runs inside Watcher's services.
+        # Nothing to stop for Watcher: the plugin runs inside its services.
         :
     fi
 
     if [[ "${1:-}" == "clean" ]]; then
+        cleanup_watcher_informed
+    fi
+fi
+
+# The dirty-rate agent, on the nodes that enable it (compute nodes).
+if watcher_informed_dirtyrate_enabled; then
+    if [[ "${1:-}" == "stack" && "${2:-}" == "install" ]]; then
+        if ! watcher_informed_enabled; then
+            echo_summary "Installing watcher-informed (dirty-rate agent)"
+            install_watcher_informed
+        fi
+
+    elif [[ "${1:-}" == "stack" && "${2:-}" == "extra" ]]; then
+        echo_summary "Starting watcher-informed-dirtyrate"
+        start_watcher_informed_dirtyrate
+    fi
+
+    if [[ "${1:-}" == "unstack" ]]; then
+        stop_watcher_informed_dirtyrate
+    fi
+
+    if [[ "${1:-}" == "clean" ]] && ! watcher_informed_enabled; then
         cleanup_watcher_informed
     fi
 fi

@@ -139,3 +139,9 @@ function restart_service {
 function restart_apache_server {
     _wi_record "restart_apache_server $*"
 }
+
+# -- pure helpers used by the dirty-rate agent's service -----------------------
+
+function get_python_exec_prefix {
+    echo /usr/local/bin
+}

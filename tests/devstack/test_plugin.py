@@ -395,3 +395,49 @@ def test_disabled_does_nothing(devstack, env):
     assert devstack.calls() == []
     assert devstack.conf.read_text() == WATCHER_CONF
     assert (devstack.src / 'watcher_informed.egg-info').exists()
+
+
+# -- the dirty-rate agent on compute nodes -------------------------------
+
+COMPUTE = {'ENABLED_SERVICES': 'n-cpu,q-agt', 'HOST_IP': '192.0.2.7',
+           'WATCHER_INFORMED_DIRTYRATE': 'True'}
+AGENT_CMD = ('run_process watcher-informed-dirtyrate '
+             '/usr/local/bin/watcher-informed-dirtyrate '
+             '--uri qemu:///system --listen 192.0.2.7:9187')
+
+DIRTYRATE_NODES = [
+    # (extra environment, calls of stack install .. clean)
+    ({}, ['setup_develop {src}', AGENT_CMD,
+          'stop_process watcher-informed-dirtyrate',
+          'pip_uninstall watcher-informed PIP_VIRTUAL_ENV=']),
+    ({'WATCHER_INFORMED_DIRTYRATE_ARGS': '--windows 2,10',
+      'WATCHER_INFORMED_DIRTYRATE_URI': 'qemu+tcp://h/system',
+      'GLOBAL_VENV': 'True', 'DEVSTACK_VENV': '/opt/venv'},
+     ['setup_develop {src}',
+      'run_process watcher-informed-dirtyrate '
+      '/opt/venv/bin/watcher-informed-dirtyrate --uri qemu+tcp://h/system '
+      '--listen 192.0.2.7:9187 --windows 2,10',
+      'stop_process watcher-informed-dirtyrate',
+      'pip_uninstall watcher-informed PIP_VIRTUAL_ENV=/opt/venv']),
+    # a node with Watcher too: installed (and removed) once
+    ({'ENABLED_SERVICES': 'n-cpu,' + WATCHER_SERVICES},
+     ['setup_develop {src}', AGENT_CMD,
+      'stop_process watcher-informed-dirtyrate',
+      'pip_uninstall watcher-informed PIP_VIRTUAL_ENV=']),
+]
+
+
+@pytest.mark.parametrize('env,want', DIRTYRATE_NODES,
+                         ids=['compute', 'options', 'with-watcher'])
+def test_dirtyrate_agent_service(devstack, env, want):
+    ok(devstack.run('stack install', 'stack extra', 'unstack', 'clean',
+                    **dict(COMPUTE, **env)))
+    calls = [c for c in devstack.calls() if not c.startswith('iniset')]
+    assert calls == [c.format(src=devstack.src) for c in want]
+
+
+@pytest.mark.parametrize('value', ['', 'False', 'yes'])
+def test_dirtyrate_agent_is_opt_in(devstack, value):
+    ok(devstack.run(*PHASES, **dict(COMPUTE,
+                                    WATCHER_INFORMED_DIRTYRATE=value)))
+    assert devstack.calls() == []

@@ -52,6 +52,8 @@ OUR_OPTS = {
     'dirty_heavy': 16.0,
     'metric_stale_after': 900,
     'use_server_groups': True,
+    'dirty_rate_meter': 'memory.dirty.rate',
+    'working_set_meter': 'memory.dirty.working_set',
 }
 
 HTML_SIGNIFICANT = ('<', '>', '&')

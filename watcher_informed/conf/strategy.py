@@ -197,18 +197,37 @@ Related options:
 * ``dirty_rate_meter``
 """),
     cfg.StrOpt(
-        'dirty_rate_meter', default='',
+        'dirty_rate_meter', default='memory.dirty.rate',
         help="""
-Name of a gauge, in MiB/s, holding each instance's memory dirty rate, if a
-collector of yours publishes one (Ceilometer has no such meter): a metric
-of the Gnocchi ``instance`` resource, or a Prometheus series whose
-instance UUID label is the one Watcher uses (``resource`` by default).
-Empty: no dirty rate is read and ``dirty_rate_when_unknown`` applies.
+Name of the gauge, in MiB/s, holding each instance's memory dirty rate: a
+metric of the Gnocchi ``instance`` resource, or, in Prometheus, a series
+whose instance UUID label is the one Watcher uses (``resource`` by
+default). A name with dots is a Ceilometer meter name, read in Prometheus
+as ``ceilometer_<name with _ for .>``.
+
+Ceilometer has no such meter; the default is the meter that the
+compute-node agent ``watcher-informed-dirtyrate`` publishes. An instance
+without it gets ``dirty_rate_when_unknown``. Empty: no dirty rate is read.
 
 Related options:
 
 * ``metrics_store``
 * ``dirty_rate_when_unknown``
+* ``working_set_meter``
+"""),
+    cfg.StrOpt(
+        'working_set_meter', default='memory.dirty.working_set',
+        help="""
+Name of the gauge, in MiB, holding each instance's writable working set
+(the memory it keeps rewriting), read like ``dirty_rate_meter``.
+
+The default is the meter that ``watcher-informed-dirtyrate`` publishes.
+An instance without it is modelled as rewriting all its used memory (the
+pre-copy model's upper bound). Empty: no working set is read.
+
+Related options:
+
+* ``dirty_rate_meter``
 """),
     cfg.BoolOpt(
         'use_server_groups', default=True,

@@ -106,7 +106,8 @@ class InformedLiveMigration(base.BaseStrategy):
             self.metrics_reader = stores.reader_for(
                 getattr(self.config, 'metrics_store', 'auto'),
                 lambda: self.datasource_backend,
-                getattr(self.config, 'dirty_rate_meter', '') or None)
+                getattr(self.config, 'dirty_rate_meter', '') or None,
+                getattr(self.config, 'working_set_meter', '') or None)
         return self.metrics_reader
 
     def _connection(self):

@@ -24,8 +24,9 @@
  *     guest RAM is non-zero and QEMU has to send it;
  *   - prints "READY ...".
  *
- * It then writes one byte in each 4 KiB page, sequentially over the first
- * W MiB of the working set, at R pages per second, paced against
+ * It then writes its 64-bit write counter into each 4 KiB page (so the
+ * content changes at every write), sequentially over the first W MiB of
+ * the working set, at R pages per second, paced against
  * CLOCK_MONOTONIC in 1 ms steps.  Commands on the console (one per line):
  *   set <W MiB> <R pages/s>   -> "OK ws=<W> rate=<R>"
  *   ping                      -> "PONG <pages written so far>"
@@ -188,11 +189,16 @@ static void dirty_step(void)
         target -= skip;
     }
     while (done_since_set < target) {
-        /* Offset 0 keeps the non-zero byte of touch_alloc(). */
-        ws_mem[pos * PAGE + 8] = (unsigned char)(written_total | 1);
+        /* Offset 0 keeps the non-zero byte of touch_alloc().  The whole
+         * 64-bit write counter goes in, so every write changes the page's
+         * content: QEMU's page-sampling dirty-rate calculation compares
+         * page hashes, and a single byte would repeat every 256 writes
+         * (a working set of a multiple of 1 MiB would look clean). */
+        written_total++;
+        memcpy(ws_mem + pos * PAGE + 8, &written_total,
+               sizeof(written_total));
         pos = (pos + 1) % pages;
         done_since_set++;
-        written_total++;
     }
 }
 

@@ -27,8 +27,15 @@ disk_read   ``disk.device.read.bytes`` (cum.)   ``instance_disk``, by
 disk_write  ``disk.device.write.bytes`` (cum.)  ``instance_id``
 net_rx      ``network.incoming.bytes`` (cum.)   ``instance_network_interface``,
 net_tx      ``network.outgoing.bytes`` (cum.)   by ``instance_id``
-dirty_rate  optional gauge in MiB/s             ``instance``, by ``id``
+dirty_rate  ``memory.dirty.rate``               ``instance``, by ``id``
+            (gauge, MiB/s)
+wss         ``memory.dirty.working_set``        ``instance``, by ``id``
+            (gauge, MiB)
 ==========  ==================================  ==========================
+
+The last two are optional (Ceilometer has no such meter; the compute-node
+agent ``watcher-informed-dirtyrate`` publishes them) and read only when
+the reader is given their names (``dirty_rate_metric``, ``wss_metric``).
 
 It asks for the ``mean`` aggregate (in every Ceilometer archive policy) of
 each granularity bucket over ``[now - period - granularity, now]``.
@@ -178,20 +185,22 @@ class GnocchiMetrics(base.MetricsReader):
 
     ``client`` is a gnocchiclient v1 client (Watcher's
     ``GnocchiHelper().gnocchi`` or ``OpenStackClients().gnocchi()``).
-    ``dirty_rate_metric`` names a gauge (MiB/s) on the ``instance``
-    resource, if a collector publishes one.  ``clock`` returns the current
-    time in seconds (tests fix it).
+    ``dirty_rate_metric`` (MiB/s) and ``wss_metric`` (MiB) name gauges
+    on the ``instance`` resource, if a collector publishes them.
+    ``clock`` returns the current time in seconds (tests fix it).
     """
 
     def __init__(self, client, name='gnocchi', dirty_rate_metric=None,
-                 clock=time.time):
+                 clock=time.time, wss_metric=None):
         self._client = client
         self.name = name
         self._clock = clock
         self.meters = dict(METERS)
-        if dirty_rate_metric:
-            self.meters[snap.DIRTY_RATE] = Meter(
-                dirty_rate_metric, GAUGE, 'instance', 'id', 1.0)
+        for metric, meter in ((snap.DIRTY_RATE, dirty_rate_metric),
+                              (snap.WSS, wss_metric)):
+            if meter:
+                self.meters[metric] = Meter(meter, GAUGE, 'instance', 'id',
+                                            1.0)
         self.queries = 0
 
     def supports(self, metric):

@@ -23,17 +23,28 @@ evaluated at ``now`` through ``/api/v1/query``.  Ceilometer's exporter
 gauge named ``ceilometer_<meter with . as _>`` whose ``resource`` label is
 Ceilometer's resource id:
 
-==========  ======================================  =====================
-metric      series (Ceilometer type, unit)          ``resource`` label
-==========  ======================================  =====================
-cpu         ``ceilometer_cpu`` (cumulative ns)      instance UUID
-ram         ``ceilometer_memory_usage`` (MiB)       instance UUID
-disk_read   ``ceilometer_disk_device_read_bytes``   ``<uuid>-<device>``
-disk_write  ``ceilometer_disk_device_write_bytes``  ``<uuid>-<device>``
-net_rx      ``ceilometer_network_incoming_bytes``   ``instance-<n>-<uuid>-
-net_tx      ``ceilometer_network_outgoing_bytes``   <tap>`` (vNIC)
-dirty_rate  optional gauge in MiB/s                 instance UUID
-==========  ======================================  =====================
+==========  ========================================  =====================
+metric      series (Ceilometer type, unit)            ``resource`` label
+==========  ========================================  =====================
+cpu         ``ceilometer_cpu`` (cumulative ns)        instance UUID
+ram         ``ceilometer_memory_usage`` (MiB)         instance UUID
+disk_read   ``ceilometer_disk_device_read_bytes``     ``<uuid>-<device>``
+disk_write  ``ceilometer_disk_device_write_bytes``    ``<uuid>-<device>``
+net_rx      ``ceilometer_network_incoming_bytes``     ``instance-<n>-<uuid>-
+net_tx      ``ceilometer_network_outgoing_bytes``     <tap>`` (vNIC)
+dirty_rate  ``ceilometer_memory_dirty_rate`` (MiB/s)  instance UUID
+wss         ``ceilometer_memory_dirty_working_set``   instance UUID
+            (MiB)
+==========  ========================================  =====================
+
+The last two are optional gauges (Ceilometer has no such meter); the
+compute-node agent ``watcher-informed-dirtyrate`` publishes them.  They
+are read when the reader is given their names (``dirty_rate_metric``,
+``wss_metric``; the strategy's ``dirty_rate_meter`` and
+``working_set_meter`` options), either a Ceilometer meter name with dots
+(``memory.dirty.rate``, turned into ``ceilometer_memory_dirty_rate`` as
+Ceilometer's exporter does) or a Prometheus series name as it is.  An
+instance without them has no value, with the reason, as before.
 
 Disk and NIC series are mapped back to their instance by the UUID inside
 the resource id and summed; a vNIC whose id is an ``fref`` without the
@@ -118,6 +129,19 @@ METERS = {
     snap.NET_TX: Meter('ceilometer_network_outgoing_bytes', COUNTER,
                        1.0 / MIB, NIC),
 }
+
+
+def series_name(name):
+    """The Prometheus series of a Ceilometer meter name, or ``name``.
+
+    A name with a dot cannot be a Prometheus series: it is a Ceilometer
+    meter, which Ceilometer's exporter publishes as ``ceilometer_<meter
+    with . as _>`` (``memory.dirty.rate`` -> ``ceilometer_memory_dirty_
+    rate``).
+    """
+    if '.' in name:
+        return 'ceilometer_' + name.replace('.', '_')
+    return name
 
 
 def selector(meter, uuids=(), label='resource'):
@@ -208,7 +232,8 @@ class PrometheusMetrics(base.MetricsReader):
     """Reads Ceilometer's exported meters, one PromQL query per metric."""
 
     def __init__(self, client, name='prometheus', uuid_label='resource',
-                 dirty_rate_metric=None, clock=time.time, timeout=60.0):
+                 dirty_rate_metric=None, clock=time.time, timeout=60.0,
+                 wss_metric=None):
         if isinstance(client, str):
             self._url = client.rstrip('/') + '/api/v1/query'
             self._session = requests.Session()
@@ -220,9 +245,10 @@ class PrometheusMetrics(base.MetricsReader):
         self.timeout = timeout
         self._clock = clock
         self.meters = dict(METERS)
-        if dirty_rate_metric:
-            self.meters[snap.DIRTY_RATE] = Meter(dirty_rate_metric, GAUGE,
-                                                 1.0)
+        for metric, name in ((snap.DIRTY_RATE, dirty_rate_metric),
+                             (snap.WSS, wss_metric)):
+            if name:
+                self.meters[metric] = Meter(series_name(name), GAUGE, 1.0)
         self.queries = 0
 
     @property

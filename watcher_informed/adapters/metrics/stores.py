@@ -50,12 +50,17 @@ def _helper(kind):
     return wa.AetosHelper()
 
 
-def from_helper(helper, dirty_rate_meter=None):
-    """The bulk reader over a Watcher datasource helper, if there is one."""
+def from_helper(helper, dirty_rate_meter=None, wss_meter=None):
+    """The bulk reader over a Watcher datasource helper, if there is one.
+
+    ``dirty_rate_meter`` and ``wss_meter`` name the optional dirty-rate
+    (MiB/s) and working-set (MiB) gauges (see the readers).
+    """
     kind = getattr(helper, 'NAME', '')
     if kind == 'gnocchi' and getattr(helper, 'gnocchi', None) is not None:
         return gnocchi.GnocchiMetrics(helper.gnocchi, name='gnocchi',
-                                      dirty_rate_metric=dirty_rate_meter)
+                                      dirty_rate_metric=dirty_rate_meter,
+                                      wss_metric=wss_meter)
     if kind in ('prometheus', 'aetos') and \
             getattr(helper, 'prometheus', None) is not None:
         label = 'resource'
@@ -64,7 +69,7 @@ def from_helper(helper, dirty_rate_meter=None):
             label = get_label() or label
         return prometheus.PrometheusMetrics(
             helper.prometheus, name=kind, uuid_label=label,
-            dirty_rate_metric=dirty_rate_meter)
+            dirty_rate_metric=dirty_rate_meter, wss_metric=wss_meter)
     return None
 
 
@@ -78,7 +83,7 @@ def configured_datasources():
 
 
 def reader_for(choice, datasource_backend, dirty_rate_meter=None,
-               datasources=configured_datasources):
+               wss_meter=None, datasources=configured_datasources):
     """The reader for option value ``choice``.
 
     ``datasource_backend`` is a callable returning Watcher's datasource
@@ -93,7 +98,8 @@ def reader_for(choice, datasource_backend, dirty_rate_meter=None,
                          % (', '.join(CHOICES), choice))
     try:
         if choice in ('gnocchi', 'prometheus', 'aetos'):
-            return from_helper(_helper(choice), dirty_rate_meter)
+            return from_helper(_helper(choice), dirty_rate_meter,
+                               wss_meter)
         backend = datasource_backend()
     except base.MetricsUnavailable:
         raise
@@ -107,7 +113,7 @@ def reader_for(choice, datasource_backend, dirty_rate_meter=None,
             store, 'cannot connect: %s: %s' % (type(exc).__name__,
                                                exc)) from exc
     if choice == 'auto':
-        reader = from_helper(backend, dirty_rate_meter)
+        reader = from_helper(backend, dirty_rate_meter, wss_meter)
         if reader is not None:
             return reader
     return watcher_datasource.WatcherDatasourceMetrics(backend)

@@ -200,3 +200,13 @@ def test_parse_accepts_iso_strings():
     parsed = gnocchi.parse(answer, 'cpu', device=False)
     assert parsed[A][A][0][0] == datetime.datetime(
         2027, 1, 15, 8, tzinfo=datetime.timezone.utc).timestamp()
+
+
+def test_working_set_metric_is_a_gauge_on_the_instance():
+    answer = answer_of({A: {A: series_of([200.0, 300.0])}},
+                       'memory.dirty.working_set')
+    r, agg = reader(answer, wss_metric='memory.dirty.working_set')
+    assert r.supports('wss') and not r.supports('dirty_rate')
+    assert r.read('wss', VMS[:1], W)[A].value == 250.0
+    assert agg.calls[0][0] == '(metric memory.dirty.working_set mean)'
+    assert agg.calls[0][1]['resource_type'] == 'instance'

@@ -221,3 +221,40 @@ def test_keystone_session_errors_name_the_store():
                 'ram', VMS, W)
         assert info.value.store.startswith('aetos')
         assert text in str(info.value)
+
+
+DIRTY_NAMES = [
+    # option value -> series queried
+    ('memory.dirty.rate', 'memory.dirty.working_set',
+     'ceilometer_memory_dirty_rate', 'ceilometer_memory_dirty_working_set'),
+    ('my_dirty_rate', 'my_wss', 'my_dirty_rate', 'my_wss'),
+]
+
+
+@pytest.mark.parametrize('rate_opt,wss_opt,rate_series,wss_series',
+                         DIRTY_NAMES)
+def test_dirty_rate_and_working_set_gauges(rate_opt, wss_opt, rate_series,
+                                           wss_series):
+    s = FakeSession([item(A, [60.0, 68.0]), item(B, [40.0])])
+    r = reader(s, dirty_rate_metric=rate_opt, wss_metric=wss_opt)
+    assert r.supports('dirty_rate') and r.supports('wss')
+    got = r.read('dirty_rate', VMS, W)
+    assert got[A].value == pytest.approx(64.0)
+    assert got[B].value == pytest.approx(40.0)
+    r.read('wss', VMS, W)
+    queried = [params['query'].split('{')[0] for _, params, _ in s.calls]
+    assert queried == [rate_series, wss_series]
+
+
+def test_absent_dirty_gauges_leave_instances_without_a_value():
+    r = reader(FakeSession([]), dirty_rate_metric='memory.dirty.rate',
+               wss_metric='memory.dirty.working_set')
+    for metric in ('dirty_rate', 'wss'):
+        got = r.read(metric, VMS, W)
+        assert got[A].value is None and 'no samples' in got[A].reason
+
+
+def test_series_name():
+    assert prometheus.series_name('memory.dirty.rate') == \
+        'ceilometer_memory_dirty_rate'
+    assert prometheus.series_name('libvirt_dirty') == 'libvirt_dirty'

@@ -32,7 +32,10 @@ def test_auto_uses_the_bulk_reader_of_watchers_datasource():
     g = types.SimpleNamespace(NAME='gnocchi', gnocchi=object())
     reader = stores.reader_for('auto', lambda: g, 'dirty')
     assert isinstance(reader, gnocchi.GnocchiMetrics)
-    assert reader.supports('dirty_rate')
+    assert reader.supports('dirty_rate') and not reader.supports('wss')
+    reader = stores.reader_for('auto', lambda: g, None, 'memory.dirty.ws')
+    assert reader.meters['wss'].name == 'memory.dirty.ws'
+    assert not reader.supports('dirty_rate')
     for name in ('prometheus', 'aetos'):
         reader = stores.reader_for('auto', lambda n=name: prom_helper(n))
         assert isinstance(reader, prometheus.PrometheusMetrics)
@@ -90,3 +93,10 @@ def test_configured_datasources_reads_watchers_option():
 def test_unknown_choice():
     with pytest.raises(ValueError):
         stores.reader_for('influx', None)
+
+
+def test_prometheus_gets_both_dirty_gauges():
+    reader = stores.reader_for('auto', lambda: prom_helper('prometheus'),
+                               'memory.dirty.rate', 'memory.dirty.ws')
+    assert reader.meters['dirty_rate'].name == 'ceilometer_memory_dirty_rate'
+    assert reader.meters['wss'].name == 'ceilometer_memory_dirty_ws'
