@@ -399,7 +399,8 @@ def _keep_logs(workdir, logdir):
 
 
 def _fastest_run(runs):
-    done = [r for r in runs if r.get('status') == 'completed']
+    done = [r for r in runs if r.get('status') == 'completed'
+            and r.get('total_time_ms') and r.get('transferred_bytes')]
     if not done:
         return runs[0]
     return min(done, key=lambda r: r['total_time_ms'])

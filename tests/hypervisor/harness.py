@@ -397,6 +397,25 @@ def close_all():
         guest.close()
 
 
+
+def _settled(src, info, tries=20, pause_s=0.05):
+    """``info`` of a completed migration once QEMU has filled in its times.
+
+    QEMU 7.2 can answer ``query-migrate`` with ``completed`` a moment
+    before it sets ``total-time`` and ``downtime`` (seen: 0 ms for a
+    1.5 s migration); ask again, a bounded number of times.
+    """
+    for _ in range(tries):
+        if info.get('total-time') and info.get('downtime') is not None:
+            return info
+        time.sleep(pause_s)
+        info = src.qmp.cmd('query-migrate')
+    if not info.get('total-time'):
+        raise HarnessError('migration completed but QEMU reports no '
+                           'total-time: %r' % info)
+    return info
+
+
 def migrate(src, port, bandwidth_mibps, downtime_limit_ms, force_after_syncs,
             timeout_s, poll_s=0.04):
     """One pre-copy migration of ``src`` to ``tcp:127.0.0.1:<port>``.
@@ -448,6 +467,7 @@ def migrate(src, port, bandwidth_mibps, downtime_limit_ms, force_after_syncs,
             raise HarnessError('migration still %s after %.0f s'
                                % (status, timeout_s))
         time.sleep(poll_s)
+    info = _settled(src, info)
     ram = info['ram']
     return {
         'status': status,

@@ -28,7 +28,9 @@
 #
 # Environment: DEVSTACK_DIR [/opt/stack/devstack], WATCHER_CONF
 # [/etc/watcher/watcher.conf], WI_STACK_PYTHON [DevStack's global venv
-# python, /opt/stack/data/venv/bin/python], WI_STACK_RUN [mktemp -d].
+# python, /opt/stack/data/venv/bin/python], WI_STACK_RUN [mktemp -d],
+# WI_WATCHER_RESTART [systemctl restart of the two Watcher units] a
+# command that restarts Watcher's decision engine and applier.
 
 set -euo pipefail
 
@@ -123,8 +125,12 @@ for section, values in settings.items():
 with open(path, 'w') as f:
     conf.write(f)
 EOF
-sudo systemctl restart devstack@watcher-decision-engine.service \
-    devstack@watcher-applier.service
+if [ -n "${WI_WATCHER_RESTART:-}" ]; then
+    bash -c "${WI_WATCHER_RESTART}"
+else
+    sudo systemctl restart devstack@watcher-decision-engine.service \
+        devstack@watcher-applier.service
+fi
 
 log "booting the scenario"
 timeout 600 "${PY}" "${HERE}/seed.py" cloud "${RUN}" \
