@@ -428,7 +428,8 @@ def evaluate(results):
         pred = predict(v0, point['dirty_mibps'], point['ws_mib'],
                        point['bandwidth_mibps'], rate, fixed)
         point['predicted'] = pred
-        if run.get('status') == 'completed':
+        if run.get('status') == 'completed' and run.get('total_time_ms') \
+                and run.get('transferred_bytes'):
             point['errors'] = {
                 'time': pred['time_s'] / (run['total_time_ms'] / 1000.0)
                 - 1.0,
