@@ -30,7 +30,9 @@
 # [/etc/watcher/watcher.conf], WI_STACK_PYTHON [DevStack's global venv
 # python, /opt/stack/data/venv/bin/python], WI_STACK_RUN [mktemp -d],
 # WI_WATCHER_RESTART [systemctl restart of the two Watcher units] a
-# command that restarts Watcher's decision engine and applier.
+# command that restarts Watcher's decision engine and applier,
+# WI_STACK_LOG_COMMAND [journalctl of devstack@{name}] a JSON argv printing
+# the log of service {name}.
 
 set -euo pipefail
 
@@ -88,8 +90,10 @@ facts = {
               for n, host in enumerate(fakes[:4], start=1)},
     'sizes_from_placement': True,
     'computes': {},
-    'log_command': ['journalctl', '--no-pager', '-o', 'cat', '-u',
-                    'devstack@{name}.service'],
+    'log_command': json.loads(os.environ.get('WI_STACK_LOG_COMMAND') or
+                              'null') or [
+        'journalctl', '--no-pager', '-o', 'cat', '-u',
+        'devstack@{name}.service'],
 }
 with open(os.path.join(run, 'stack.json'), 'w') as f:
     json.dump(facts, f, indent=2, sort_keys=True)
