@@ -16,8 +16,10 @@ Contract: :class:`Stack` reads the facts ``tools/stack/configure.py``
 wrote (``$WI_STACK_RUN/stack.json``) and gives an admin openstacksdk
 connection, a :class:`Watcher` REST client on the same Keystone session,
 the live scenario (``live.json``: Nova's UUIDs) and helpers that reset the
-cloud and stop or start a service of the stack.  Every wait is bounded and
-fails with what was last seen.
+cloud and stop or start a service of the stack; :func:`fresh` boots the
+scenario again and waits until Prometheus and Watcher see it.  Shared by
+the end-to-end (``tests/e2e``) and browser (``tests/browser``) tests.
+Every wait is bounded and fails with what was last seen.
 """
 
 import json
@@ -25,15 +27,23 @@ import os
 import subprocess
 import sys
 import time
+import types
 import uuid
 
 import openstack
+
+from watcher_informed.adapters.metrics import base as metrics_base
+from watcher_informed.adapters.metrics import prometheus
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 STACK_DIR = os.path.join(REPO, 'tools', 'stack')
 SCENARIO = os.environ.get('WI_STACK_SCENARIO',
                           os.path.join(STACK_DIR, 'scenario.json'))
+#: the audit parameters of the tests: a short metric window (the
+#: exporter's rates are constant) and a CPU threshold the scenario's two
+#: busy hosts exceed.
+PARAMETERS = {'cpu_threshold': 0.6, 'period': 60, 'granularity': 5}
 
 
 def wait(what, limit, probe, step=1.0):
@@ -174,3 +184,54 @@ class Stack:
                               'json'], check=True, timeout=300,
                              capture_output=True, text=True)
         return json.loads(out.stdout)
+
+
+def metrics_ready(stack, live):
+    """Every server has a CPU rate, memory and dirty rate in Prometheus."""
+    reader = prometheus.PrometheusMetrics(
+        stack.facts['prometheus_url'],
+        dirty_rate_metric=stack.facts['dirty_rate_meter'])
+    window = metrics_base.Window(period_s=PARAMETERS['period'],
+                                 granularity_s=PARAMETERS['granularity'],
+                                 stale_after_s=900)
+    servers = [types.SimpleNamespace(uuid=i['uuid'], vcpus=i['vcpus'])
+               for i in live['instances']]
+    for metric in ('cpu', 'ram', 'dirty_rate'):
+        readings = reader.read(metric, servers, window)
+        if any(r.value is None for r in readings.values()):
+            return False
+    return True
+
+
+def model_current(stack, live):
+    """Watcher's compute model holds exactly the live servers, in place."""
+    resp = stack.watcher.request(
+        'GET', '/data_model?data_model_type=compute',
+        headers={'OpenStack-API-Version': 'infra-optim 1.3'})
+    if resp.status_code != 200:
+        return False
+    seen = {(e.get('server_uuid'), e.get('node_hostname'))
+            for e in resp.json().get('context', [])
+            if e.get('server_uuid')}
+    want = {(i['uuid'], i['host']) for i in live['instances']}
+    return seen == want
+
+
+def fresh(stack):
+    """The scenario booted afresh, its metrics scraped, Watcher aware.
+
+    Returns the live scenario (Nova's UUIDs).
+    """
+    stack.reset()
+    live = stack.live
+    wait('metrics of every server in Prometheus', 120,
+         lambda: metrics_ready(stack, live), 2.0)
+    wait("Watcher's compute model up to date", 120,
+         lambda: model_current(stack, live), 2.0)
+    return live
+
+
+def from_environment():
+    """The :class:`Stack` of ``WI_STACK_RUN``; ``None`` when unset."""
+    run = os.environ.get('WI_STACK_RUN')
+    return Stack(run) if run else None

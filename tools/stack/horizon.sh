@@ -51,6 +51,8 @@ set -euo pipefail
 # shellcheck source=tools/lib/venv.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/venv.sh"
 HERE="${WI_REPO_ROOT}/tools/stack"
+# shellcheck source=tools/stack/lib.sh
+source "${HERE}/lib.sh"
 CURRENT_LINK=/tmp/wi-stack.current
 STACK_LOCK="${WI_REPO_ROOT}/constraints/openstack-2026.2-services.txt"
 LOCK="${WI_REPO_ROOT}/constraints/horizon-2026.2.txt"
@@ -59,30 +61,11 @@ URL="http://127.0.0.1:${PORT}"
 CHROMIUM=/usr/bin/chromium
 CI_ARTIFACTS="${WI_REPO_ROOT}/.tox/browser-artifacts"
 
-ts() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(ts)" 'BEGIN { printf "%.1f", b - a }'; }
-
-# wait_for DESCRIPTION TIMEOUT_S COMMAND...: poll COMMAND every 0.5 s.
-wait_for() {
-    local what="$1" limit="$2"
-    shift 2
-    local end
-    end=$((SECONDS + limit))
-    until "$@" >/dev/null 2>&1; do
-        if [ "$SECONDS" -ge "$end" ]; then
-            printf 'ERROR: %s not ready after %s s\n' "$what" "$limit" >&2
-            return 1
-        fi
-        sleep 0.5
-    done
-}
 
 login_ok() {
     curl -s --max-time 5 -o /dev/null -w '%{http_code}' \
         "${URL}/auth/login/" | grep -qx 200
 }
-
-port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 # resolve: RUN (the stack's state directory), its env, and SVENV.
 resolve() {
@@ -145,34 +128,7 @@ django() {
         timeout 300 "${SVENV}/bin/python" -m django "$@")
 }
 
-# start NAME COMMAND...: in its own session, output to logs/NAME.out
-# (the same conventions as stack.sh).
-start() {
-    local name="$1"
-    shift
-    (cd "${STATE}" && exec setsid "$@" > "${RUN}/logs/${name}.out" 2>&1 \
-        < /dev/null) &
-    echo $! > "${RUN}/pids/${name}"
-}
 
-# stop_pid NAME: SIGTERM the process group, SIGKILL after 30 s.
-stop_pid() {
-    local name="$1" pidfile="${RUN}/pids/$1" pid _
-    [ -f "${pidfile}" ] || return 0
-    pid="$(cat "${pidfile}")"
-    rm -f "${pidfile}"
-    kill -0 "${pid}" 2>/dev/null || return 0
-    kill -TERM -- "-${pid}" 2>/dev/null || kill -TERM "${pid}" 2>/dev/null ||
-        true
-    for _ in $(seq 150); do
-        kill -0 "${pid}" 2>/dev/null || return 0
-        sleep 0.2
-    done
-    printf 'WARNING: %s (pid %s) ignored SIGTERM for 30 s; killing\n' \
-        "$name" "$pid" >&2
-    kill -KILL -- "-${pid}" 2>/dev/null || kill -KILL "${pid}" 2>/dev/null ||
-        true
-}
 
 cmd_up() {
     local t0 t
@@ -195,7 +151,7 @@ cmd_up() {
     wi_log "Horizon static files collected and compressed in" \
         "$(since "$t") s"
     t="$(ts)"
-    start horizon env PYTHONPATH="${STATE}:${HERE}" \
+    START_DIR="${STATE}" start horizon env PYTHONPATH="${STATE}:${HERE}" \
         DJANGO_SETTINGS_MODULE=horizon_settings \
         "${SVENV}/bin/gunicorn" -b "127.0.0.1:${PORT}" -w 1 --threads 4 \
         --timeout 120 --graceful-timeout 5 --no-control-socket \
@@ -216,17 +172,6 @@ cmd_down() {
     wi_log "Horizon stopped"
 }
 
-# pss_mib NAME: proportional set size of the process group in pids/NAME.
-pss_mib() {
-    local f="${RUN}/pids/$1" pid total=0 kb
-    [ -f "$f" ] || { echo 0; return 0; }
-    for pid in $(pgrep -s "$(cat "$f")" 2>/dev/null || true); do
-        kb="$(awk '/^Pss:/ { print $2 }' "/proc/${pid}/smaps_rollup" \
-            2>/dev/null || echo 0)"
-        total=$((total + ${kb:-0}))
-    done
-    echo $((total / 1024))
-}
 
 cmd_status() {
     resolve

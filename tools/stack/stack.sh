@@ -51,6 +51,8 @@ set -euo pipefail
 # shellcheck source=tools/lib/venv.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/venv.sh"
 HERE="${WI_REPO_ROOT}/tools/stack"
+# shellcheck source=tools/stack/lib.sh
+source "${HERE}/lib.sh"
 CURRENT_LINK=/tmp/wi-stack.current
 SVENV="${WI_STACK_VENV:-${WI_REPO_ROOT}/.tox/stack}"
 # The exporter's interpreter (any Python 3; DevStack passes its own).
@@ -64,28 +66,9 @@ DAEMONS=(nova-conductor nova-scheduler nova-compute1 nova-compute2
     nova-compute3 nova-compute4 watcher-decision-engine watcher-applier)
 PORTS=(5000 8778 9292 8774 9322 9696 39090 39091 5672 3306)
 
-ts() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(ts)" 'BEGIN { printf "%.1f", b - a }'; }
-
-# wait_for DESCRIPTION TIMEOUT_S COMMAND...: poll COMMAND every 0.5 s.
-wait_for() {
-    local what="$1" limit="$2"
-    shift 2
-    local end
-    end=$((SECONDS + limit))
-    until "$@" >/dev/null 2>&1; do
-        if [ "$SECONDS" -ge "$end" ]; then
-            printf 'ERROR: %s not ready after %s s\n' "$what" "$limit" >&2
-            return 1
-        fi
-        sleep 0.5
-    done
-}
 
 http_ok() { curl -s --max-time 3 -o /dev/null -w '%{http_code}' "$1" |
     grep -qE '^(2|3|401)'; }
-
-port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 check_ports() {
     local p
@@ -124,33 +107,7 @@ cmd_install() {
         -e "${WI_REPO_ROOT}"
 }
 
-# start NAME COMMAND...: in its own session, output to logs/NAME.out.
-start() {
-    local name="$1"
-    shift
-    (cd "${RUN}" && exec setsid "$@" > "${RUN}/logs/${name}.out" 2>&1 \
-        < /dev/null) &
-    echo $! > "${RUN}/pids/${name}"
-}
 
-# stop_pid NAME: SIGTERM the process group, SIGKILL after 30 s.
-stop_pid() {
-    local name="$1" pidfile="${RUN}/pids/$1" pid i
-    [ -f "${pidfile}" ] || return 0
-    pid="$(cat "${pidfile}")"
-    rm -f "${pidfile}"
-    kill -0 "${pid}" 2>/dev/null || return 0
-    kill -TERM -- "-${pid}" 2>/dev/null || kill -TERM "${pid}" 2>/dev/null ||
-        true
-    for i in $(seq 150); do
-        kill -0 "${pid}" 2>/dev/null || return 0
-        sleep 0.2
-    done
-    printf 'WARNING: %s (pid %s) ignored SIGTERM for 30 s; killing\n' \
-        "$name" "$pid" >&2
-    kill -KILL -- "-${pid}" 2>/dev/null || kill -KILL "${pid}" 2>/dev/null ||
-        true
-}
 
 sock() { printf '%s\n' "${RUN}/mysqld/mysqld.sock"; }
 
@@ -383,19 +340,6 @@ cmd_up() {
     wi_log "stack up after $(since "$t0") s; memory (PSS, MiB): $(pss_mib)"
 }
 
-# pss_mib: proportional set size of every process of the stack.
-pss_mib() {
-    local f pid total=0 kb
-    for f in "${RUN}"/pids/*; do
-        [ -f "$f" ] || continue
-        for pid in $(pgrep -s "$(cat "$f")" 2>/dev/null || true); do
-            kb="$(awk '/^Pss:/ { print $2 }' "/proc/${pid}/smaps_rollup" \
-                2>/dev/null || echo 0)"
-            total=$((total + ${kb:-0}))
-        done
-    done
-    echo $((total / 1024))
-}
 
 cmd_down() {
     resolve_run
