@@ -186,21 +186,34 @@ class Stack:
         return json.loads(out.stdout)
 
 
-def metrics_ready(stack, live):
-    """Every server has a CPU rate, memory and dirty rate in Prometheus."""
-    reader = prometheus.PrometheusMetrics(
+def reader(stack):
+    """Our Prometheus reader, with the meters the strategy is set to."""
+    return prometheus.PrometheusMetrics(
         stack.facts['prometheus_url'],
-        dirty_rate_metric=stack.facts['dirty_rate_meter'])
+        dirty_rate_metric=stack.facts['dirty_rate_meter'],
+        wss_metric=stack.facts.get('working_set_meter'))
+
+
+def readings(stack, live, metric):
+    """``{uuid: value}`` of ``metric`` over the tests' audit window."""
     window = metrics_base.Window(period_s=PARAMETERS['period'],
                                  granularity_s=PARAMETERS['granularity'],
                                  stale_after_s=900)
     servers = [types.SimpleNamespace(uuid=i['uuid'], vcpus=i['vcpus'])
                for i in live['instances']]
+    return {u: r.value for u, r in
+            reader(stack).read(metric, servers, window).items()}
+
+
+def metrics_ready(stack, live):
+    """Every server's CPU rate, memory and dirty rate are in Prometheus
+    (and the working set of those the scenario gives one)."""
     for metric in ('cpu', 'ram', 'dirty_rate'):
-        readings = reader.read(metric, servers, window)
-        if any(r.value is None for r in readings.values()):
+        if any(v is None for v in readings(stack, live, metric).values()):
             return False
-    return True
+    with_wss = {u for u, m in live.get('metrics', {}).items() if 'wss' in m}
+    found = readings(stack, live, 'wss')
+    return all(found[u] is not None for u in with_wss)
 
 
 def model_current(stack, live):

@@ -25,7 +25,9 @@ import itertools
 
 import pytest
 
+from tests.e2e import client
 from tests.e2e import conftest
+from watcher_informed.conf import strategy as options
 from watcher_informed.goals import informed_workload_balancing as goal
 
 
@@ -236,3 +238,19 @@ def test_strategy_logged_its_reasons(stack, audited):
             'actions']):
         assert 'informed_live_migration: step %d %s' % (
             step, action['instance']) in log
+
+
+def test_the_dirty_rate_agents_meters_reach_the_reader(stack, audited,
+                                                      fresh):
+    # the strategy's default meter names (those of watcher-informed-
+    # dirtyrate) read back, through Prometheus, the scenario's values
+    defaults = {o.name: o.default for o in options.OPTS}
+    assert stack.facts['dirty_rate_meter'] == defaults['dirty_rate_meter']
+    assert stack.facts['working_set_meter'] == \
+        defaults['working_set_meter']
+    want = {u: m for u, m in fresh['metrics'].items() if 'wss' in m}
+    assert want, 'the scenario gives some servers a working set'
+    for metric in ('dirty_rate', 'wss'):
+        got = client.readings(stack, fresh, metric)
+        for uuid, m in want.items():
+            assert got[uuid] == pytest.approx(m[metric]), (metric, uuid)

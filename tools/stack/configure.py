@@ -42,8 +42,11 @@ COMPUTES = {
     'compute3': {'reserved_host_cpus': 4, 'reserved_host_memory_mb': 2048},
     'compute4': {'reserved_host_cpus': 0, 'reserved_host_memory_mb': 1536},
 }
-#: the Prometheus gauge of each instance's memory dirty rate (MiB/s).
-DIRTY_RATE_METER = 'ceilometer_memory_dirty_rate'
+#: the dirty-rate agent's meters (the strategy's default option values):
+#: Prometheus series ceilometer_memory_dirty_rate (MiB/s) and
+#: ceilometer_memory_dirty_working_set (MiB).
+DIRTY_RATE_METER = 'memory.dirty.rate'
+WORKING_SET_METER = 'memory.dirty.working_set'
 
 
 def url(service, path=''):
@@ -199,10 +202,10 @@ def watcher(run):
                               'port': PORTS['prometheus'],
                               'fqdn_label': 'fqdn',
                               'instance_uuid_label': 'resource'},
-        'watcher_strategies.informed_live_migration': {
-            'metrics_store': 'auto',
-            'dirty_rate_meter': DIRTY_RATE_METER,
-        },
+        # metrics_store, dirty_rate_meter and working_set_meter keep their
+        # defaults: the bulk reader of Watcher's datasource, the agent's
+        # meters.
+        'watcher_strategies.informed_live_migration': {},
         'oslo_messaging_notifications': {'driver': 'messagingv2'},
         'oslo_concurrency': {'lock_path': os.path.join(d, 'lock')},
     })
@@ -212,6 +215,7 @@ def facts(run):
     return {
         'run': run, 'password': PASSWORD, 'ports': PORTS,
         'computes': COMPUTES, 'dirty_rate_meter': DIRTY_RATE_METER,
+        'working_set_meter': WORKING_SET_METER,
         'auth_url': url('keystone', '/v3'),
         'watcher_url': url('watcher'),
         'prometheus_url': url('prometheus'),

@@ -84,7 +84,8 @@ facts = {
     'run': run, 'password': os.environ['OS_PASSWORD'],
     'auth_url': os.environ['OS_AUTH_URL'],
     'prometheus_url': 'http://127.0.0.1:39090',
-    'dirty_rate_meter': 'ceilometer_memory_dirty_rate',
+    'dirty_rate_meter': 'memory.dirty.rate',
+    'working_set_meter': 'memory.dirty.working_set',
     'logs': os.path.join(run, 'logs'),
     'hosts': {'compute%d' % n: host
               for n, host in enumerate(fakes[:4], start=1)},
@@ -116,8 +117,7 @@ settings = {
                           'fqdn_label': 'fqdn',
                           'instance_uuid_label': 'resource'},
     'watcher_strategies.informed_live_migration': {
-        'metrics_store': 'auto',
-        'dirty_rate_meter': 'ceilometer_memory_dirty_rate'},
+        'metrics_store': 'auto'},
     'nova': {'migration_interval': '1'},
     'watcher_cluster_data_model_collectors.compute': {'period': '10'},
 }

@@ -23,7 +23,10 @@ for each instance of the scenario file ``LIVE_JSON`` (written by
   cumulative bytes, ``resource`` = ``<uuid>-vda``;
 * ``ceilometer_network_incoming_bytes`` / ``..._outgoing_bytes`` --
   cumulative bytes, ``resource`` = ``instance-<n>-<uuid>-tap0``;
-* ``ceilometer_memory_dirty_rate`` -- MiB/s, ``resource`` = UUID.
+* ``ceilometer_memory_dirty_rate`` -- MiB/s, ``resource`` = UUID;
+* ``ceilometer_memory_dirty_working_set`` -- MiB, ``resource`` = UUID,
+  for the instances whose scenario metrics have a ``wss`` (the names of
+  the ``watcher-informed-dirtyrate`` agent).
 
 The scenario's per-instance rates are constant: a counter is its rate
 times the seconds since the exporter first saw the instance, so any
@@ -106,6 +109,9 @@ def render(instances, metrics, first_seen, now):
         add('ceilometer_memory_dirty_rate', 'gauge',
             dict(base, resource=uuid, unit='MB/s'),
             m.get('dirty_rate', 0.0))
+        if 'wss' in m:
+            add('ceilometer_memory_dirty_working_set', 'gauge',
+                dict(base, resource=uuid, unit='MB'), m['wss'])
         for name, metric, owner in COUNTERS:
             rid = ('%s-vda' % uuid if owner == 'disk' else
                    'instance-%08x-%s-tap0' % (n, uuid))

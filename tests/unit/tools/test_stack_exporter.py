@@ -85,3 +85,14 @@ def test_resource_ids_map_back_to_the_instance():
 def test_an_instance_without_metrics_reports_zeros():
     values = parse(exporter.render([INSTANCE], {}, {UUID: 0.0}, 50.0))
     assert set(values.values()) == {0.0}
+
+
+@pytest.mark.parametrize('metrics,published', [
+    ({UUID: dict(METRICS[UUID], wss=256.0)}, {UUID: 256.0}),
+    (METRICS, {}),
+])
+def test_working_set_only_where_the_scenario_gives_one(metrics, published):
+    values = parse(exporter.render([INSTANCE], metrics, {UUID: 0.0}, 5.0))
+    found = {rid: v for (name, rid), v in values.items()
+             if name == 'ceilometer_memory_dirty_working_set'}
+    assert found == published
