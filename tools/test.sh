@@ -31,15 +31,6 @@ cd "${WI_REPO_ROOT}"
 wi_venv_bootstrap
 
 wi_log "running pytest: tests/unit tests/functional tests/devstack $*"
-rc=0
-"${VENV}/bin/python" -m pytest -q tests/unit tests/functional \
-    tests/devstack "$@" || rc=$?
-if [ "$rc" -eq 5 ]; then
-    printf 'ERROR: pytest collected no tests (exit 5); failing.\n' >&2
-    exit 1
-fi
-if [ "$rc" -ne 0 ]; then
-    printf 'ERROR: pytest failed (exit %s).\n' "$rc" >&2
-    exit "$rc"
-fi
+wi_pytest -q tests/unit tests/functional \
+    tests/devstack "$@"
 wi_log "tests passed"

@@ -69,6 +69,34 @@ wi_apt_install() {
         apt-get install -y -q --no-install-recommends "$@"
 }
 
+# wi_apt_ensure PKG...: apt-get install those of PKG not installed yet.
+wi_apt_ensure() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+            grep -q 'install ok installed' || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        wi_log "packages already installed: $*"
+        return 0
+    fi
+    wi_apt_install "${missing[@]}"
+}
+
+# wi_pytest ARGS...: pytest in $VENV; no test collected is a failure too.
+wi_pytest() {
+    local rc=0
+    "${VENV}/bin/python" -m pytest "$@" || rc=$?
+    if [ "$rc" -eq 5 ]; then
+        printf 'ERROR: pytest collected no tests (exit 5); failing.\n' >&2
+        return 1
+    fi
+    if [ "$rc" -ne 0 ]; then
+        printf 'ERROR: pytest failed (exit %s).\n' "$rc" >&2
+    fi
+    return "$rc"
+}
+
 # Make sure "$PYTHON -m venv" can create a venv with pip in it.
 wi_ensure_python_venv() {
     if ! command -v "$PYTHON" >/dev/null 2>&1; then

@@ -49,25 +49,6 @@ DIST=/usr/lib/python3/dist-packages
 # shellcheck source=tools/lib/venv.sh
 source "${HERE}/../lib/venv.sh"
 
-installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null \
-        | grep -q 'install ok installed'
-}
-
-install_packages() {
-    local missing=() p
-    for p in "${PACKAGES[@]}"; do
-        if ! installed "$p"; then
-            missing+=("$p")
-        fi
-    done
-    if [ "${#missing[@]}" -eq 0 ]; then
-        wi_log "packages already installed: ${PACKAGES[*]}"
-        return
-    fi
-    wi_apt_install "${missing[@]}"
-}
-
 make_user() {
     if id "${USER_NAME}" >/dev/null 2>&1; then
         return
@@ -89,7 +70,7 @@ link_python_libvirt() {
 
 main() {
     bash "${HERE}/../qemu/setup.sh"
-    install_packages
+    wi_apt_ensure "${PACKAGES[@]}"
     make_user
     link_python_libvirt
     # the unprivileged libvirtd's QEMU reads the guest kernel and initrd

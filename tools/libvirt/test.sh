@@ -42,15 +42,6 @@ CACHE="${WI_QEMU_CACHE:-/var/tmp/watcher-informed-qemu}"
 export PYTHONPATH="${CACHE}/python-libvirt${PYTHONPATH:+:${PYTHONPATH}}"
 
 wi_log "running pytest: tests/libvirt $*"
-rc=0
-WI_LIBVIRT_REQUIRED=1 "${VENV}/bin/python" -m pytest -q -rA tests/libvirt \
-    "$@" || rc=$?
-if [ "$rc" -eq 5 ]; then
-    printf 'ERROR: pytest collected no tests (exit 5); failing.\n' >&2
-    exit 1
-fi
-if [ "$rc" -ne 0 ]; then
-    printf 'ERROR: pytest failed (exit %s).\n' "$rc" >&2
-    exit "$rc"
-fi
+WI_LIBVIRT_REQUIRED=1 wi_pytest -q -rA tests/libvirt \
+    "$@"
 wi_log "libvirt dirty-rate tests passed"

@@ -54,6 +54,9 @@ set -euo pipefail
 # shellcheck source=tools/lib/venv.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/venv.sh"
 HERE="${WI_REPO_ROOT}/tools/metrics"
+# shellcheck source=tools/lib/procs.sh
+source "${WI_REPO_ROOT}/tools/lib/procs.sh"
+WAIT_STEP=0.2
 CURRENT_LINK=/tmp/wi-metrics.current
 
 PG_PORT="${WI_PG_PORT:-25432}"
@@ -63,9 +66,6 @@ PROBE_PORT="${WI_PROBE_PORT:-29191}"
 GVENV="${WI_GNOCCHI_VENV:-${WI_REPO_ROOT}/.tox/metrics-gnocchi}"
 GNOCCHI_SPEC="gnocchi[postgresql]==4.7.1"
 PY="${WI_METRICS_PYTHON:-${VENV}/bin/python}"
-
-ts() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(ts)" 'BEGIN { printf "%.1f", b - a }'; }
 
 pg_bin() {
     local d
@@ -88,26 +88,7 @@ as_pg() {
     fi
 }
 
-# wait_for DESCRIPTION TIMEOUT_S COMMAND...: poll COMMAND every 0.2 s.
-wait_for() {
-    local what="$1" limit="$2"
-    shift 2
-    local end
-    end=$((SECONDS + limit))
-    until "$@" >/dev/null 2>&1; do
-        if [ "$SECONDS" -ge "$end" ]; then
-            printf 'ERROR: %s not ready after %s s\n' "$what" "$limit" >&2
-            return 1
-        fi
-        sleep 0.2
-    done
-}
-
 http_ok() { curl -sf --max-time 2 -o /dev/null "$@"; }
-
-port_busy() {
-    ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
-}
 
 check_ports() {
     local p
@@ -248,8 +229,9 @@ start_prometheus() {
     wait_for prometheus 60 http_ok "http://127.0.0.1:${PROM_PORT}/-/ready"
 }
 
-# stop_pid NAME: SIGTERM the process (and its session), SIGKILL after 20 s.
-stop_pid() {
+# stop_pidfile NAME: SIGTERM the process of RUN/NAME.pid and its session,
+# SIGKILL after 20 s.
+stop_pidfile() {
     local name="$1" pidfile="${RUN}/$1.pid" pid i
     [ -f "${pidfile}" ] || return 0
     pid="$(cat "${pidfile}")"
@@ -324,9 +306,9 @@ cmd_start() {
 cmd_stop() {
     resolve_run
     [ -d "${RUN}" ] || return 0
-    stop_pid prometheus
-    stop_pid gnocchi-metricd
-    stop_pid gnocchi-api
+    stop_pidfile prometheus
+    stop_pidfile gnocchi-metricd
+    stop_pidfile gnocchi-api
     stop_pg
     if [ "$(readlink "${CURRENT_LINK}" 2>/dev/null)" = "${RUN}" ]; then
         rm -f "${CURRENT_LINK}"
@@ -362,7 +344,7 @@ cmd_service() {
     local action="$1" name="$2"
     resolve_run
     case "${action}:${name}" in
-        stop:gnocchi-api|stop:prometheus) stop_pid "${name}" ;;
+        stop:gnocchi-api|stop:prometheus) stop_pidfile "${name}" ;;
         start:gnocchi-api) start_gnocchi_api ;;
         start:prometheus) start_prometheus ;;
         *) wi_die "unknown service ${name}" ;;

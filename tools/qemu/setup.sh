@@ -55,37 +55,12 @@ as_root() {
     wi_as_root "$@"
 }
 
-installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null \
-        | grep -q 'install ok installed'
-}
-
 apt_updated=0
 apt_update() {
     if [ "$apt_updated" -eq 0 ]; then
         log "apt-get update"
         as_root apt-get update -qq
         apt_updated=1
-    fi
-}
-
-install_packages() {
-    local missing=() p
-    for p in "${PACKAGES[@]}"; do
-        if ! installed "$p"; then
-            missing+=("$p")
-        fi
-    done
-    if [ "${#missing[@]}" -eq 0 ]; then
-        log "packages already installed: ${PACKAGES[*]}"
-        return
-    fi
-    log "apt-get install ${missing[*]}"
-    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-            -qq --no-install-recommends "${missing[@]}"; then
-        apt_update
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-            -qq --no-install-recommends "${missing[@]}"
     fi
 }
 
@@ -190,7 +165,7 @@ main() {
     mkdir -p "$CACHE"
     exec 9>"$CACHE/.lock"
     flock -w 900 9 || die "another setup.sh holds $CACHE/.lock"
-    install_packages
+    wi_apt_ensure "${PACKAGES[@]}"
     fetch_kernel "$(kernel_package)"
     build_initrd
     write_manifest

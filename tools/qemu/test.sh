@@ -37,16 +37,7 @@ wi_log "preparing QEMU and the guest: tools/qemu/setup.sh"
 bash tools/qemu/setup.sh
 
 wi_log "running pytest: tests/hypervisor $*"
-rc=0
-WI_QEMU_REQUIRED=1 "${VENV}/bin/python" -m pytest -q tests/hypervisor \
-    "$@" || rc=$?
-if [ "$rc" -eq 5 ]; then
-    printf 'ERROR: pytest collected no tests (exit 5); failing.\n' >&2
-    exit 1
-fi
-if [ "$rc" -ne 0 ]; then
-    printf 'ERROR: pytest failed (exit %s).\n' "$rc" >&2
-    exit "$rc"
-fi
+WI_QEMU_REQUIRED=1 wi_pytest -q tests/hypervisor \
+    "$@"
 "${VENV}/bin/python" -m bench.qemu_precopy
 wi_log "hypervisor tests passed"

@@ -51,8 +51,8 @@ set -euo pipefail
 # shellcheck source=tools/lib/venv.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/venv.sh"
 HERE="${WI_REPO_ROOT}/tools/stack"
-# shellcheck source=tools/stack/lib.sh
-source "${HERE}/lib.sh"
+# shellcheck source=tools/lib/procs.sh
+source "${WI_REPO_ROOT}/tools/lib/procs.sh"
 CURRENT_LINK=/tmp/wi-stack.current
 STACK_LOCK="${WI_REPO_ROOT}/constraints/openstack-2026.2-services.txt"
 LOCK="${WI_REPO_ROOT}/constraints/horizon-2026.2.txt"
@@ -95,9 +95,7 @@ cmd_install() {
     SVENV="${WI_STACK_VENV:-${SVENV:-${WI_REPO_ROOT}/.tox/stack}}"
     [ -x "${SVENV}/bin/python" ] ||
         wi_die "no stack venv ${SVENV}: run tools/stack/stack.sh install"
-    if [ ! -x "${CHROMIUM}" ]; then
-        wi_apt_install chromium
-    fi
+    wi_apt_ensure chromium
     local stamp="${SVENV}/.wi-horizon-stamp" want
     want="$(cat "${STACK_LOCK}" "${LOCK}" | sha256sum | cut -c1-16)"
     if [ "$(cat "${stamp}" 2>/dev/null)" != "${want}" ]; then

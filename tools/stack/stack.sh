@@ -51,8 +51,8 @@ set -euo pipefail
 # shellcheck source=tools/lib/venv.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/venv.sh"
 HERE="${WI_REPO_ROOT}/tools/stack"
-# shellcheck source=tools/stack/lib.sh
-source "${HERE}/lib.sh"
+# shellcheck source=tools/lib/procs.sh
+source "${WI_REPO_ROOT}/tools/lib/procs.sh"
 CURRENT_LINK=/tmp/wi-stack.current
 SVENV="${WI_STACK_VENV:-${WI_REPO_ROOT}/.tox/stack}"
 # The exporter's interpreter (any Python 3; DevStack passes its own).
@@ -83,15 +83,9 @@ cmd_install() {
     if [ "${WI_STACK_SKIP_INSTALL:-0}" = 1 ]; then
         return 0
     fi
-    local missing=() p
-    for p in "${APT_PACKAGES[@]}"; do
-        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-    done
-    if [ "${#missing[@]}" -gt 0 ]; then
-        # The packages must not start their services (no systemd here;
-        # policy-rc.d refuses); we start them on loopback ourselves.
-        wi_apt_install "${missing[@]}"
-    fi
+    # The packages must not start their services (no systemd here;
+    # policy-rc.d refuses); we start them on loopback ourselves.
+    wi_apt_ensure "${APT_PACKAGES[@]}"
     local stamp="${SVENV}/.wi-stack-stamp" want
     want="$(sha256sum < "${LOCK}" | cut -c1-16)"
     if [ "$(cat "${stamp}" 2>/dev/null)" != "${want}" ]; then

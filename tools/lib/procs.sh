@@ -12,15 +12,17 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 #
-# Process helpers shared by tools/stack/stack.sh and horizon.sh, sourced
-# after tools/lib/venv.sh.  Every server of the stack follows the same
-# conventions: started in its own session by "start", its PID in
-# RUN/pids/NAME, its output in RUN/logs/NAME.out, stopped by "stop_pid".
+# Process helpers of the scripts that run servers (tools/stack/stack.sh,
+# tools/stack/horizon.sh, tools/metrics/stack.sh), sourced after
+# tools/lib/venv.sh.  A server started by "start" runs in its own session,
+# its PID in RUN/pids/NAME, its output in RUN/logs/NAME.out; "stop_pid"
+# stops it.
 
 ts() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(ts)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# wait_for DESCRIPTION TIMEOUT_S COMMAND...: poll COMMAND every 0.5 s.
+# wait_for DESCRIPTION TIMEOUT_S COMMAND...: poll COMMAND every
+# WAIT_STEP [0.5] s.
 wait_for() {
     local what="$1" limit="$2"
     shift 2
@@ -31,7 +33,7 @@ wait_for() {
             printf 'ERROR: %s not ready after %s s\n' "$what" "$limit" >&2
             return 1
         fi
-        sleep 0.5
+        sleep "${WAIT_STEP:-0.5}"
     done
 }
 
