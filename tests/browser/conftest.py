@@ -44,8 +44,6 @@ CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
                  '--disable-component-update', '--disable-sync',
                  '--disable-dev-shm-usage']
 VIEWPORT = {'width': 1280, 'height': 800}
-#: the audit parameters of the flow, the same as the end-to-end tests'.
-PARAMETERS = client.PARAMETERS
 
 
 @pytest.fixture(scope='session')

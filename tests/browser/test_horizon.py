@@ -36,7 +36,6 @@ from playwright.sync_api import expect
 import pytest
 import yaml
 
-from tests.browser import conftest
 from tests.e2e import client
 from watcher_informed.adapters import parameters
 from watcher_informed.goals import informed_workload_balancing as goal_mod
@@ -231,7 +230,7 @@ def audit(page, stack, template, fresh, shots):
     """A ONESHOT audit created from the form, finished."""
     name = unique('wi-browser-audit')
     open_create_audit(page, template)
-    submit_audit(page, name, json.dumps(conftest.PARAMETERS))
+    submit_audit(page, name, json.dumps(client.PARAMETERS))
     expect(page.locator('.alert-success')).to_contain_text(
         'Audit was successfully created.')
     found = find_audit(stack, name)
@@ -263,7 +262,7 @@ def test_audit_detail_shows_parameters_and_plan(page, audit, plan, shots):
     spec = page.locator('dt:has-text("Parameters") + dd').first
     shown = yaml.safe_load(spec.inner_text())
     # Watcher fills in every default; ours are the ones we sent.
-    assert {k: shown[k] for k in conftest.PARAMETERS} == conftest.PARAMETERS
+    assert {k: shown[k] for k in client.PARAMETERS} == client.PARAMETERS
     assert set(shown) == set(PROPERTIES)
     related = page.locator('table', has_text='Related Action Plans')
     expect(related.locator('tbody tr', has_text=plan[0]['uuid'])

@@ -20,9 +20,6 @@ import pytest
 
 from tests.e2e import client
 
-PARAMETERS = client.PARAMETERS
-metrics_ready = client.metrics_ready
-
 
 @pytest.fixture(scope='session')
 def stack():

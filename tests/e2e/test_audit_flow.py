@@ -26,7 +26,6 @@ import itertools
 import pytest
 
 from tests.e2e import client
-from tests.e2e import conftest
 from watcher_informed.conf import strategy as options
 from watcher_informed.goals import informed_workload_balancing as goal
 
@@ -39,7 +38,7 @@ def _stamp(text):
 def audited(stack, fresh):
     w = stack.watcher
     template = w.template('e2e-flow')
-    resp = w.audit(template, conftest.PARAMETERS)
+    resp = w.audit(template, client.PARAMETERS)
     assert resp.status_code == 201, resp.text
     audit = w.finished_audit(resp.json()['uuid'])
     assert audit['state'] == 'SUCCEEDED', audit
@@ -48,7 +47,7 @@ def audited(stack, fresh):
     plan = w.plan(plans[0]['uuid'])
     return {'audit': audit, 'plan': plan,
             'actions': w.actions(plan['uuid']),
-            'offline': stack.offline_plan(conftest.PARAMETERS),
+            'offline': stack.offline_plan(client.PARAMETERS),
             'before': {s.id: s.compute_host
                        for s in stack.conn.compute.servers()}}
 

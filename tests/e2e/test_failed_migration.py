@@ -22,14 +22,14 @@ the servers that could not move stay ACTIVE on their source host.
 
 import pytest
 
-from tests.e2e import conftest
+from tests.e2e import client
 from tests.e2e import test_audit_flow as flow
 
 
 @pytest.fixture(scope='module')
 def broken(stack, fresh):
     w = stack.watcher
-    resp = w.audit(w.template('e2e-broken'), conftest.PARAMETERS)
+    resp = w.audit(w.template('e2e-broken'), client.PARAMETERS)
     assert resp.status_code == 201, resp.text
     audit = w.finished_audit(resp.json()['uuid'])
     assert audit['state'] == 'SUCCEEDED', audit

@@ -22,7 +22,6 @@ the decision engine's log, and no action plan with actions.
 import pytest
 
 from tests.e2e import client
-from tests.e2e import conftest
 
 INVALID = [
     ({'cpu_threshold': 2}, 'cpu_threshold'),
@@ -62,7 +61,7 @@ def test_metric_store_down_fails_the_audit_with_our_error(stack, template):
     log_before = len(stack.log('watcher-decision-engine'))
     stack.service('stop', 'prometheus')
     try:
-        resp = stack.watcher.audit(template, conftest.PARAMETERS)
+        resp = stack.watcher.audit(template, client.PARAMETERS)
         assert resp.status_code == 201, resp.text
         audit = stack.watcher.finished_audit(resp.json()['uuid'])
     finally:
@@ -79,4 +78,4 @@ def test_metric_store_down_fails_the_audit_with_our_error(stack, template):
 def test_metrics_come_back_with_the_store(stack):
     # the store restarted with its data: audits can read metrics again
     client.wait('metrics readable after restart', 120,
-                lambda: conftest.metrics_ready(stack, stack.live), 2.0)
+                lambda: client.metrics_ready(stack, stack.live), 2.0)

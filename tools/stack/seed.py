@@ -238,13 +238,14 @@ def sizes_from_placement(conn, scenario):
 
 
 def cloud(run, path, reset=False):
+    known = facts(run)
     with open(path) as f:
-        scenario = mapped(json.load(f), facts(run).get('hosts'))
+        scenario = mapped(json.load(f), known.get('hosts'))
     conn = connect(run)
     if reset:
         clear(conn)
     hypervisors(conn, run, {h['name'] for h in scenario['hosts']})
-    if facts(run).get('sizes_from_placement'):
+    if known.get('sizes_from_placement'):
         scenario = sizes_from_placement(conn, scenario)
     img = image(conn, run)
     project = conn.identity.find_project('admin')
