@@ -15,6 +15,7 @@
     python -m bench.run quality [--sizes 8 20 50] [--seeds 1 2 3]
     python -m bench.run gap
     python -m bench.run scale [--sizes 20x200 100x2000 500x10000]
+    python -m bench.run fingerprint [--sizes 8 20 50] [--seeds 1 2 3]
 
 Every contender plans on the *seen* metrics of a scenario; every plan is
 executed by the simulator on the *true* parameters (bench/scenarios.py).
@@ -295,6 +296,37 @@ def cmd_scale(args):
     (OUT / 'scale.json').write_text(json.dumps(rows, indent=1))
 
 
+def cmd_fingerprint(args):
+    """Our plan, move for move, on every bench scenario (refactor check).
+
+    Prints one line per scenario -- its name, number of moves and a
+    SHA-256 of the moves (uuid, source, destination, parents) in plan
+    order -- and writes the moves to ``bench/out/fingerprint.json``, so
+    two runs can be compared with ``diff``.
+    """
+    import hashlib
+
+    from bench import contenders
+    from bench import scenarios
+    traces = scenarios.load_traces()
+    todo = [scenarios.paper_mix(s) for s in args.seeds]
+    for size, seed in itertools.product(args.sizes, args.seeds):
+        todo.append(scenarios.bitbrains(size, seed, traces=traces))
+    plans = {}
+    for scenario in todo:
+        audit = {'max_migrations': 1000,
+                 'migration_bandwidth': scenario.link_mibps}
+        plan = contenders.informed(scenario.seen, **audit)[1]
+        moves = [[m.uuid, m.source, m.dest, sorted(m.parents)]
+                 for m in plan.moves]
+        digest = hashlib.sha256(
+            json.dumps(moves).encode()).hexdigest()[:16]
+        plans[scenario.name] = moves
+        print('%-24s %4d moves %s' % (scenario.name, len(moves), digest))
+    OUT.mkdir(exist_ok=True)
+    (OUT / 'fingerprint.json').write_text(json.dumps(plans, indent=1))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m bench.run')
     sub = parser.add_subparsers(dest='command', required=True)
@@ -310,6 +342,10 @@ def main(argv=None):
     s.add_argument('--contenders', nargs='+',
                    default=['informed', 'workload_stabilization'])
     s.add_argument('--peer-max-hosts', type=int, default=500)
+    f = sub.add_parser('fingerprint')
+    f.add_argument('--sizes', type=int, nargs='+',
+                   default=[8, 20, 50, 300])
+    f.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
     one = sub.add_parser('_scale_one')
     one.add_argument('contender')
     one.add_argument('hosts', type=int)
@@ -321,6 +357,8 @@ def main(argv=None):
         cmd_gap(args)
     elif args.command == 'scale':
         cmd_scale(args)
+    elif args.command == 'fingerprint':
+        cmd_fingerprint(args)
     else:
         _scale_one(args.contender, args.hosts, args.vms)
 
