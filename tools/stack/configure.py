@@ -17,8 +17,12 @@ directory ``RUN``, the configuration of Keystone, Placement, Glance, Nova
 (one extra file per compute: ``host``, ``state_path``, sizes) and Watcher
 (with the ``informed_live_migration`` strategy section), all on
 127.0.0.1, from the ports and passwords in :data:`PORTS` and the compute
-sizes in :data:`COMPUTES`.  It writes ``RUN/stack.json`` with the same
-facts for the scripts and tests.  Nothing outside ``RUN`` is touched.
+sizes in :data:`COMPUTES`, and the configuration of Watcher's tempest
+plugin for this cloud (``RUN/tempest.conf``).  It writes
+``RUN/stack.json`` with the same facts for the scripts and tests.
+Nothing outside ``RUN`` is touched.  ``python configure.py ports``
+prints the ports as shell assignments (``PORT_prometheus=19090``...) for
+``stack.sh``: this module is the one place that names them.
 """
 
 import configparser
@@ -29,10 +33,16 @@ import sys
 
 PASSWORD = 'secret'  # noqa: S105 - a throw-away stack on loopback
 DB = 'mysql+pymysql://os:os@127.0.0.1/%s?charset=utf8'
+#: every TCP port a server of the stack listens on (127.0.0.1 only), all
+#: below the kernel's ephemeral range (32768-60999 by default), where an
+#: outgoing connection could take the port before the server binds it.
+#: RabbitMQ's own: Erlang's port mapper (epmd) 4369, distribution 25672
+#: (20000 + AMQP port) and the command-line tools' 25682-25692
+#: (``stack.sh``); Horizon: 8080 (``horizon.sh``).
 PORTS = {
     'keystone': 5000, 'placement': 8778, 'glance': 9292, 'nova': 8774,
-    'watcher': 9322, 'neutron': 9696, 'prometheus': 39090,
-    'exporter': 39091, 'rabbitmq': 5672,
+    'watcher': 9322, 'neutron': 9696, 'prometheus': 19090,
+    'exporter': 19091, 'rabbitmq': 5672, 'mariadb': 3306,
 }
 #: the fake computes (``fake.MediumFakeDriver``: 10 vCPUs, 8192 MiB,
 #: 1028 GiB each); sizes differ through reserved resources.
@@ -211,6 +221,45 @@ def watcher(run):
     })
 
 
+def tempest(run):
+    """tempest.conf of Watcher's tempest plugin, for its API tests.
+
+    The configured admin (no dynamic credentials: the API tests use only
+    the admin), Keystone v3 only, Watcher and the services the stack runs
+    marked available, Neutron, Cinder and Swift not; the plugin's
+    datasource is the stack's Prometheus; every API microversion.
+    """
+    write(os.path.join(run, 'tempest.conf'), {
+        'DEFAULT': {'log_file': os.path.join(run, 'logs', 'tempest.log'),
+                    'debug': 'True'},
+        'auth': {'use_dynamic_credentials': 'False',
+                 'admin_username': 'admin', 'admin_password': PASSWORD,
+                 'admin_project_name': 'admin',
+                 'admin_domain_name': 'Default'},
+        'identity': {'uri_v3': url('keystone', '/v3'),
+                     'auth_version': 'v3', 'region': 'RegionOne',
+                     'v3_endpoint_type': 'public'},
+        'identity-feature-enabled': {'api_v2': 'False'},
+        'service_available': {'watcher': 'True', 'nova': 'True',
+                              'glance': 'True', 'neutron': 'False',
+                              'cinder': 'False', 'swift': 'False'},
+        'compute': {'min_compute_nodes': len(COMPUTES)},
+        'optimize': {'datasource': 'prometheus',
+                     'prometheus_host': '127.0.0.1',
+                     'prometheus_port': PORTS['prometheus'],
+                     'prometheus_fqdn_label': 'fqdn',
+                     'resource_check_interval': 1.0,
+                     'resource_timeout': 300, 'model_timeout': 300,
+                     # every API microversion the stack's Watcher serves
+                     # (1.0 to 1.7 in Watcher 17): without a range, the
+                     # microversioned test classes skip themselves.
+                     'min_microversion': '1.0',
+                     'max_microversion': 'latest'},
+        'oslo_concurrency': {'lock_path': os.path.join(run, 'tempest',
+                                                       'lock')},
+    })
+
+
 def facts(run):
     return {
         'run': run, 'password': PASSWORD, 'ports': PORTS,
@@ -226,6 +275,10 @@ def facts(run):
 
 
 def main(argv):
+    if argv[1:] == ['ports']:
+        for name, port in sorted(PORTS.items()):
+            print('PORT_%s=%d' % (name, port))
+        return 0
     run, venv = argv[1], argv[2]
     os.makedirs(os.path.join(run, 'logs'), exist_ok=True)
     keystone(run)
@@ -233,6 +286,7 @@ def main(argv):
     glance(run, venv)
     nova(run, venv)
     watcher(run)
+    tempest(run)
     with open(os.path.join(run, 'stack.json'), 'w') as out:
         json.dump(facts(run), out, indent=2, sort_keys=True)
     return 0

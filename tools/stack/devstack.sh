@@ -53,6 +53,11 @@ chmod 755 "${RUN}"
 
 log() { printf '==> %s\n' "$*"; }
 
+# PORT_prometheus and PORT_exporter (below the ephemeral port range; the
+# one place that names them is configure.py)
+eval "$("${PY}" "${HERE}/configure.py" ports)"
+export PORT_prometheus
+
 cleanup() {
     local rc=$?
     WI_STACK_SKIP_INSTALL=1 bash "${HERE}/stack.sh" metrics-down || true
@@ -83,7 +88,7 @@ if len(fakes) < 4:
 facts = {
     'run': run, 'password': os.environ['OS_PASSWORD'],
     'auth_url': os.environ['OS_AUTH_URL'],
-    'prometheus_url': 'http://127.0.0.1:39090',
+    'prometheus_url': 'http://127.0.0.1:%s' % os.environ['PORT_prometheus'],
     'dirty_rate_meter': 'memory.dirty.rate',
     'working_set_meter': 'memory.dirty.working_set',
     'logs': os.path.join(run, 'logs'),
@@ -100,12 +105,14 @@ with open(os.path.join(run, 'stack.json'), 'w') as f:
     json.dump(facts, f, indent=2, sort_keys=True)
 EOF
 
-log "exporter and Prometheus on 127.0.0.1:39091 / :39090"
+log "exporter and Prometheus on 127.0.0.1:${PORT_exporter} /" \
+    ":${PORT_prometheus}"
 WI_STACK_SKIP_INSTALL=1 bash "${HERE}/stack.sh" metrics-up
 
 log "pointing Watcher at them (${WATCHER_CONF})"
 "${PY}" - "${WATCHER_CONF}" <<'EOF'
 import configparser
+import os
 import sys
 
 path = sys.argv[1]
@@ -113,7 +120,8 @@ conf = configparser.RawConfigParser(strict=False)
 conf.read(path)
 settings = {
     'watcher_datasources': {'datasources': 'prometheus'},
-    'prometheus_client': {'host': '127.0.0.1', 'port': '39090',
+    'prometheus_client': {'host': '127.0.0.1',
+                          'port': os.environ['PORT_prometheus'],
                           'fqdn_label': 'fqdn',
                           'instance_uuid_label': 'resource'},
     'watcher_strategies.informed_live_migration': {

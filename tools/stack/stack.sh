@@ -24,12 +24,15 @@
 # Neutron even about servers without networks.
 #
 #   bash tools/stack/stack.sh run [CMD ...]  install, up, run CMD (default:
-#        the end-to-end tests; "all": those, then the browser tests of
-#        tools/stack/horizon.sh ci), then down -- also when a step fails or
-#        the script is interrupted.  Exits with CMD's status.
+#        the end-to-end tests; "all": those, the browser tests of
+#        tools/stack/horizon.sh ci, then Watcher's tempest API tests), then
+#        down -- also when a step fails or the script is interrupted.
+#        Exits with CMD's status.
 #   bash tools/stack/stack.sh install   apt-get / pip only
 #   bash tools/stack/stack.sh up        start everything, boot the servers
 #   bash tools/stack/stack.sh test [PYTEST ARGS]   the end-to-end tests
+#   bash tools/stack/stack.sh tempest [ARGS]  watcher-tempest-plugin's API
+#        tests (tempest run ARGS; exclusions: tools/stack/tempest-exclude.txt)
 #   bash tools/stack/stack.sh down      stop everything, remove the state
 #   bash tools/stack/stack.sh status
 #   bash tools/stack/stack.sh stop-service|start-service NAME
@@ -59,12 +62,24 @@ SVENV="${WI_STACK_VENV:-${WI_REPO_ROOT}/.tox/stack}"
 PY="${WI_STACK_PYTHON:-${SVENV}/bin/python}"
 LOCK="${WI_REPO_ROOT}/constraints/openstack-2026.2-services.txt"
 SCENARIO="${WI_STACK_SCENARIO:-${HERE}/scenario.json}"
+# Watcher's tempest plugin: the tests run and those not run (with why).
+TEMPEST_REGEX='^watcher_tempest_plugin\.tests\.api\.'
+TEMPEST_EXCLUDE="${HERE}/tempest-exclude.txt"
 APT_PACKAGES=(rabbitmq-server mariadb-server prometheus curl)
 # Daemons in start order; down stops them in reverse.
 APIS=(keystone placement glance nova-api watcher-api)
 DAEMONS=(nova-conductor nova-scheduler nova-compute1 nova-compute2
     nova-compute3 nova-compute4 watcher-decision-engine watcher-applier)
-PORTS=(5000 8778 9292 8774 9322 9696 39090 39091 5672 3306)
+# The ports (127.0.0.1, all below the ephemeral range 32768-60999) are
+# named in one place, configure.py: PORT_keystone, PORT_prometheus, ...
+eval "$("${PYTHON}" "${HERE}/configure.py" ports)"
+PORTS=("${PORT_keystone}" "${PORT_placement}" "${PORT_glance}"
+    "${PORT_nova}" "${PORT_watcher}" "${PORT_neutron}" "${PORT_prometheus}"
+    "${PORT_exporter}" "${PORT_rabbitmq}" "${PORT_mariadb}" 4369 25672)
+# rabbitmqctl listens on Erlang's distribution while it runs: by default
+# 35672-35682 on every interface; here on loopback below 32768.
+export RABBITMQ_CTL_DIST_PORT_MIN=25682 RABBITMQ_CTL_DIST_PORT_MAX=25692
+export RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 
 
 http_ok() { curl -s --max-time 3 -o /dev/null -w '%{http_code}' "$1" |
@@ -117,7 +132,8 @@ start_mariadb() {
         > "${RUN}/logs/mariadb-install.out" 2>&1
     start mariadb mariadbd --user=mysql --datadir="${RUN}/mysql" \
         --socket="$(sock)" --pid-file="${RUN}/mysqld/mysqld.pid" \
-        --bind-address=127.0.0.1 --port=3306 --skip-name-resolve \
+        --bind-address=127.0.0.1 --port="${PORT_mariadb}" \
+        --skip-name-resolve \
         --skip-log-bin --innodb-flush-log-at-trx-commit=0 \
         --max-connections=500
     wait_for mariadb 60 mysql_ok
@@ -173,9 +189,9 @@ schemas() {
             --keystone-user root --keystone-group root
         "$v/keystone-manage" --config-file "$k" bootstrap \
             --bootstrap-password secret --bootstrap-region-id RegionOne \
-            --bootstrap-admin-url http://127.0.0.1:5000/v3 \
-            --bootstrap-public-url http://127.0.0.1:5000/v3 \
-            --bootstrap-internal-url http://127.0.0.1:5000/v3
+            --bootstrap-admin-url "http://127.0.0.1:${PORT_keystone}/v3" \
+            --bootstrap-public-url "http://127.0.0.1:${PORT_keystone}/v3" \
+            --bootstrap-internal-url "http://127.0.0.1:${PORT_keystone}/v3"
     ) > "${RUN}/logs/schema-keystone.out" 2>&1 &
     local pk=$!
     (
@@ -213,20 +229,21 @@ api() {
 }
 
 start_apis() {
-    api keystone 5000 keystone.wsgi.api
-    wait_for keystone 90 http_ok http://127.0.0.1:5000/v3
-    api placement 8778 placement.wsgi.api
-    api glance 9292 glance.wsgi.api
-    api nova-api 8774 nova.wsgi.osapi_compute
-    api watcher-api 9322 watcher.wsgi.api \
+    api keystone "${PORT_keystone}" keystone.wsgi.api
+    wait_for keystone 90 http_ok "http://127.0.0.1:${PORT_keystone}/v3"
+    api placement "${PORT_placement}" placement.wsgi.api
+    api glance "${PORT_glance}" glance.wsgi.api
+    api nova-api "${PORT_nova}" nova.wsgi.osapi_compute
+    api watcher-api "${PORT_watcher}" watcher.wsgi.api \
         "--config-file ${RUN}/watcher/watcher.conf"
-    start neutron "${SVENV}/bin/python" "${HERE}/fake_neutron.py" 9696
+    start neutron "${SVENV}/bin/python" "${HERE}/fake_neutron.py" \
+        "${PORT_neutron}"
     timeout 120 "${SVENV}/bin/python" "${HERE}/seed.py" keystone "${RUN}"
-    wait_for placement 90 http_ok http://127.0.0.1:8778/
-    wait_for glance 90 http_ok http://127.0.0.1:9292/
-    wait_for nova-api 90 http_ok http://127.0.0.1:8774/
-    wait_for watcher-api 90 http_ok http://127.0.0.1:9322/
-    wait_for neutron 30 http_ok http://127.0.0.1:9696/
+    wait_for placement 90 http_ok "http://127.0.0.1:${PORT_placement}/"
+    wait_for glance 90 http_ok "http://127.0.0.1:${PORT_glance}/"
+    wait_for nova-api 90 http_ok "http://127.0.0.1:${PORT_nova}/"
+    wait_for watcher-api 90 http_ok "http://127.0.0.1:${PORT_watcher}/"
+    wait_for neutron 30 http_ok "http://127.0.0.1:${PORT_neutron}/"
 }
 
 write_prometheus_conf() {
@@ -240,7 +257,7 @@ scrape_configs:
   - job_name: ceilometer
     honor_labels: true
     static_configs:
-      - targets: ['127.0.0.1:39091']
+      - targets: ['127.0.0.1:${PORT_exporter}']
         labels:
           fqdn: compute1
 EOF
@@ -249,13 +266,14 @@ EOF
 start_prometheus() {
     start prometheus prometheus --config.file="${RUN}/prometheus.yml" \
         --storage.tsdb.path="${RUN}/prom-data" \
-        --web.listen-address=127.0.0.1:39090
-    wait_for prometheus 60 http_ok http://127.0.0.1:39090/-/ready
+        --web.listen-address="127.0.0.1:${PORT_prometheus}"
+    wait_for prometheus 60 http_ok \
+        "http://127.0.0.1:${PORT_prometheus}/-/ready"
 }
 
 # metrics_up: the exporter of the scenario's meters and Prometheus.
 metrics_up() {
-    start exporter "${PY}" "${HERE}/exporter.py" 39091 \
+    start exporter "${PY}" "${HERE}/exporter.py" "${PORT_exporter}" \
         "${RUN}/live.json"
     write_prometheus_conf
     start_prometheus
@@ -285,7 +303,7 @@ write_env() {
 export WI_STACK_RUN=${RUN}
 export WI_STACK_SH=${HERE}/stack.sh
 export WI_STACK_VENV=${SVENV}
-export OS_AUTH_URL=http://127.0.0.1:5000/v3
+export OS_AUTH_URL="http://127.0.0.1:${PORT_keystone}/v3"
 export OS_USERNAME=admin
 export OS_PASSWORD=secret
 export OS_PROJECT_NAME=admin
@@ -391,7 +409,7 @@ cmd_service() {
                 --config-file "${RUN}/watcher/watcher.conf" ;;
         start:prometheus) start_prometheus ;;
         start:exporter)
-            start exporter "${PY}" "${HERE}/exporter.py" 39091 \
+            start exporter "${PY}" "${HERE}/exporter.py" "${PORT_exporter}" \
                 "${RUN}/live.json" ;;
         *) wi_die "cannot ${action} ${name}" ;;
     esac
@@ -405,15 +423,60 @@ cmd_test() {
         set -- tests/e2e
     fi
     timeout 1800 "${SVENV}/bin/python" -m pytest -q -p no:cacheprovider \
-        -rfE --disable-warnings "$@"
+        -rfE --disable-warnings --junitxml="${RUN}/logs/e2e-junit.xml" "$@"
 }
 
-# cmd_all: the end-to-end tests, then the browser tests (Horizon); both
-# run, the status is the first failure's.
+# tempest_excluded: the regexes of tempest-exclude.txt (comments and
+# blank lines dropped).
+tempest_excluded() {
+    sed -e 's/#.*//' -e 's/[[:space:]]*$//' "${TEMPEST_EXCLUDE}" |
+        grep -v '^$' || true
+}
+
+# cmd_tempest [ARGS]: Watcher's tempest plugin, its API tests, on this
+# stack with our plugin loaded: a tempest workspace in RUN/tempest, the
+# configuration configure.py generated (RUN/tempest.conf), the tests of
+# TEMPEST_REGEX less those of tempest-exclude.txt (each with its reason;
+# an exclusion that matches no test fails the run).  ARGS go to
+# "tempest run".
+cmd_tempest() {
+    resolve_run
+    local ws="${RUN}/tempest" t0 re all
+    t0="$(ts)"
+    [ -f "${RUN}/tempest.conf" ] || wi_die "${RUN}/tempest.conf missing"
+    rm -rf "${ws}" "${RUN}/tempest-workspace.yaml"
+    timeout 300 "${SVENV}/bin/tempest" init \
+        --workspace-path "${RUN}/tempest-workspace.yaml" "${ws}" \
+        > "${RUN}/logs/tempest-init.out" 2>&1 ||
+        wi_die "tempest init failed (logs/tempest-init.out)"
+    all="$(cd "${ws}" && timeout 300 "${SVENV}/bin/tempest" run \
+        --config-file "${RUN}/tempest.conf" --list-tests \
+        --regex "${TEMPEST_REGEX}")"
+    while read -r re; do
+        grep -qE -- "${re}" <<< "${all}" ||
+            wi_die "tempest-exclude.txt: '${re}' matches no test"
+    done < <(tempest_excluded)
+    wi_log "tempest: $(grep -c "^watcher_tempest_plugin" <<< "${all}")" \
+        "tests in ${TEMPEST_REGEX}, $(tempest_excluded | wc -l)" \
+        "exclusions (tools/stack/tempest-exclude.txt)"
+    (cd "${ws}" && timeout 1500 "${SVENV}/bin/tempest" run \
+        --config-file "${RUN}/tempest.conf" --regex "${TEMPEST_REGEX}" \
+        --exclude-list "${TEMPEST_EXCLUDE}" --concurrency 2 "$@")
+    wi_log "tempest done after $(since "$t0") s"
+}
+
+# cmd_all: the end-to-end tests (with the operator's flow through the
+# real openstack client), the browser tests (Horizon), then Watcher's
+# tempest API tests; all run, the status is the first failure's.
 cmd_all() {
-    local rc=0
+    local rc=0 t
+    t="$(ts)"
     cmd_test || rc=$?
+    wi_log "end-to-end tests after $(since "$t") s"
+    t="$(ts)"
     bash "${HERE}/horizon.sh" ci || rc=$?
+    wi_log "browser tests after $(since "$t") s"
+    cmd_tempest || rc=$?
     return "${rc}"
 }
 
@@ -465,6 +528,7 @@ main() {
         up) cmd_install; cmd_up ;;
         down) cmd_down ;;
         test) cmd_test "$@" ;;
+        tempest) cmd_tempest "$@" ;;
         status) cmd_status ;;
         stop-service) cmd_service stop "$1" ;;
         start-service) cmd_service start "$1" ;;
@@ -472,7 +536,7 @@ main() {
         # For a cloud that is already up (DevStack): tools/stack/devstack.sh
         metrics-up) resolve_run; metrics_up ;;
         metrics-down) resolve_run; metrics_down ;;
-        *) wi_die "usage: $0 run|install|up|test|down|status" ;;
+        *) wi_die "usage: $0 run|install|up|test|tempest|down|status" ;;
     esac
 }
 
