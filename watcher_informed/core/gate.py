@@ -63,7 +63,8 @@ def busy_cores(instance, usage):
 def move_cost(instance, usage, cls, migration):
     """Core-seconds the tenant loses to one live migration."""
     busy = busy_cores(instance, usage)
-    overhead = paper.TABLE1_OVERHEAD.get(cls, paper.TABLE1_OVERHEAD[kinds.UNKNOWN])
+    overhead = paper.TABLE1_OVERHEAD.get(
+        cls, paper.TABLE1_OVERHEAD[kinds.UNKNOWN])
     return busy * (migration.time_s * overhead + migration.downtime_s)
 
 

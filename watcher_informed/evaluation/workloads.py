@@ -28,8 +28,8 @@ SPEC-jbb > SPEC-CPU) and of downtime (IOZONE > OLTP > SPEC-jbb > WEBBENCH
 
 import dataclasses
 
-from watcher_informed.core import params as params_mod
 from watcher_informed.core import paper
+from watcher_informed.core import params as params_mod
 from watcher_informed.evaluation import simulate
 
 GIB = 2048.0
