@@ -75,7 +75,8 @@ DAEMONS=(nova-conductor nova-scheduler nova-compute1 nova-compute2
 eval "$("${PYTHON}" "${HERE}/configure.py" ports)"
 PORTS=("${PORT_keystone}" "${PORT_placement}" "${PORT_glance}"
     "${PORT_nova}" "${PORT_watcher}" "${PORT_neutron}" "${PORT_prometheus}"
-    "${PORT_exporter}" "${PORT_rabbitmq}" "${PORT_mariadb}" 4369 25672)
+    "${PORT_exporter}" "${PORT_rabbitmq}" "${PORT_mariadb}" 25672)
+# (Erlang's port mapper, 4369, is shared: an epmd already running is used.)
 # rabbitmqctl listens on Erlang's distribution while it runs: by default
 # 35672-35682 on every interface; here on loopback below 32768.
 export RABBITMQ_CTL_DIST_PORT_MIN=25682 RABBITMQ_CTL_DIST_PORT_MAX=25692
