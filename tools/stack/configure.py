@@ -74,9 +74,17 @@ def auth(user):
     }
 
 
+#: keystoneauth's retries of a request whose connection failed: on a
+#: loaded machine a pooled keep-alive connection can be reset by the API's
+#: gunicorn just as it is reused ("Connection reset by peer"), which made
+#: the scheduler find no host for a server of the scenario.
+RETRIES = {'connect_retries': 3, 'connect_retry_delay': 1}
+
+
 def client(user, **extra):
     section = {k: v for k, v in auth(user).items()
                if k != 'www_authenticate_uri'}
+    section.update(RETRIES)
     section.update(extra)
     return section
 
@@ -162,8 +170,8 @@ def nova(run, venv):
         'database': {'connection': DB % 'nova'},
         'keystone_authtoken': auth('nova'),
         'placement': client('placement'),
-        'glance': {'endpoint_override': url('glance'),
-                   'region_name': 'RegionOne'},
+        'glance': dict(RETRIES, endpoint_override=url('glance'),
+                       region_name='RegionOne'),
         'neutron': client('nova', endpoint_override=url('neutron')),
         'notifications': {'notification_format': 'both',
                           'notify_on_state_change': 'vm_and_task_state'},
@@ -204,9 +212,9 @@ def watcher(run):
         'watcher_clients_auth': client('watcher'),
         'collector': {'collector_plugins': 'compute'},
         'watcher_cluster_data_model_collectors.compute': {'period': 10},
-        'nova': {'region_name': 'RegionOne', 'migration_interval': 1,
-                 'migration_max_retry': 60},
-        'placement': {'region_name': 'RegionOne'},
+        'nova': dict(RETRIES, region_name='RegionOne', migration_interval=1,
+                     migration_max_retry=60),
+        'placement': dict(RETRIES, region_name='RegionOne'),
         'watcher_datasources': {'datasources': 'prometheus'},
         'prometheus_client': {'host': '127.0.0.1',
                               'port': PORTS['prometheus'],
