@@ -438,8 +438,10 @@ tempest_excluded() {
 # stack with our plugin loaded: a tempest workspace in RUN/tempest, the
 # configuration configure.py generated (RUN/tempest.conf), the tests of
 # TEMPEST_REGEX less those of tempest-exclude.txt (each with its reason;
-# an exclusion that matches no test fails the run).  ARGS go to
-# "tempest run".
+# an exclusion that matches no test fails the run), one at a time:
+# Watcher cancels an audit created while an action plan runs, and the
+# plugin's action-plan tests start plans while its action tests create
+# audits (seen at concurrency 2).  ARGS go to "tempest run".
 cmd_tempest() {
     resolve_run
     local ws="${RUN}/tempest" t0 re all
@@ -464,7 +466,7 @@ cmd_tempest() {
         "exclusions (tools/stack/tempest-exclude.txt)"
     (cd "${ws}" && timeout 1500 "${SVENV}/bin/tempest" run \
         --config-file "${RUN}/tempest.conf" --regex "${TEMPEST_REGEX}" \
-        --exclude-list "${TEMPEST_EXCLUDE}" --concurrency 2 "$@")
+        --exclude-list "${TEMPEST_EXCLUDE}" --serial "$@")
     wi_log "tempest done after $(since "$t0") s"
 }
 
