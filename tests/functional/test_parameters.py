@@ -128,11 +128,11 @@ def test_to_params_turns_defaults_into_params(schema):
         'cpu_threshold': 0.8, 'ram_threshold': 0.9,
         'disk_io_threshold': 0.8, 'net_threshold': 0.8,
         'target_margin': 0.1, 'max_migrations': 50,
-        'bandwidth_mibps': 1250, 'max_out_per_host': 1,
-        'max_in_per_host': 1, 'max_parallel': 0, 'seed': 0,
+        'migration_bandwidth': 1250, 'max_concurrent_out': 1,
+        'max_concurrent_in': 1, 'max_parallel': 0, 'seed': 0,
         # deploy-time options at their defaults
-        'host_disk_io_mibps': 500.0, 'host_net_mibps': 1250.0,
-        'downtime_limit_ms': 500, 'max_rounds': 30,
+        'host_disk_io_capacity': 500.0, 'host_network_capacity': 1250.0,
+        'live_migration_downtime': 500, 'max_precopy_rounds': 30,
     }
     for name, value in expected.items():
         assert getattr(p, name) == value, name
@@ -149,10 +149,10 @@ def test_to_params_uses_the_loaded_strategy_config(schema):
         'interference_overrides': {'disk_io+disk_io': 0.9},
         'communication_groups': [[UUID_A, UUID_B]]})
     p, comm = parameters.to_params(audit, config)
-    assert p.host_disk_io_mibps == 250.0
-    assert p.downtime_limit_ms == 300
-    assert p.bandwidth_mibps == 100
-    assert p.max_out_per_host == 2
+    assert p.host_disk_io_capacity == 250.0
+    assert p.live_migration_downtime == 300
+    assert p.migration_bandwidth == 100
+    assert p.max_concurrent_out == 2
     assert p.pair_penalty('disk_io', 'disk_io') == 0.9
     assert p.pair_penalty('cpu', 'cpu') == 0.25
     assert comm == ((UUID_A, UUID_B),)
@@ -169,8 +169,8 @@ def test_to_params_uses_the_loaded_strategy_config(schema):
     ({'communication_groups': [[1, 2]]}, 'communication_groups'),
     ({'max_migrations': 2.5}, 'max_migrations'),
     ({'foo': 1}, 'foo'),
-    # the core calls these bandwidth_mibps, max_out_per_host and
-    # max_in_per_host; the operator must see the audit parameter's name
+    # the core calls these migration_bandwidth, max_concurrent_out and
+    # max_concurrent_in; the operator must see the audit parameter's name
     ({'migration_bandwidth': NAN}, 'migration_bandwidth'),
     ({'max_concurrent_out': 0}, 'max_concurrent_out'),
     ({'max_concurrent_in': 0}, 'max_concurrent_in'),
@@ -221,8 +221,8 @@ def test_nan_deploy_option_fails_the_audit(watcher_conf_file, option):
 @pytest.mark.parametrize('option', NAN_OPTIONS)
 def test_nan_deploy_option_is_reported_by_its_name(
         watcher_conf_file, option):
-    # not the core Params field (host_disk_io_mibps, host_net_mibps,
-    # stop_copy_mibps), which the operator cannot find anywhere
+    # not the core Params field (host_disk_io_capacity, host_network_capacity,
+    # stop_copy_bandwidth), which the operator cannot find anywhere
     error = _run_with_nan_option(watcher_conf_file, option)
     assert option in str(error)
     assert '_mibps' not in str(error)

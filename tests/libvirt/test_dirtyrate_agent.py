@@ -260,7 +260,7 @@ def test_prometheus_reader_feeds_the_cost_model(stack):
     usage = base.read_usage(reader, [ghost], window, (snap.DIRTY_RATE,))
     assert usage[ghost.uuid].get(snap.DIRTY_RATE) is None
     _, dirty, _ = cost.model_inputs(ghost, usage[ghost.uuid], p)
-    assert dirty == p.assumed_dirty_mibps
+    assert dirty == p.dirty_rate_when_unknown
 
 
 def test_domain_destroyed_mid_run_is_dropped_others_go_on(stack):

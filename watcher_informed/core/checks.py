@@ -333,8 +333,8 @@ def check_limits(snapshot, plan, p, facts):
     for m in plan.moves:
         by_src[m.source].append(m.uuid)
         by_dst[m.dest].append(m.uuid)
-    for label, groups, limit in (('outgoing', by_src, p.max_out_per_host),
-                                 ('incoming', by_dst, p.max_in_per_host)):
+    for label, groups, limit in (('outgoing', by_src, p.max_concurrent_out),
+                                 ('incoming', by_dst, p.max_concurrent_in)):
         for host, uuids in sorted(groups.items()):
             if len(uuids) > limit:
                 width = _max_antichain(uuids, facts.ancestors)

@@ -71,10 +71,10 @@ def _scores(usage, p):
     """Intensity per heavy class, ``None`` where the metric is missing."""
     disk = _sum_known(usage, (snap.DISK_READ, snap.DISK_WRITE))
     raw = {
-        'memory': (usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps),
-        'web': (usage.get(snap.NET_TX), p.net_heavy_mibps),
-        'net_rx': (usage.get(snap.NET_RX), p.net_heavy_mibps),
-        'disk_io': (disk, p.disk_heavy_mibps),
+        'memory': (usage.get(snap.DIRTY_RATE), p.dirty_heavy),
+        'web': (usage.get(snap.NET_TX), p.network_heavy),
+        'net_rx': (usage.get(snap.NET_RX), p.network_heavy),
+        'disk_io': (disk, p.disk_heavy),
         'cpu': (usage.get(snap.CPU), p.cpu_heavy),
     }
     scores = {}
@@ -92,10 +92,10 @@ def _evidence(usage, p, disk):
     lines = []
     specs = (
         (snap.CPU, usage.get(snap.CPU), p.cpu_heavy, ''),
-        ('disk', disk, p.disk_heavy_mibps, ' MiB/s'),
-        (snap.NET_RX, usage.get(snap.NET_RX), p.net_heavy_mibps, ' MiB/s'),
-        (snap.NET_TX, usage.get(snap.NET_TX), p.net_heavy_mibps, ' MiB/s'),
-        (snap.DIRTY_RATE, usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps,
+        ('disk', disk, p.disk_heavy, ' MiB/s'),
+        (snap.NET_RX, usage.get(snap.NET_RX), p.network_heavy, ' MiB/s'),
+        (snap.NET_TX, usage.get(snap.NET_TX), p.network_heavy, ' MiB/s'),
+        (snap.DIRTY_RATE, usage.get(snap.DIRTY_RATE), p.dirty_heavy,
          ' MiB/s'),
     )
     for name, value, threshold, unit in specs:

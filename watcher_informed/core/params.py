@@ -80,27 +80,27 @@ class Params:
     net_threshold: float = 0.8
     #: a host counts as relieved at threshold - target_margin.
     target_margin: float = 0.1
-    host_disk_io_mibps: float = 500.0
-    host_net_mibps: float = 1250.0
+    host_disk_io_capacity: float = 500.0
+    host_network_capacity: float = 1250.0
 
     # -- classification thresholds (per instance) --
     cpu_heavy: float = 0.25
-    disk_heavy_mibps: float = 1.0
-    net_heavy_mibps: float = 0.1
-    dirty_heavy_mibps: float = 16.0
+    disk_heavy: float = 1.0
+    network_heavy: float = 0.1
+    dirty_heavy: float = 16.0
     idle_cpu: float = 0.05
     idle_disk_mibps: float = 0.05
     idle_net_mibps: float = 0.01
 
     # -- pre-copy cost model (Nova libvirt defaults where they exist) --
-    bandwidth_mibps: float = 1250.0
-    downtime_limit_ms: float = 500.0
-    max_rounds: int = 30
-    #: 0 means the stop-and-copy phase runs at ``bandwidth_mibps``.
-    stop_copy_mibps: float = 0.0
+    migration_bandwidth: float = 1250.0
+    live_migration_downtime: float = 500.0
+    max_precopy_rounds: int = 30
+    #: 0 means the stop-and-copy phase runs at ``migration_bandwidth``.
+    stop_copy_bandwidth: float = 0.0
     fixed_downtime_ms: float = 10.0
     #: dirty rate assumed when the metric is missing.
-    assumed_dirty_mibps: float = 0.0
+    dirty_rate_when_unknown: float = 0.0
 
     # -- section 3.3 interference on other migrations (time, downtime) --
     dirty_on_source_time: float = 1.3
@@ -111,8 +111,8 @@ class Params:
 
     # -- limits --
     max_migrations: int = 50
-    max_out_per_host: int = 1
-    max_in_per_host: int = 1
+    max_concurrent_out: int = 1
+    max_concurrent_in: int = 1
     max_parallel: int = 0
     exact_select_limit: int = 12
 
@@ -129,11 +129,11 @@ class Params:
     #: 1 (move only for an overwhelming benefit) .. 5 (move eagerly).
     aggressiveness: int = 3
     #: seconds the new placement is expected to hold (benefit horizon).
-    horizon_s: float = 3600.0
+    horizon: float = 3600.0
     #: rest after one migration; doubles with each recent one, capped.
-    cooldown_s: float = 3600.0
-    cooldown_cap_s: float = 86400.0
-    history_window_s: float = 86400.0
+    cooldown: float = 3600.0
+    cooldown_cap: float = 86400.0
+    history_window: float = 86400.0
 
     seed: int = 0
 
@@ -169,33 +169,33 @@ class Params:
                      'net_threshold'):
             _check_range(name, getattr(self, name), 0.0, 1.0, low_open=True)
         _check_range('target_margin', self.target_margin, 0.0, 0.5)
-        for name in ('host_disk_io_mibps', 'host_net_mibps',
-                     'bandwidth_mibps'):
+        for name in ('host_disk_io_capacity', 'host_network_capacity',
+                     'migration_bandwidth'):
             _check_range(name, getattr(self, name), 0.0, None,
                          low_open=True)
-        for name in ('downtime_limit_ms', 'stop_copy_mibps',
-                     'fixed_downtime_ms', 'assumed_dirty_mibps',
+        for name in ('live_migration_downtime', 'stop_copy_bandwidth',
+                     'fixed_downtime_ms', 'dirty_rate_when_unknown',
                      'communication_bonus', 'soft_anti_affinity_penalty',
-                     'headroom_weight', 'cpu_heavy', 'disk_heavy_mibps',
-                     'net_heavy_mibps', 'dirty_heavy_mibps', 'idle_cpu',
+                     'headroom_weight', 'cpu_heavy', 'disk_heavy',
+                     'network_heavy', 'dirty_heavy', 'idle_cpu',
                      'idle_disk_mibps', 'idle_net_mibps'):
             _check_range(name, getattr(self, name), 0.0, None)
         for name in ('dirty_on_source_time', 'netrx_on_dest_time',
                      'netrx_on_dest_downtime', 'web_on_source_time',
                      'web_on_source_downtime'):
             _check_range(name, getattr(self, name), 1.0, 10.0)
-        _check_int('max_rounds', self.max_rounds, 1)
+        _check_int('max_precopy_rounds', self.max_precopy_rounds, 1)
         _check_int('max_migrations', self.max_migrations, 0)
-        _check_int('max_out_per_host', self.max_out_per_host, 1)
-        _check_int('max_in_per_host', self.max_in_per_host, 1)
+        _check_int('max_concurrent_out', self.max_concurrent_out, 1)
+        _check_int('max_concurrent_in', self.max_concurrent_in, 1)
         _check_int('max_parallel', self.max_parallel, 0)
         _check_int('exact_select_limit', self.exact_select_limit, 0)
         _check_int('aggressiveness', self.aggressiveness, 1)
         if self.aggressiveness > 5:
             raise ParamError('aggressiveness', 'must be <= 5, got %d'
                              % self.aggressiveness)
-        for name in ('horizon_s', 'cooldown_s', 'cooldown_cap_s',
-                     'history_window_s'):
+        for name in ('horizon', 'cooldown', 'cooldown_cap',
+                     'history_window'):
             _check_range(name, getattr(self, name), 0.0, None)
         for key, value in self.interference.items():
             _check_range('interference_overrides', value, 0.0, 1.0)

@@ -154,7 +154,7 @@ class InformedLiveMigration(base.BaseStrategy):
         now = self.clock()
         source = self.history_source or (
             lambda at, window: history.recent_moves(self.ctx, at, window))
-        recent = source(now, p.history_window_s)
+        recent = source(now, p.history_window)
         snapshot = watcher_model.build_snapshot(hosts, instances, usage,
                                                 groups, comm, recent, now)
         plan = pipeline.build_plan(snapshot, p)

@@ -22,8 +22,9 @@ def test_defaults_are_valid():
 @pytest.mark.parametrize('field, value', [
     ('cpu_threshold', 0.0), ('cpu_threshold', 1.5), ('cpu_threshold', 'x'),
     ('ram_threshold', float('nan')), ('target_margin', 0.9),
-    ('bandwidth_mibps', 0), ('max_rounds', 0), ('max_migrations', -1),
-    ('max_out_per_host', 0), ('max_parallel', 1.5),
+    ('migration_bandwidth', 0), ('max_precopy_rounds', 0),
+    ('max_migrations', -1),
+    ('max_concurrent_out', 0), ('max_parallel', 1.5),
     ('dirty_on_source_time', 0.5), ('cpu_heavy', True),
 ])
 def test_invalid_field_is_named(field, value):
