@@ -232,8 +232,8 @@ def test_estimates_match_the_known_rates_and_working_sets(stack):
 
 def test_prometheus_reader_feeds_the_cost_model(stack):
     reader = prometheus.PrometheusMetrics(
-        stack.prometheus_url, dirty_rate_metric='memory.dirty.rate',
-        wss_metric='memory.dirty.working_set')
+        stack.prometheus_url, dirty_rate_meter='memory.dirty.rate',
+        working_set_meter='memory.dirty.working_set')
     window = base.Window(period_s=30, granularity_s=2, stale_after_s=30)
     instances = {g.name: snap.Instance(
         uuid=stack.uuids[g.name], name=g.name, host='compute-test',
