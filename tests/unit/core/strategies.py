@@ -365,7 +365,7 @@ PARAM_OPTIONS = (
     ('host_disk_io_capacity', (500.0, 500.0, 100.0)),
     ('host_network_capacity', (1250.0, 1250.0, 100.0)),
     ('migration_bandwidth', (1250.0, 10.0, 125.0)),
-    ('live_migration_downtime', (500.0, 0.0, 100.0)),
+    ('live_migration_downtime', (500, 1, 100)),
     ('max_precopy_rounds', (30, 1, 2, 5)),
     ('dirty_rate_when_unknown', (0.0, 0.0, 20.0)),
     ('max_migrations', tuple(range(21))),
