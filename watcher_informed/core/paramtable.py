@@ -160,8 +160,9 @@ TABLE = (
                'network (MiB/s / host_network_capacity)'),
     _p('target_margin', 'number', 0.1, AUDIT, CORE,
        'An overloaded host counts as relieved once each of its overloaded '
-       'loads is at most its threshold minus this margin; destinations '
-       'must stay at most that target too.',
+       'loads is at most its threshold minus this margin (a fraction of '
+       'the host capacity); destinations must stay at most that target '
+       'too.',
        unit='fraction', minimum=0, maximum=0.5),
     _p('period', 'integer', 3600, AUDIT, WINDOW,
        'Seconds of metric history averaged to classify workloads and '
@@ -402,3 +403,21 @@ def rows(when=None, feeds=None):
     return tuple(r for r in TABLE
                  if (when is None or r.when == when)
                  and (feeds is None or r.feeds == feeds))
+
+
+def rst_table(when):
+    """RST lines of the table of the rows set at ``when`` (for the docs)."""
+    selected = rows(when=when)
+    if not selected:
+        raise ValueError('no parameters set at %r' % (when,))
+    lines = ['.. list-table::', '   :header-rows: 1',
+             '   :widths: 22 9 12 20 37', '',
+             '   * - parameter', '     - type', '     - default',
+             '     - range', '     - meaning']
+    for row in selected:
+        lines += ['   * - ``%s``' % row.name,
+                  '     - %s' % row.type,
+                  '     - ``%s``' % json.dumps(row.default),
+                  '     - %s' % (row.range_text() or '--'),
+                  '     - %s' % ' '.join(row.text)]
+    return lines

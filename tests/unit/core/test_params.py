@@ -52,3 +52,37 @@ def test_interference_override_is_symmetric():
 def test_targets_are_threshold_minus_margin():
     p = params.Params(cpu_threshold=0.8, target_margin=0.2)
     assert p.targets()['cpu'] == pytest.approx(0.6)
+
+
+def _out_of_range(row):
+    """Values just outside the declared range of ``row``."""
+    step = 1 if row.type == 'integer' else 0.001
+    if row.minimum is not None:
+        yield row.minimum if row.exclusive_minimum else row.minimum - step
+    if row.maximum is not None:
+        yield row.maximum + step
+    if row.type == 'integer':
+        yield float(row.default)
+    yield float('nan') if row.type == 'number' else 'x'
+
+
+@pytest.mark.parametrize('row, value', [
+    (row, value) for row in params.FIELDS for value in _out_of_range(row)],
+    ids=str)
+def test_validate_enforces_the_declared_range_and_type(row, value):
+    p = params.Params(**{row.name: value})
+    with pytest.raises(params.ParamError) as err:
+        p.validate()
+    assert err.value.field == row.name
+
+
+@pytest.mark.parametrize('row', [r for r in params.FIELDS
+                                 if r.minimum is not None],
+                         ids=lambda r: r.name)
+def test_validate_accepts_the_bounds_themselves(row):
+    values = {row.name: row.minimum}
+    if row.exclusive_minimum:
+        values[row.name] = row.maximum
+    params.Params(**values).validate()
+    if row.maximum is not None:
+        params.Params(**{row.name: row.maximum}).validate()
