@@ -38,6 +38,8 @@ import dataclasses
 import json
 import typing
 
+from watcher_informed.core import kinds
+
 AUDIT = 'audit'
 DEPLOY = 'deploy'
 INTERNAL = 'internal'
@@ -54,7 +56,8 @@ INTERFERENCE = 'interference'    # Params.interference, by override
 PY_TYPES = {'number': float, 'integer': int, 'boolean': bool,
             'string': str, 'array': list, 'object': dict}
 
-CLASSES = ('cpu', 'memory', 'disk_io', 'net_rx', 'web', 'idle', 'unknown')
+#: workload class names, as plain strings (the schema is plain literals).
+CLASSES = tuple(c.value for c in kinds.WorkloadClass)
 
 
 @dataclasses.dataclass(frozen=True)
