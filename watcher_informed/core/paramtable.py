@@ -153,6 +153,13 @@ def _threshold(name, default, what):
               exclusive_minimum=True)
 
 
+def _factor(name, default, what, where):
+    """A section 3.3 interference factor on another migration."""
+    return _p(name, 'number', default, INTERNAL, CORE,
+              'Section 3.3: factor on the %s of a migration %s.'
+              % (what, where), minimum=1.0, maximum=10.0)
+
+
 TABLE = (
     # -- audit parameters (the strategy's JSON schema), in schema order --
     _threshold('cpu_threshold', 0.8, 'CPU (busy cores / cores)'),
@@ -369,21 +376,16 @@ TABLE = (
     _p('fixed_downtime_ms', 'number', 10.0, INTERNAL, CORE,
        'Pause of a live migration on top of the final copy (QEMU, '
        'measured).', unit='ms', minimum=0.0),
-    _p('dirty_on_source_time', 'number', 1.3, INTERNAL, CORE,
-       'Section 3.3: factor on the time of a migration whose source still '
-       'hosts a memory-dirtying instance.', minimum=1.0, maximum=10.0),
-    _p('netrx_on_dest_time', 'number', 1.3, INTERNAL, CORE,
-       'Section 3.3: factor on the time of a migration into a host with a '
-       'network-receive instance.', minimum=1.0, maximum=10.0),
-    _p('netrx_on_dest_downtime', 'number', 1.5, INTERNAL, CORE,
-       'Section 3.3: factor on the downtime of a migration into a host '
-       'with a network-receive instance.', minimum=1.0, maximum=10.0),
-    _p('web_on_source_time', 'number', 1.4, INTERNAL, CORE,
-       'Section 3.3: factor on the time of a migration whose source hosts '
-       'a web server.', minimum=1.0, maximum=10.0),
-    _p('web_on_source_downtime', 'number', 1.5, INTERNAL, CORE,
-       'Section 3.3: factor on the downtime of a migration whose source '
-       'hosts a web server.', minimum=1.0, maximum=10.0),
+    _factor('dirty_on_source_time', 1.3, 'time',
+            'whose source still hosts a memory-dirtying instance'),
+    _factor('netrx_on_dest_time', 1.3, 'time',
+            'into a host with a network-receive instance'),
+    _factor('netrx_on_dest_downtime', 1.5, 'downtime',
+            'into a host with a network-receive instance'),
+    _factor('web_on_source_time', 1.4, 'time',
+            'whose source hosts a web server'),
+    _factor('web_on_source_downtime', 1.5, 'downtime',
+            'whose source hosts a web server'),
     _p('exact_select_limit', 'integer', 12, INTERNAL, CORE,
        'Most candidates of one host searched exhaustively; more are '
        'searched greedily with seeded restarts.', minimum=0),
