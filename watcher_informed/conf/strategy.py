@@ -53,6 +53,9 @@ def _opt(row):
         kwargs.update(min=row.minimum, max=row.maximum)
     if row.choices:
         kwargs['choices'] = list(row.choices)
+    if row.deprecated_names:
+        kwargs['deprecated_opts'] = [cfg.DeprecatedOpt(name, group=GROUP)
+                                     for name in row.deprecated_names]
     return _OPT_TYPES[row.type](row.name, **kwargs)
 
 

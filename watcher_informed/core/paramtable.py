@@ -83,6 +83,10 @@ class Param:
     related: tuple = ()
     #: extra JSON-schema keywords (plain literals) for arrays and objects.
     schema: typing.Mapping = dataclasses.field(default_factory=dict)
+    #: former names of a deploy-time option, still read from watcher.conf
+    #: (oslo.config ``deprecated_opts``); an audit parameter is never
+    #: renamed (stored audit templates would fail validation).
+    deprecated_names: tuple = ()
 
     @property
     def py_type(self):
