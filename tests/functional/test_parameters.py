@@ -353,3 +353,15 @@ class SchemaDbTest(db_base.DbTestCase):
         self.assertEqual(parameters.defaults(), filled)
         with pytest.raises(jsonschema.ValidationError):
             validate(self.stored().parameters_spec, {'period': 59})
+
+
+def test_filled_defaults_are_not_the_tables_objects(schema):
+    # the validator fills defaults in place: a caller that extends its
+    # communication_groups must not change the next audit's default
+    filled = validate(parameters.schema(), {})
+    filled['communication_groups'].append([UUID_A, UUID_B])
+    filled['interference_overrides']['cpu+cpu'] = 1
+    assert parameters.schema()['properties']['communication_groups'][
+        'default'] == []
+    assert parameters.defaults()['interference_overrides'] == {}
+    assert paramtable.BY_NAME['communication_groups'].default == []

@@ -31,6 +31,7 @@ the name the operator set: parameters, options and ``Params`` fields share
 one name.
 """
 
+import copy
 import dataclasses
 import uuid as uuid_mod
 
@@ -57,13 +58,18 @@ def _property(row):
 
 
 def schema():
-    """The audit parameter schema (plain literals)."""
-    return {'properties': {row.name: _property(row) for row in AUDIT_ROWS}}
+    """The audit parameter schema (plain literals, a fresh copy).
+
+    Watcher's validator puts the schema's default objects into the audit
+    parameters, so no caller may share them with the table.
+    """
+    return copy.deepcopy(
+        {'properties': {row.name: _property(row) for row in AUDIT_ROWS}})
 
 
 def defaults():
-    """``{name: default}`` of every audit parameter."""
-    return {row.name: row.default for row in AUDIT_ROWS}
+    """``{name: default}`` of every audit parameter (a fresh copy)."""
+    return copy.deepcopy({row.name: row.default for row in AUDIT_ROWS})
 
 
 @dataclasses.dataclass(frozen=True)
