@@ -96,6 +96,16 @@ class _Methods:
                              low_open=row.exclusive_minimum)
         for key, value in self.interference.items():
             _check_range('interference_overrides', value, 0.0, 1.0)
+        for name, threshold in sorted(self.thresholds().items()):
+            if threshold <= self.target_margin:
+                # the target would be 0 or below: no destination could
+                # ever qualify, and the audit would silently plan nothing
+                raise ParamError(
+                    'target_margin',
+                    'must be below every threshold, but %s_threshold is '
+                    '%g and target_margin %g (a host is relieved at '
+                    'threshold - target_margin)'
+                    % (name, threshold, self.target_margin))
         return self
 
 

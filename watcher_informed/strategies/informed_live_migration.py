@@ -170,6 +170,9 @@ class InformedLiveMigration(base.BaseStrategy):
             for uuid, profile in sorted(plan.profiles.items()):
                 LOG.debug('%s: %s is %s (%s)', NAME, uuid, profile.cls,
                           '; '.join(profile.evidence))
+        for host in plan.still_overloaded:
+            LOG.warning('%s: host %s stays overloaded: %s', NAME, host,
+                        plan.left.get(host, 'unknown reason'))
         for move in plan.moves:
             LOG.info('%s: step %d %s %s -> %s: %s', NAME, move.step,
                      move.uuid, move.source, move.dest, move.reason)
