@@ -27,6 +27,7 @@ the field for anything the schema cannot express.
 import uuid as uuid_mod
 
 from watcher_informed.adapters.metrics import base as metrics_base
+from watcher_informed.core import demand
 from watcher_informed.core import params as params_mod
 
 UUID_PATTERN = ('^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?'
@@ -176,6 +177,28 @@ def schema():
                     'the cooldown_cap option). Between 0 and 604800. '
                     'Default 3600.'),
             },
+            # -- issue 18: the next hour's load --
+            'demand_estimator': {
+                'type': 'string', 'enum': list(demand.ESTIMATORS),
+                'default': demand.DEFAULT,
+                'description': (
+                    'How the load of the next hour is estimated from the '
+                    'last demand_history seconds of metrics: last (mean of '
+                    'the last hour), mean (of the whole history), quantile '
+                    '(a busy hour: 90th percentile of the hourly means), '
+                    'trend (damped trend of the samples) or seasonal (the '
+                    'last hour plus the change of the same hour a day '
+                    'earlier). One of %s. Default "%s".'
+                    % (', '.join(demand.ESTIMATORS), demand.DEFAULT)),
+            },
+            'demand_history': {
+                'type': 'integer', 'minimum': 3600, 'maximum': 604800,
+                'default': demand.DEFAULT_HISTORY_S,
+                'description': (
+                    'Seconds of metric history read, in one query per '
+                    'metric, to estimate the next hour load. Between 3600 '
+                    'and 604800. Default %d.' % demand.DEFAULT_HISTORY_S),
+            },
             'seed': {
                 'type': 'integer', 'minimum': 0, 'maximum': 2147483647,
                 'default': 0,
@@ -287,6 +310,8 @@ def _to_params(audit, config):
         disk_heavy_mibps=opt('disk_heavy', 1.0),
         net_heavy_mibps=opt('network_heavy', 0.1),
         dirty_heavy_mibps=opt('dirty_heavy', 16.0),
+        demand_estimator=values['demand_estimator'],
+        demand_history=values['demand_history'],
     )
     overrides = values['interference_overrides'] or {}
     if not isinstance(overrides, dict):

@@ -23,6 +23,7 @@ import dataclasses
 import types
 import typing
 
+from watcher_informed.core import demand
 from watcher_informed.core import kinds
 from watcher_informed.core import paper
 
@@ -115,6 +116,12 @@ class Params:
 
     seed: int = 0
 
+    # -- issue 18: plan on the next hour's load (``demand``) --
+    #: estimator of the next hour (``demand.ESTIMATORS``).
+    demand_estimator: str = demand.DEFAULT
+    #: seconds of history the estimator reads (one query per metric).
+    demand_history: int = demand.DEFAULT_HISTORY_S
+
     def thresholds(self):
         return {'cpu': self.cpu_threshold, 'ram': self.ram_threshold,
                 'disk_io': self.disk_io_threshold,
@@ -177,6 +184,14 @@ class Params:
             _check_range(name, getattr(self, name), 0.0, None)
         for key, value in self.interference.items():
             _check_range('interference_overrides', value, 0.0, 1.0)
+        if self.demand_estimator not in demand.ESTIMATORS:
+            raise ParamError('demand_estimator', 'must be one of %s, got %r'
+                             % (', '.join(demand.ESTIMATORS),
+                                self.demand_estimator))
+        _check_int('demand_history', self.demand_history, 3600)
+        if self.demand_history > 604800:
+            raise ParamError('demand_history', 'must be <= 604800, got %d'
+                             % self.demand_history)
         return self
 
 
