@@ -76,7 +76,10 @@ def test_demo_plan_passes_the_core_checkers(demo_json):
     groups = tuple(snap.ServerGroup(g['uuid'], g['policy'],
                                     tuple(g['members']))
                    for g in data['server_groups'])
-    snapshot = snap.Snapshot(hosts, insts, {}, groups)
+    # the metrics the plan was made on: without them every instance
+    # would count at a conservative guess (issue 18), not the plan's load
+    usage = {u: snap.make_usage(v) for u, v in data['metrics'].items()}
+    snapshot = snap.Snapshot(hosts, insts, usage, groups)
     by_action = {a['action_uuid']: a['instance']
                  for a in demo_json['actions']}
     moves = tuple(plan_mod.PlannedMove(
