@@ -137,12 +137,19 @@ def test_matrix_aligns_on_the_grid_that_ends_now(times, values, expected):
 def test_forecasts_keep_what_has_samples_with_spread_and_method():
     per = {'cpu': np.vstack([hours(0.2, 0.4), np.full((1, 24), np.nan)]),
            'ram': np.vstack([hours(100.0, 100.0), hours(50.0, 70.0)])}
-    got = demand.forecasts(per, ['a', 'b'], STEP, 'mean')
+    got = demand.forecasts(per, ['a', 'b'], STEP, 'mean', spread_weight=0)
     assert got['a'].get('cpu') == pytest.approx(0.3)
     assert got['a'].spread['cpu'] == pytest.approx(0.2)
     assert got['a'].method == 'mean'
     assert got['b'].get('cpu') is None
     assert got['b'].get('ram') == pytest.approx(60.0)
+    # what the plan is made on: the estimate plus a share of its spread
+    weighted = demand.forecasts(per, ['a', 'b'], STEP, 'mean',
+                                spread_weight=0.5)
+    assert weighted['a'].get('cpu') == pytest.approx(0.3 + 0.5 * 0.2)
+    assert weighted['b'].get('ram') == pytest.approx(60.0 + 0.5 * 20.0)
+    assert demand.forecasts(per, ['a'], STEP, 'mean')['a'].get('cpu') == \
+        pytest.approx(0.3 + demand.SPREAD_WEIGHT * 0.2)
     assert demand.forecasts({'cpu': np.full((1, 24), np.nan)}, ['c'],
                             STEP) == {}
 

@@ -17,6 +17,7 @@ import pytest
 from watcher_informed.adapters.metrics import base
 from watcher_informed.adapters.metrics import forecast
 from watcher_informed.adapters.metrics import memory
+from watcher_informed.core import demand
 from watcher_informed.core import snapshot as snap
 
 NOW = 100000.0
@@ -39,7 +40,9 @@ def test_one_history_query_per_metric_and_the_estimate(method, expected):
     store = memory.InMemoryMetrics({'cpu': {'a': hourly(0.2, 0.6)},
                                     'ram': {'a': hourly(100, 100)}}, NOW)
     got = forecast.read_forecast(store, VMS, W, 7200, method)
-    assert got['a'].get('cpu') == pytest.approx(expected)
+    # planned on the estimate plus SPREAD_WEIGHT spreads (0.4)
+    assert got['a'].get('cpu') == pytest.approx(
+        expected + demand.SPREAD_WEIGHT * 0.4)
     assert got['a'].spread['cpu'] == pytest.approx(0.4)
     assert got['a'].get('ram') == pytest.approx(100.0)
     assert 'b' not in got
