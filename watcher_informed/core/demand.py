@@ -266,9 +266,9 @@ def forecasts(per_metric, uuids, step_s, method=DEFAULT,
 
     Each forecast value is the estimate plus ``spread_weight`` times its
     spread (what the plan is made on); ``Forecast.spread`` keeps the
-    spread itself.  Rows follow ``uuids``.  A metric without an estimate for an instance
-    (no samples) is left out of its forecast; an instance without any is
-    left out of the answer.
+    spread itself.  Rows follow ``uuids``.  A metric without an estimate
+    for an instance (no samples) is left out of its forecast; an instance
+    without any is left out of the answer.
     """
     values = {u: {} for u in uuids}
     spreads = {u: {} for u in uuids}
