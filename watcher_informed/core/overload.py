@@ -34,13 +34,16 @@ metrics) is load that stays on the host whatever moves
 (:func:`fixed_loads`).
 """
 
-import collections
+import collections.abc
 import dataclasses
 import math
 import typing
 
+import numpy as np
+
 from watcher_informed.core import kinds
 from watcher_informed.core import snapshot as snap
+from watcher_informed.core import usage as usage_mod
 
 DIMS = kinds.DIMS
 
@@ -62,8 +65,8 @@ class HotHost:
 #: which an instance without a CPU metric counts.
 UNMEASURED_QUANTILE = 0.9
 #: ... and the least it counts at (a fraction of its vCPUs), so it is
-#: never zero; also the guess when no instance of the audit is measured
-#: is 1 (all its vCPUs busy).
+#: never zero; also what it counts at when no instance of the audit has a
+#: CPU metric (then no host may look overloaded on guesses alone).
 UNMEASURED_MIN_CPU = 0.05
 
 
@@ -106,6 +109,139 @@ def host_scale(host, p):
             'disk_io': p.host_disk_io_mibps, 'net': p.host_net_mibps}
 
 
+class Demands(collections.abc.Mapping):
+    """Every instance's demand as one array, ``uuid -> {dim: value}``.
+
+    ``array`` is (instances x ``DIMS``) in the snapshot's instance order,
+    computed from the usage columns at once; the per-instance mapping of
+    :func:`instance_demand` is built on access.
+    """
+
+    def __init__(self, snapshot):
+        self.uuids = tuple(i.uuid for i in snapshot.instances)
+        self.index = {u: k for k, u in enumerate(self.uuids)}
+
+        def col(metric):
+            return planned_column(snapshot, metric)
+
+        vcpus = np.array([i.vcpus for i in snapshot.instances], dtype=float)
+        ram_mb = np.array([i.ram_mb for i in snapshot.instances],
+                          dtype=float)
+        cpu, ram = col(snap.CPU), col(snap.RAM)
+        self.array = np.column_stack([
+            _cpu_cores(snapshot, cpu, vcpus),
+            np.where(np.isnan(ram), ram_mb, np.minimum(ram, ram_mb)),
+            _known_sum(col(snap.DISK_READ), col(snap.DISK_WRITE)),
+            _known_sum(col(snap.NET_RX), col(snap.NET_TX)),
+        ]).reshape(len(self.uuids), len(DIMS))
+
+    def row(self, uuid):
+        return self.array[self.index[uuid]]
+
+    def __getitem__(self, uuid):
+        row = self.array[self.index[uuid]]
+        return {d: float(row[k]) for k, d in enumerate(DIMS)}
+
+    def __iter__(self):
+        return iter(self.uuids)
+
+    def __len__(self):
+        return len(self.uuids)
+
+
+def _known_sum(a, b):
+    """``a + b`` counting a missing (NaN) term as absent, as 0 + known."""
+    return np.nan_to_num(a, nan=0.0) + np.nan_to_num(b, nan=0.0)
+
+
+def planned_column(snapshot, metric):
+    """``metric`` of every instance (instance order, NaN: unknown).
+
+    The forecast's value where the snapshot has one, else the usage.
+    """
+    col = usage_mod.column(snapshot, metric)
+    if not snapshot.forecast:
+        return col
+    col = np.array(col, dtype=float)
+    for k, inst in enumerate(snapshot.instances):
+        forecast = snapshot.forecast.get(inst.uuid)
+        value = forecast.get(metric) if forecast is not None else None
+        if value is not None:
+            col[k] = value
+    return col
+
+
+def _guess(known):
+    """:func:`unmeasured_cpu` of the known CPU fractions (an array)."""
+    if not len(known):
+        # nothing measured: no guess may make a host look overloaded
+        return UNMEASURED_MIN_CPU
+    ordered = np.sort(known)
+    rank = min(len(ordered) - 1, int(math.ceil(
+        UNMEASURED_QUANTILE * len(ordered))) - 1)
+    return max(UNMEASURED_MIN_CPU, float(ordered[max(rank, 0)]))
+
+
+def _cpu_cores(snapshot, cpu, vcpus):
+    """Busy cores per instance; unknown CPU counts conservatively.
+
+    See :func:`unmeasured_cpu`; on a host with its own CPU meter the
+    instances without CPU share (in proportion to their vCPUs) at most
+    what the measured ones leave unexplained, never less than
+    :data:`UNMEASURED_MIN_CPU` of their vCPUs.
+    """
+    missing = np.isnan(cpu)
+    if not missing.any():
+        return cpu * vcpus
+    cores = np.where(missing, _guess(cpu[~missing]), cpu) * vcpus
+    if not snapshot.host_usage:
+        return cores
+    index = {h.name: k for k, h in enumerate(snapshot.hosts)}
+    at = np.array([index[i.host] for i in snapshot.instances], dtype=int)
+    nh = len(snapshot.hosts)
+    known = np.bincount(at, weights=np.where(missing, 0.0, cores),
+                        minlength=nh)
+    blind = np.bincount(at, weights=np.where(missing, vcpus, 0.0),
+                        minlength=nh)
+    measured = np.array([_host_value(snapshot, h, snap.CPU, h.vcpus)
+                         for h in snapshot.hosts], dtype=float)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        share = np.maximum(0.0, measured[at] - known[at]) * vcpus / \
+            blind[at]
+    capped = np.maximum(UNMEASURED_MIN_CPU * vcpus,
+                        np.minimum(cores, share))
+    use = missing & ~np.isnan(measured[at]) & (blind[at] > 0)
+    return np.where(use, capped, cores)
+
+
+def _host_value(snapshot, host, metric, scale=1.0):
+    """A host's own meter (``metric`` x ``scale``), NaN if unknown."""
+    usage = snapshot.host_usage.get(host.name)
+    value = usage.get(metric) if usage is not None else None
+    return np.nan if value is None else value * scale
+
+
+def unmeasured(snapshot):
+    """Uuids of the instances whose CPU is unknown, sorted."""
+    cpu = planned_column(snapshot, snap.CPU)
+    return sorted(i.uuid for k, i in enumerate(snapshot.instances)
+                  if np.isnan(cpu[k]))
+
+
+def unmeasured_cpu(snapshot):
+    """The CPU fraction an instance without a CPU metric counts at.
+
+    The :data:`UNMEASURED_QUANTILE` quantile of the measured instances'
+    CPU fractions (nearest rank, so it is one of them), at least
+    :data:`UNMEASURED_MIN_CPU`, which is also the answer when no instance
+    is measured (guesses alone never make a host overloaded).  (On a
+    host with its own CPU meter it is capped further, see
+    :func:`demands`.)
+    """
+    cpu = planned_column(snapshot, snap.CPU)
+    return _guess(cpu[~np.isnan(cpu)])
+
+
 def instance_spread(instance, forecast):
     """One standard deviation of an instance's estimated load, per dim.
 
@@ -125,45 +261,6 @@ def instance_spread(instance, forecast):
     }
 
 
-def _cpu_known(snapshot, uuid):
-    forecast = snapshot.forecast.get(uuid)
-    return _reading(snapshot.usage_of(uuid), forecast, snap.CPU)
-
-
-def unmeasured(snapshot):
-    """Uuids of the instances whose CPU is unknown, sorted."""
-    return sorted(i.uuid for i in snapshot.instances
-                  if _cpu_known(snapshot, i.uuid) is None)
-
-
-def unmeasured_cpu(snapshot):
-    """The CPU fraction an instance without a CPU metric counts at.
-
-    The :data:`UNMEASURED_QUANTILE` quantile of the measured instances'
-    CPU fractions (nearest rank, so it is one of them), at least
-    :data:`UNMEASURED_MIN_CPU`; 1.0 when no instance is measured.
-    """
-    known = sorted(v for v in (_cpu_known(snapshot, i.uuid)
-                               for i in snapshot.instances)
-                   if v is not None)
-    if not known:
-        return 1.0
-    rank = min(len(known) - 1, int(math.ceil(
-        UNMEASURED_QUANTILE * len(known))) - 1)
-    return max(UNMEASURED_MIN_CPU, known[max(rank, 0)])
-
-
-def _host_cpu(snapshot, host):
-    usage = snapshot.host_usage.get(host.name)
-    value = usage.get(snap.CPU) if usage is not None else None
-    return None if value is None else value * host.vcpus
-
-
-def _host_ram(snapshot, host):
-    usage = snapshot.host_usage.get(host.name)
-    return usage.get(snap.RAM) if usage is not None else None
-
-
 def demands(snapshot):
     """``{uuid: demand}`` for every instance of the snapshot.
 
@@ -172,32 +269,30 @@ def demands(snapshot):
     vCPUs) at most what the measured instances leave unexplained, and
     never less than :data:`UNMEASURED_MIN_CPU`.
     """
-    missing = set(unmeasured(snapshot))
-    guess = unmeasured_cpu(snapshot) if missing else 0.0
-    out = {i.uuid: instance_demand(i, snapshot.usage_of(i.uuid),
-                                   snapshot.forecast.get(i.uuid), guess)
-           for i in snapshot.instances}
-    if not missing or not snapshot.host_usage:
+    return Demands(snapshot)
+
+
+def _fixed_array(snapshot, demand):
+    """(hosts x DIMS) load the hosts' own meters show beyond their VMs."""
+    nh = len(snapshot.hosts)
+    out = np.zeros((nh, len(DIMS)))
+    if not snapshot.host_usage:
         return out
-    known = collections.defaultdict(float)
-    vcpus = collections.defaultdict(float)
-    for inst in snapshot.instances:
-        if inst.uuid in missing:
-            vcpus[inst.host] += inst.vcpus
-        else:
-            known[inst.host] += out[inst.uuid]['cpu']
-    for inst in snapshot.instances:
-        if inst.uuid not in missing:
-            continue
-        host = snapshot.host_by_name[inst.host]
-        measured = _host_cpu(snapshot, host)
-        if measured is None or vcpus[inst.host] <= 0:
-            continue
-        share = max(0.0, measured - known[inst.host]) * inst.vcpus / \
-            vcpus[inst.host]
-        floor = UNMEASURED_MIN_CPU * inst.vcpus
-        out[inst.uuid]['cpu'] = max(floor, min(out[inst.uuid]['cpu'],
-                                               share))
+    if not isinstance(demand, Demands):
+        demand = _table(demand, snapshot)
+    index = {h.name: k for k, h in enumerate(snapshot.hosts)}
+    order = sorted(snapshot.instances, key=lambda i: i.uuid)
+    sums = np.zeros((nh, len(DIMS)))
+    if order:
+        rows = np.array([demand.index[i.uuid] for i in order], dtype=int)
+        at = np.array([index[i.host] for i in order], dtype=int)
+        np.add.at(sums, at, demand.array[rows])
+    for k, host in enumerate(snapshot.hosts):
+        for j, (metric, scale) in ((0, (snap.CPU, host.vcpus)),
+                                   (1, (snap.RAM, 1.0))):
+            value = _host_value(snapshot, host, metric, scale)
+            if not np.isnan(value):
+                out[k, j] = max(0.0, value - sums[k, j])
     return out
 
 
@@ -211,23 +306,11 @@ def fixed_loads(snapshot, demand=None):
     """
     if not snapshot.host_usage:
         return {}
-    demand = demand or demands(snapshot)
-    sums = {h.name: dict.fromkeys(DIMS, 0.0) for h in snapshot.hosts}
-    for inst in sorted(snapshot.instances, key=lambda i: i.uuid):
-        for dim, value in demand[inst.uuid].items():
-            sums[inst.host][dim] += value
-    out = {}
-    for host in snapshot.hosts:
-        extra = dict.fromkeys(DIMS, 0.0)
-        cpu, ram = _host_cpu(snapshot, host), _host_ram(snapshot, host)
-        if cpu is None and ram is None:
-            continue
-        if cpu is not None:
-            extra['cpu'] = max(0.0, cpu - sums[host.name]['cpu'])
-        if ram is not None:
-            extra['ram'] = max(0.0, ram - sums[host.name]['ram'])
-        out[host.name] = extra
-    return out
+    demand = demand if demand is not None else demands(snapshot)
+    fixed = _fixed_array(snapshot, demand)
+    return {h.name: {d: float(fixed[k, j]) for j, d in enumerate(DIMS)}
+            for k, h in enumerate(snapshot.hosts)
+            if h.name in snapshot.host_usage}
 
 
 def host_loads(snapshot, p, placement=None, demand=None):
@@ -235,21 +318,42 @@ def host_loads(snapshot, p, placement=None, demand=None):
 
     Includes the :func:`fixed_loads` of hosts with their own meters.
     """
-    placement = placement or snapshot.placement()
-    demand = demand or demands(snapshot)
-    sums = {h.name: dict.fromkeys(DIMS, 0.0) for h in snapshot.hosts}
-    # a fixed summation order: float sums must not depend on input order
-    for uuid, host in sorted(placement.items()):
-        for dim, value in demand[uuid].items():
-            sums[host][dim] += value
-    for host, extra in fixed_loads(snapshot, demand).items():
-        for dim, value in extra.items():
-            sums[host][dim] += value
+    demand = demand if demand is not None else demands(snapshot)
+    if not isinstance(demand, Demands):
+        demand = _table(demand, snapshot)
+    index = {h.name: k for k, h in enumerate(snapshot.hosts)}
+    if placement is None:
+        uuids = [i.uuid for i in snapshot.instances]
+        hosts = [i.host for i in snapshot.instances]
+    else:
+        uuids, hosts = list(placement), list(placement.values())
+    # a fixed summation order (by uuid): float sums must not depend on
+    # input order; np.add.at adds repeated indices one after the other
+    order = sorted(range(len(uuids)), key=uuids.__getitem__)
+    rows = np.array([demand.index[uuids[k]] for k in order], dtype=int)
+    at = np.array([index[hosts[k]] for k in order], dtype=int)
+    sums = np.zeros((len(snapshot.hosts), len(DIMS)))
+    if len(rows):
+        np.add.at(sums, at, demand.array[rows])
+    if snapshot.host_usage:
+        sums += _fixed_array(snapshot, demand)
     loads = {}
-    for host in snapshot.hosts:
+    for k, host in enumerate(snapshot.hosts):
         scale = host_scale(host, p)
-        loads[host.name] = {d: sums[host.name][d] / scale[d] for d in DIMS}
+        loads[host.name] = {d: float(sums[k, j]) / scale[d]
+                            for j, d in enumerate(DIMS)}
     return loads
+
+
+def _table(demand, snapshot):
+    """A :class:`Demands` holding the values of a ``{uuid: dict}``."""
+    table = Demands.__new__(Demands)
+    table.uuids = tuple(demand)
+    table.index = {u: k for k, u in enumerate(table.uuids)}
+    table.array = np.array([[demand[u][d] for d in DIMS]
+                            for u in table.uuids],
+                           dtype=float).reshape(len(table.uuids), len(DIMS))
+    return table
 
 
 def over_dims(load, p):

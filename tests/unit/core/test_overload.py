@@ -140,8 +140,8 @@ def _unmeasured_cluster(measured_cpus, host_cpu=None):
     ([0.1] * 5 + [0.9] * 5, None, 0.9 * 4),
     # never below the floor, even when every measured VM is idle
     ([0.0] * 4, None, overload.UNMEASURED_MIN_CPU * 4),
-    # nothing measured at all: all its vCPUs
-    ([], None, 4.0),
+    # nothing measured at all: the floor (guesses alone never overload)
+    ([], None, overload.UNMEASURED_MIN_CPU * 4),
     # the host meter caps it at what the measured VMs leave unexplained:
     # host 0.25 x 16 = 4 cores, measured 5 x 0.5 = 2.5 -> at most 1.5
     ([0.5] * 5, 0.25, 1.5),

@@ -28,6 +28,8 @@ missing data in the last ``period`` is never replaced by older history).
 
 import dataclasses
 
+import numpy as np
+
 from watcher_informed.adapters.metrics import base
 from watcher_informed.core import demand
 from watcher_informed.core import snapshot as snap
@@ -69,15 +71,25 @@ def read_forecast(reader, instances, window, history_s, method,
     out = demand.forecasts(per_metric, uuids, step, method)
     if usage is None:
         return out
+    known = {m: _known(usage, m, uuids) for m in per_metric}
+    row = {u: k for k, u in enumerate(uuids)}
     kept = {}
     for uuid, fc in out.items():
-        have = usage.get(uuid) or snap.Usage()
         values = {m: v for m, v in fc.values.items()
-                  if have.get(m) is not None}
+                  if known[m][row[uuid]]}
         if values:
             kept[uuid] = demand.Forecast(
                 values, {m: fc.spread[m] for m in values}, fc.method)
     return kept
+
+
+def _known(usage, metric, uuids):
+    """Whether each instance has a classification value of ``metric``."""
+    column = getattr(usage, 'column', None)
+    if column is not None:
+        return ~np.isnan(column(metric, uuids))
+    return np.array([(usage.get(u) or snap.Usage()).get(metric) is not None
+                     for u in uuids], dtype=bool)
 
 
 def read_host_usage(reader, hosts, window):
