@@ -90,8 +90,10 @@ class MetricsReader(metaclass=abc.ABCMeta):
 
     def now(self):
         """The time (s since the epoch) a window read now ends at."""
-        return float(getattr(self, '_now', None) or
-                     getattr(self, '_clock', time.time)())
+        fixed = getattr(self, '_now', None)
+        if fixed is not None:
+            return float(fixed)
+        return float(getattr(self, '_clock', time.time)())
 
     def read_hosts(self, metric, hosts, window):
         """``{host name: Reading}`` of a host's own meter.
