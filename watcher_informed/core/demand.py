@@ -56,7 +56,10 @@ import numpy as np
 HOUR_S = 3600.0
 DAY_S = 86400.0
 ESTIMATORS = ('last', 'mean', 'quantile', 'trend', 'seasonal')
-#: the winner of ``python -m bench.run nexthour``.
+#: the winner of ``python -m bench.run nexthour`` (15 scenarios, with
+#: the spread below): ``last`` relieved 91 % of what perfect foresight
+#: relieves with 1.15x its migrations, ``trend`` 89 % (1.19x),
+#: ``seasonal`` 87 % (1.11x), ``quantile`` 80 % (1.61x), ``mean`` 40 %.
 DEFAULT = 'last'
 #: seconds of history read by default (a day and an hour: ``seasonal``).
 DEFAULT_HISTORY_S = 90000
