@@ -156,3 +156,13 @@ def test_forecasts_keep_what_has_samples_with_spread_and_method():
 
 def test_default_is_an_estimator():
     assert demand.DEFAULT in demand.ESTIMATORS
+
+
+def test_the_parameter_table_declares_the_estimators_and_the_default():
+    from watcher_informed.core import paramtable
+    rows = {r.name: r for r in paramtable.TABLE}
+    estimator = rows['demand_estimator']
+    assert tuple(c[0] for c in estimator.choices) == demand.ESTIMATORS
+    assert tuple(estimator.schema['enum']) == demand.ESTIMATORS
+    assert estimator.default == demand.DEFAULT
+    assert rows['demand_history'].default == demand.DEFAULT_HISTORY_S
