@@ -91,6 +91,8 @@ class _Methods:
             value = getattr(self, row.name)
             if row.type == 'integer':
                 _check_int(row.name, value, row.minimum, row.maximum)
+            elif row.type == 'string':
+                _check_choice(row.name, value, row.choices)
             else:
                 _check_range(row.name, value, row.minimum, row.maximum,
                              low_open=row.exclusive_minimum)
@@ -143,3 +145,10 @@ def _check_int(name, value, low, high):
         raise ParamError(name, 'must be >= %d, got %d' % (low, value))
     if high is not None and value > high:
         raise ParamError(name, 'must be <= %d, got %d' % (high, value))
+
+
+def _check_choice(name, value, choices):
+    allowed = [c[0] for c in choices]
+    if not isinstance(value, str) or (allowed and value not in allowed):
+        raise ParamError(name, 'must be one of %s, got %r'
+                         % (', '.join(allowed), value))

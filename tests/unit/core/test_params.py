@@ -105,3 +105,14 @@ def test_margin_must_stay_below_every_threshold(values, refused):
         p.validate()
     assert err.value.field == 'target_margin'
     assert refused in str(err.value)
+
+
+@pytest.mark.parametrize('value, ok', [
+    ('last', True), ('trend', True), ('median', False), (1, False)])
+def test_demand_estimator_is_one_of_the_choices(value, ok):
+    p = params.Params(demand_estimator=value)
+    if ok:
+        assert p.validate() is p
+    else:
+        with pytest.raises(params.ParamError, match='demand_estimator'):
+            p.validate()
