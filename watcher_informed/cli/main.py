@@ -308,11 +308,15 @@ def cmd_demo(args):
 
 def cmd_plan(args):
     scen = scenario_mod.load(args.scenario, args.allow_outside_paths)
+    for note in scen.notes:
+        _error('note: %s' % note)
     return _plan(scen, args)
 
 
 def cmd_validate(args):
     scen = scenario_mod.load(args.file, args.allow_outside_paths)
+    for note in scen.notes:
+        _error('note: %s' % note)
     print(validation.clean('%s: valid (%d hosts, %d instances)' % (
         args.file, len(scen.data['hosts']),
         len(scen.data.get('instances', [])))))

@@ -83,6 +83,8 @@ class Scenario:
     source: str
     #: ``{uuid: {metric: [(t, value)]}}`` read from ``bitbrains_csv`` files.
     traces: typing.Mapping = dataclasses.field(default_factory=dict)
+    #: how the file was read where it could be read two ways.
+    notes: typing.Tuple[str, ...] = ()
 
     def model(self):
         """A Watcher ``ModelRoot`` with the scenario's hosts and VMs."""
@@ -271,6 +273,7 @@ class _Checks:
         self.allow_outside = allow_outside
         self.problems = []
         self.traces = {}
+        self.notes = []
 
     def add(self, path, message):
         self.problems.append('%s: %s' % (validation.path_str(path),
@@ -304,6 +307,7 @@ class _Checks:
 
     def instances(self, names):
         uuids = set()
+        self.statuses = []
         for n, i in enumerate(self.data.get('instances', [])):
             if i['uuid'] in uuids:
                 self.add(('instances', n, 'uuid'), 'duplicate instance %s'
@@ -313,8 +317,16 @@ class _Checks:
                 self.add(('instances', n, 'host'), 'unknown host %s%s' % (
                     validation.show(i['host']),
                     validation._did_you_mean(i['host'], names)))
-            if 'state' in i:
-                i['state'] = API_STATUS.get(i['state'], i['state'])
+            if i.get('state') in API_STATUS:
+                self.statuses.append(i['state'])
+                i['state'] = API_STATUS[i['state']]
+        if self.statuses:
+            self.notes.append(
+                '%d instance state(s) given as Nova API statuses were read '
+                'as the vm_state they stand for (%s)' % (
+                    len(self.statuses), ', '.join(
+                        '%s -> %s' % (s, API_STATUS[s])
+                        for s in sorted(set(self.statuses)))))
         return uuids
 
     def metrics(self, uuids):
@@ -430,7 +442,8 @@ def _with_lines(problems, text):
 
 
 def check(data, source='<scenario>', text=None, allow_outside=False):
-    """``(data, traces)`` of a valid scenario, else :class:`ScenarioError`.
+    """``(data, traces, notes)`` of a valid scenario, else
+    :class:`ScenarioError`.
 
     ``data`` is normalised in place (instance states as vm_states, ``now``
     as unix seconds).  ``bitbrains_csv`` files are read here, relative to
@@ -448,7 +461,7 @@ def check(data, source='<scenario>', text=None, allow_outside=False):
     problems = checks.run()
     if problems:
         raise ScenarioError(source, _with_lines(problems, text))
-    return data, checks.traces
+    return data, checks.traces, tuple(checks.notes)
 
 
 def validate(data, source='<scenario>', text=None, allow_outside=False):
@@ -478,8 +491,9 @@ def load(path, allow_outside=False):
     except OSError as exc:
         raise ScenarioError(source, ['cannot read: %s' % (
             exc.strerror or type(exc).__name__)]) from None
-    data, traces = check(parse(text, source), source, text, allow_outside)
-    return Scenario(data, source, traces)
+    data, traces, notes = check(parse(text, source), source, text,
+                                allow_outside)
+    return Scenario(data, source, traces, notes)
 
 
 def demo_path():
