@@ -431,7 +431,7 @@ def _locator(text):
 
 
 def _with_lines(problems, text):
-    if not text:
+    if not text or text.count('\n') < 2:       # one line: no help
         return problems
     locate = _locator(text)
     out = []

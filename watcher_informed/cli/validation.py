@@ -257,16 +257,17 @@ def _explain(err):
             if key in known or any(re.search(p, key) for p in patterns):
                 continue
             hint = _did_you_mean(key, known) or (
-                ' (known: %s)' % ', '.join(known) if known else '')
+                ' (known: %s)' % ', '.join(known) if known else
+                ' (must match %s)' % ' or '.join(patterns) if patterns
+                else '')
             out.append((path + (key,), 'unknown key' + hint))
         return out
     if kind == 'required':
         return [(path + (key,), 'required') for key in err.validator_value
                 if key not in value]
-    if kind == 'propertyNames':
-        return [(path + (value,), schema.get('x-message', 'not allowed '
-                                                           'as a key'))]
     message = schema.get('x-message')
+    if 'propertyNames' in err.relative_schema_path:
+        return [(path + (value,), message or 'not allowed as a key')]
     if message and kind in ('type', 'minItems', 'maxItems', 'items',
                             'additionalItems', 'pattern', 'enum'):
         return [(path, '%s, got %s' % (message, show(value)))]
@@ -361,8 +362,9 @@ def audit_parameter_problems(params, prefix=()):
     problems = schema_problems(params, schema, prefix,
                                jsonschema.Draft4Validator)
     if problems:
+        top = {path_str(tuple(prefix) + (k,)) for k in params}
         return [p.replace(': unknown key', ': unknown audit parameter', 1)
-                for p in problems]
+                if p.split(': ', 1)[0] in top else p for p in problems]
     try:
         parameters.to_params(params, types.SimpleNamespace())
     except params_mod.ParamError as exc:
