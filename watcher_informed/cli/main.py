@@ -27,6 +27,7 @@ its control characters escaped.
 
 import argparse
 import json
+import logging
 import sys
 import traceback
 import warnings
@@ -371,6 +372,30 @@ def build_parser():
     return parser
 
 
+class _CleanFormatter(logging.Formatter):
+    """Log lines as the terminal should see them (``validation.clean``)."""
+
+    def format(self, record):
+        return validation.clean(super().format(record))
+
+
+_LOGGING = []
+
+
+def _setup_logging(debug):
+    """Warnings (and with ``--debug`` our DEBUG lines) on stderr, once."""
+    if not _LOGGING:
+        handler = logging.StreamHandler()
+        handler.setFormatter(_CleanFormatter('%(levelname)s %(message)s'))
+        logging.getLogger().addHandler(handler)
+        _LOGGING.append(handler)
+    if debug:
+        logging.getLogger('watcher_informed').setLevel(logging.DEBUG)
+        _LOGGING[0].setLevel(logging.DEBUG)
+    else:
+        _LOGGING[0].setLevel(logging.WARNING)
+
+
 def _debug(args):
     """Print the traceback being handled when ``--debug`` is given."""
     if getattr(args, 'debug', False):
@@ -380,6 +405,7 @@ def _debug(args):
 def main(argv=None):
     """Run the command; 0 success, 1 failure, 2 bad input."""
     args = build_parser().parse_args(argv)
+    _setup_logging(getattr(args, 'debug', False))
     try:
         return args.func(args)
     except validation.InputError as exc:

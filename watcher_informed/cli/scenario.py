@@ -235,8 +235,8 @@ def read_bitbrains(path):
 def _instance_series(metrics, trace):
     series = dict(trace)
     for metric, value in metrics.items():
-        if metric == 'bitbrains_csv':
-            continue
+        if metric == 'bitbrains_csv' or value is None:
+            continue                    # null: missing, no samples
         if isinstance(value, list):
             series[metric] = [(float(t), v) for t, v in value]
         else:
