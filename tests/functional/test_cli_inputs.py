@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 
+from hypothesis import event
 from hypothesis import given
 from hypothesis import HealthCheck
 from hypothesis import settings
@@ -184,6 +185,19 @@ def paths(doc, prefix=()):
 ALL_PATHS = list(paths(BASE))[1:]
 
 
+def near(value):
+    """Values of the same kind as ``value``, often still valid."""
+    if isinstance(value, bool):
+        return st.booleans()
+    if isinstance(value, int):
+        return st.integers(-2, 4 * value + 2)
+    if isinstance(value, float):
+        return st.floats(-0.1, 2 * value + 1)
+    if isinstance(value, str):
+        return st.sampled_from(['a', 'b', 'c', U0, U1, value + 'x'])
+    return st.just(value)
+
+
 @st.composite
 def mutated(draw):
     doc = copy.deepcopy(BASE)
@@ -193,8 +207,10 @@ def mutated(draw):
         try:
             for part in path[:-1]:
                 node = node[part]
-            op = draw(st.sampled_from(['set', 'delete', 'add']))
-            if op == 'set':
+            op = draw(st.sampled_from(['near', 'set', 'delete', 'add']))
+            if op == 'near':
+                node[path[-1]] = draw(near(node[path[-1]]))
+            elif op == 'set':
                 node[path[-1]] = draw(VALUES)
             elif op == 'delete':
                 del node[path[-1]]
@@ -216,6 +232,7 @@ def run_main(*args):
 
 
 def assert_plan_or_exit_2(code, out, err):
+    event('exit %s' % code)
     assert code in (0, 2), err
     assert 'Traceback' not in err
     if code == 0:
@@ -251,9 +268,24 @@ def test_random_scenarios_plan_or_exit_2(folder, doc):
 PARAMETER_NAMES = sorted(parameters.defaults()) + ['foo', 'cpu_treshold']
 
 
+def in_range(spec):
+    """Values the schema of one audit parameter allows, and its edges."""
+    low, high = spec.get('minimum', -10), spec.get('maximum', 10)
+    if spec['type'] == 'integer':
+        return st.integers(low - 1, min(high, low + 100) + 1)
+    if spec['type'] == 'number':
+        return st.floats(low - 0.5, high + 0.5)
+    return st.just(spec['default'])
+
+
+VALID_ISH = st.fixed_dictionaries({}, optional={
+    name: in_range(spec)
+    for name, spec in parameters.schema()['properties'].items()})
+
+
 @PROPERTY
-@given(params=st.dictionaries(st.sampled_from(PARAMETER_NAMES),
-                              VALUES | NUMBERS, max_size=4)
+@given(params=VALID_ISH | st.dictionaries(st.sampled_from(PARAMETER_NAMES),
+                                          VALUES | NUMBERS, max_size=4)
        | VALUES)
 def test_random_parameters_plan_or_exit_2(folder, params):
     path = os.path.join(folder, 'base.json')
