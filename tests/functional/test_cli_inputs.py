@@ -247,14 +247,6 @@ def folder():
         yield name
 
 
-@pytest.fixture(scope='module', autouse=True)
-def watcher_conf_parsed():
-    # the functional conftest parsed Watcher's configuration already
-    main_mod._CONF_READY.append(True)
-    yield
-    main_mod._CONF_READY.clear()
-
-
 @PROPERTY
 @given(doc=st.one_of(mutated(), VALUES))
 def test_random_scenarios_plan_or_exit_2(folder, doc):
