@@ -236,7 +236,10 @@ _TYPE_WORDS = {'integer': 'an integer', 'number': 'a number',
 def _did_you_mean(word, choices):
     if not isinstance(word, str):
         return ''
-    lowered = {c.lower(): c for c in choices if isinstance(c, str)}
+    lowered = {}
+    for choice in choices:          # the first spelling of a word wins
+        if isinstance(choice, str):
+            lowered.setdefault(choice.lower(), choice)
     match = difflib.get_close_matches(word.lower(), list(lowered), n=1,
                                       cutoff=0.6)
     return '; did you mean %s?' % json.dumps(lowered[match[0]]) \
@@ -270,7 +273,9 @@ def _explain(err):
         return [(path + (value,), message or 'not allowed as a key')]
     if message and kind in ('type', 'minItems', 'maxItems', 'items',
                             'additionalItems', 'pattern', 'enum'):
-        return [(path, '%s, got %s' % (message, show(value)))]
+        hint = _did_you_mean(value, err.validator_value) \
+            if kind == 'enum' else ''
+        return [(path, '%s, got %s%s' % (message, show(value), hint))]
     if kind == 'type':
         types = err.validator_value
         types = types if isinstance(types, list) else [types]

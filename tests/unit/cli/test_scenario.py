@@ -104,12 +104,15 @@ CASES = [
     (setter(('version',), 2), 'version: must be 1, got 2'),
     # Nova's vocabulary
     (setter(('instances', 0, 'state'), 'running'),
-     'instances[0].state: must be one of "active", "building", "paused", '
-     '"suspended", "stopped", "rescued", "resized", "shelved", '
-     '"shelved_offloaded", "soft-delete", "deleted", "error", "ACTIVE", '
-     '"BUILD", "PAUSED", "SUSPENDED", "SHUTOFF", "RESCUE", "VERIFY_RESIZE", '
-     '"SHELVED", "SHELVED_OFFLOADED", "SOFT_DELETED", "DELETED", "ERROR", '
-     "got 'running'"),
+     'instances[0].state: must be a Nova vm_state (active, building, '
+     'paused, suspended, stopped, rescued, resized, shelved, '
+     'shelved_offloaded, soft-delete, deleted, error) or a Nova API status '
+     "(ACTIVE, SHUTOFF, ...), got 'running'"),
+    (setter(('instances', 0, 'state'), 'Active'),
+     'instances[0].state: must be a Nova vm_state (active, building, '
+     'paused, suspended, stopped, rescued, resized, shelved, '
+     'shelved_offloaded, soft-delete, deleted, error) or a Nova API status '
+     '(ACTIVE, SHUTOFF, ...), got \'Active\'; did you mean "active"?'),
     (setter(('hosts', 0, 'status'), 'Enabled'),
      'hosts[0].status: must be one of "enabled", "disabled", got '
      '\'Enabled\'; did you mean "enabled"?'),
