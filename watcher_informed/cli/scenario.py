@@ -35,11 +35,14 @@ groups, service zones) answered from the file.
 import dataclasses
 import datetime
 import functools
+import gzip
 import json
-import math
 import pathlib
 import typing
 
+import numpy as np
+
+from watcher_informed.adapters import bitbrains
 from watcher_informed.adapters.metrics import memory
 from watcher_informed.cli import validation
 from watcher_informed.core import snapshot as snap
@@ -189,62 +192,36 @@ class Scenario:
         return [list(g) for g in self.data.get('communication_groups', [])]
 
 
-#: Bitbrains GWA-T-12 columns -> (core metric, factor to core units).
-BITBRAINS_COLUMNS = {4: ('cpu', 0.01), 6: ('ram', 1 / 1024.0),
-                     7: ('disk_read', 1 / 1024.0),
-                     8: ('disk_write', 1 / 1024.0),
-                     9: ('net_rx', 1 / 1024.0), 10: ('net_tx', 1 / 1024.0)}
-
-
 class TraceError(ValueError):
     """A trace file that cannot be read; never quotes the file's text."""
 
 
 def read_bitbrains(path):
-    """``{metric: [(t, value)]}`` from a Bitbrains trace file (.csv[.gz]).
+    """``{metric: [(t, value)]}`` of a Bitbrains trace file (.csv[.gz]),
+    read by :mod:`watcher_informed.adapters.bitbrains`.
 
-    Rows where the VM is off (0 cores) are skipped; the timestamp column is
-    in seconds despite its header.  Raises :class:`TraceError` naming the
-    line and column of a bad row, never its content (the path given may
-    be any file).
+    Raises :class:`TraceError` naming the line or row and column of a bad
+    row, never its content (the path given may be any file), nor the
+    resolved path.
     """
-    import gzip
     import zlib
-    opener = gzip.open if str(path).endswith('.gz') else open
-    out = {metric: [] for metric, _ in BITBRAINS_COLUMNS.values()}
-    width = max(BITBRAINS_COLUMNS) + 1
     try:
-        with opener(path, 'rt', encoding='utf-8') as f:
-            f.readline()
-            for n, line in enumerate(f, start=2):
-                if not line.strip():
-                    continue
-                cols = line.replace('\t', '').split(';')
-                if len(cols) < width:
-                    raise TraceError('line %d: %d columns, a GWA-T-12 row '
-                                     'has %d' % (n, len(cols), width))
-                values = []
-                for c, text in enumerate(cols[:width]):
-                    try:
-                        values.append(float(text))
-                    except ValueError:
-                        raise TraceError('line %d, column %d: not a number'
-                                         % (n, c + 1)) from None
-                    if not math.isfinite(values[-1]):
-                        raise TraceError('line %d, column %d: not a finite '
-                                         'number' % (n, c + 1))
-                if values[1] <= 0:
-                    continue
-                for col, (metric, factor) in BITBRAINS_COLUMNS.items():
-                    out[metric].append((values[0], values[col] * factor))
+        rows = bitbrains.read_trace(path)
+    except bitbrains.TraceError as exc:
+        raise TraceError(str(exc).replace('%s: ' % path, '', 1)) from None
     except UnicodeDecodeError:
-        raise TraceError('not a text trace file (not UTF-8)') from None
+        raise TraceError('not a text trace file') from None
     except (OSError, EOFError, zlib.error) as exc:
         why = getattr(exc, 'strerror', None) or type(exc).__name__
         if isinstance(exc, gzip.BadGzipFile):
             why = 'not a gzip file'
         raise TraceError('cannot read: %s' % why) from None
-    return out
+    bad = np.argwhere(~np.isfinite(rows))
+    if len(bad):
+        row, col = (int(x) for x in bad[0])
+        raise TraceError('row %d, %s: not a finite number'
+                         % (row + 1, bitbrains.COLUMNS[col]))
+    return bitbrains.core_series(rows)
 
 
 def _instance_series(metrics, trace):

@@ -338,11 +338,11 @@ def test_trace_outside_the_folder_when_allowed(tmp_path):
 
 @pytest.mark.parametrize('content, why', [
     ('root:x:0:0:root:/root:/bin/bash\nsecret;line\n',
-     'line 2: 2 columns, a GWA-T-12 row has 11'),
+     'line 2: 2 columns, expected 11'),
     (HEADER + '1;\t2;\t3;\t4;\tSECRET;\t6;\t7;\t8;\t9;\t10;\t11\n',
-     'line 2, column 5: not a number'),
+     'line 2: cpu_usage_pct is not a number'),
     (HEADER + '1;\t2;\t3;\t4;\tnan;\t6;\t7;\t8;\t9;\t10;\t11\n',
-     'line 2, column 5: not a finite number'),
+     'row 1, cpu_usage_pct: not a finite number'),
 ])
 def test_bad_trace_lines_are_named_never_quoted(tmp_path, content, why):
     (tmp_path / 'scen').mkdir()
