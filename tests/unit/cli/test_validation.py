@@ -14,6 +14,7 @@ import datetime
 
 import pytest
 
+from watcher_informed.adapters import parameters
 from watcher_informed.cli import validation
 
 
@@ -133,13 +134,12 @@ def test_schema_problems(doc, expected):
 @pytest.mark.parametrize('params, expected', [
     ({}, []),
     ({'cpu_threshold': 0.7, 'max_migrations': 3}, []),
-    ({'foo': 1}, ['foo: unknown audit parameter (known: aggressiveness, '
-                  'communication_groups, cooldown, cpu_threshold, '
-                  'disk_io_threshold, granularity, horizon, '
-                  'interference_overrides, max_concurrent_in, '
-                  'max_concurrent_out, max_migrations, max_parallel, '
-                  'migration_bandwidth, net_threshold, period, '
-                  'ram_threshold, seed, target_margin)']),
+    ({'foo': 1}, ['foo: unknown audit parameter (known: %s)'
+                  % ', '.join(sorted(parameters.defaults()))]),
+    ({'cpu_threshold': 0.3, 'target_margin': 0.3},
+     ['target_margin: must be below every threshold, but cpu_threshold is '
+      '0.3 and target_margin 0.3 (a host is relieved at threshold - '
+      'target_margin)']),
     ({'cpu_treshold': 0.7}, ['cpu_treshold: unknown audit parameter; did '
                              'you mean "cpu_threshold"?']),
     ({'cpu_threshold': float('nan')},
