@@ -234,7 +234,7 @@ class GnocchiMetrics(base.MetricsReader):
             answer = self._fetch(meter, uuids, window, now)
         except Exception as exc:  # noqa: BLE001 - classified below
             status = _status(exc)
-            text = str(exc)
+            text = base.redact(str(exc))
             if status == 404:
                 LOG.info('%s: no %s resource of the audit has %s: %s',
                          self.name, meter.resource_type, meter.name, text)
