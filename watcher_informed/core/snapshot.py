@@ -32,6 +32,7 @@ import typing
 
 CPU = 'cpu'
 RAM = 'ram'
+RAM_RESIDENT = 'ram_resident'
 DISK_READ = 'disk_read'
 DISK_WRITE = 'disk_write'
 NET_RX = 'net_rx'
@@ -44,6 +45,7 @@ L3_CACHE = 'l3_cache'
 METRICS = types.MappingProxyType({
     CPU: 'fraction of the instance vCPUs',
     RAM: 'MiB used',
+    RAM_RESIDENT: 'MiB resident on the host (QEMU process)',
     DISK_READ: 'MiB/s',
     DISK_WRITE: 'MiB/s',
     NET_RX: 'MiB/s',

@@ -258,3 +258,16 @@ def test_series_name():
     assert prometheus.series_name('memory.dirty.rate') == \
         'ceilometer_memory_dirty_rate'
     assert prometheus.series_name('libvirt_dirty') == 'libvirt_dirty'
+
+
+@pytest.mark.parametrize('metric,series', [
+    ('ram', 'ceilometer_memory_usage'),
+    ('ram_resident', 'ceilometer_memory_resident'),
+])
+def test_memory_gauges_of_the_instance(metric, series):
+    """``memory.usage`` and ``memory.resident`` (MiB) as gauges."""
+    s = FakeSession([item(A, [180.0, 190.0, 200.0])])
+    got = reader(s).read(metric, VMS[:1], W)
+    assert got[A].value == pytest.approx(190.0)
+    assert s.calls[0][1]['query'] == '%s{resource=~"%s"}[1200s:300s]' % (
+        series, A)
