@@ -43,6 +43,7 @@ import gzip
 import hashlib
 import pathlib
 import random
+import uuid as uuidlib
 
 import numpy as np
 
@@ -141,6 +142,7 @@ def _devices(kind, uuid, index, rng):
 
 def _instance(uuid, name, host, index, tid, start, w, rng):
     vcpus = int(w[-1, 1])
+    flavor = 'bb.%dc%dg' % (vcpus, max(1, int(w[-1, 5] / 1048576.0)))
     return {
         'uuid': uuid, 'name': name, 'host': host, 'vcpus': vcpus,
         'ram_mb': int(w[-1, 5] / 1024.0), 'disk_gb': 20,
@@ -148,8 +150,11 @@ def _instance(uuid, name, host, index, tid, start, w, rng):
         'instance_name': 'instance-%08x' % (index + 1),
         'disks': _devices('disk', uuid, index, rng),
         'nics': _devices('nic', uuid, index, rng),
-        'flavor_name': 'bb.%dc%dg' % (
-            vcpus, max(1, int(w[-1, 5] / 1048576.0))),
+        'flavor_name': flavor,
+        # Nova's flavor id (a UUID here), as Ceilometer reads it from the
+        # domain's metadata
+        'flavor_id': str(uuidlib.uuid5(uuidlib.NAMESPACE_URL,
+                                       'flavor:' + flavor)),
     }
 
 
