@@ -52,9 +52,9 @@ Guest = collections.namedtuple(
     'Guest', 'cls name memory_mib cmdline rx_kibps')
 
 
-def run(*argv, check=True):
+def run(*argv, check=True, env=None):
     return subprocess.run(argv, check=check, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, env=env)
 
 
 class NetNS:
@@ -232,10 +232,9 @@ class RabbitMQ:
             _stop_pid(pid, 30)
         self.process.close(10)
         # the epmd the node started on this suite's own port
-        subprocess.run(['epmd', '-port', str(self.epmd_port), '-kill'],
-                       check=False, timeout=10, capture_output=True,
-                       env={'PATH': '/usr/bin:/bin',
-                            'ERL_EPMD_PORT': str(self.epmd_port)})
+        run('epmd', '-port', str(self.epmd_port), '-kill', check=False,
+            env={'PATH': '/usr/bin:/bin',
+                 'ERL_EPMD_PORT': str(self.epmd_port)})
 
     @property
     def url(self):

@@ -48,11 +48,10 @@ MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev
     virtio_pci virtio_blk failover net_failover virtio_net virtio_balloon)
 
 ceilometer_venv() {
-    local stamp want
-    want="$(cat "${CONSTRAINTS}" | sha256sum | cut -c1-16)"
+    local stamp want polling="${CVENV}/bin/ceilometer-polling"
+    want="$(sha256sum < "${CONSTRAINTS}" | cut -c1-16)"
     stamp="$(cat "${CVENV}/.wi-stamp" 2>/dev/null || true)"
-    if [ "${stamp}" = "${want}" ] && [ -x "${CVENV}/bin/ceilometer-polling" ]
-    then
+    if [ "${stamp}" = "${want}" ] && [ -x "${polling}" ]; then
         wi_log "Ceilometer venv up to date: ${CVENV}"
         return
     fi
@@ -102,13 +101,12 @@ fetch_modules() {
 }
 
 build_initrd() {
-    local want stamp root applet
+    local want stamp root applet out="${CACHE}/initrd-ceilometer.gz"
     want="$(cat "${HERE}/guest/init" "${HERE}/guest/load.c" \
         "${HERE}/../qemu/guest/dirty.c" /bin/busybox \
         "${CACHE}/modules/package" | sha256sum | cut -c1-16)"
     stamp="$(cat "${CACHE}/initrd-ceilometer.stamp" 2>/dev/null || true)"
-    if [ -s "${CACHE}/initrd-ceilometer.gz" ] && [ "${stamp}" = "${want}" ]
-    then
+    if [ -s "${out}" ] && [ "${stamp}" = "${want}" ]; then
         wi_log "Ceilometer guest initramfs up to date (${want})"
         return
     fi
