@@ -25,7 +25,11 @@ dict with:
 * ``samples``: what Ceilometer's compute agent polls at each grid point:
   cumulative ``cpu`` (ns, all vCPUs), ``memory.usage`` and
   ``memory.resident`` (MiB), and per device the cumulative
-  ``disk.device.{read,write}.bytes`` / ``network.{incoming,outgoing}.bytes``;
+  ``disk.device.{read,write}.bytes`` / ``network.{incoming,outgoing}.bytes``.
+  The trace has no resident size: ``memory.resident`` repeats the used
+  memory, a lower bound (real Ceilometer reports the resident set of the
+  guest's QEMU process, every page the guest touched plus QEMU's own
+  memory: tests/ceilometer sees 187-251 MiB for guests using 22-88 MiB);
 * ``truth``: the same traces in the core's units as ``{uuid: {metric:
   [[t, value], ...]}}`` -- rates stamped at the end of their 300 s
   interval, gauges at their sample -- which is what ``InMemoryMetrics``
