@@ -364,7 +364,3 @@ def rx_sender(netns, tap, mac, kibps, log):
     """Raw frames to a guest's MAC on its tap, ``kibps`` KiB/s."""
     return lv.Process(['ip', 'netns', 'exec', netns, sys.executable, '-c',
                        RX_SENDER, tap, mac, str(kibps)], log)
-
-
-def now():
-    return time.time()

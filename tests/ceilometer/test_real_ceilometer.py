@@ -44,7 +44,6 @@ import pwd
 import shutil
 import sys
 import tempfile
-import time
 import uuid as uuidlib
 
 import pytest
@@ -131,7 +130,8 @@ class Stack:
         resp.raise_for_status()
         return resp.json()
 
-    def log_tail(self, name, n=3000):
+    def log_tail(self, n=3000):
+        """The end of every Ceilometer agent's log."""
         text = ''
         for path in sorted((pathlib.Path(self.work) / 'ceilometer' /
                             'logs').glob('*.log')):
@@ -309,7 +309,6 @@ def stack():
         rabbit.wait()
         _start_ceilometer(st, venv, rabbit)
         _start_agent(st)
-        st.started = time.time()
     except Exception as exc:
         _SETUP_FAILED.append(repr(exc)[:2000])
         st.close()
@@ -345,7 +344,7 @@ def _polled(st):
         lv.wait_for('%d polls of every guest in Gnocchi' % POLLS,
                     INTERVAL * POLLS + 240, enough, 2.0)
     except lv.HarnessError as exc:
-        raise lv.HarnessError('%s\n%s' % (exc, st.log_tail('x')))
+        raise lv.HarnessError('%s\n%s' % (exc, st.log_tail()))
 
 
 def _gnocchi_client(url):
