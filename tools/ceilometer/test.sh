@@ -26,7 +26,7 @@
 # workload class of the paper, measured by Ceilometer's own compute agent,
 # read back through the plugin's readers and classified.  Everything
 # listens on 127.0.0.1 (ports below 32768) or in a network namespace of
-# its own, and is stopped at the end, also on failure.  About 5 minutes
+# its own, and is stopped at the end, also on failure.  About 3.5 minutes
 # on 2 cores.
 #
 # Ports (defaults in brackets): WI_PG_PORT [26432], WI_GNOCCHI_PORT
