@@ -79,7 +79,10 @@ fetch_modules() {
     fi
     work="$(mktemp -d "${CACHE}/modules.XXXXXX")"
     wi_log "apt-get download ${pkg} (virtio modules)"
-    (cd "${work}" && apt-get download -q "${pkg}")
+    if ! (cd "${work}" && apt-get download -q "${pkg}"); then
+        wi_as_root apt-get update -qq
+        (cd "${work}" && apt-get download -q "${pkg}")
+    fi
     deb="$(find "${work}" -maxdepth 1 -name '*.deb' | head -n 1)"
     [ -n "${deb}" ] || wi_die "apt-get download ${pkg} gave no .deb"
     dpkg-deb --fsys-tarfile "${deb}" | tar -xf - -C "${work}" \
