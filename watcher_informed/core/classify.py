@@ -36,7 +36,6 @@ The dirty rate is optional: without it the ``memory`` class cannot be
 detected, which the evidence states, but the other classes still can.
 """
 
-import collections.abc
 import dataclasses
 import typing
 
@@ -158,7 +157,7 @@ def classify_instance(instance, usage, p):
     return Profile(instance.uuid, best, known[best], tuple(evidence))
 
 
-class Profiles(collections.abc.Mapping):
+class Profiles(usage_mod.ByUuid):
     """Every instance's class as arrays; :class:`Profile` on access.
 
     ``cls`` (class index into ``kinds.CLASSES``) and ``weight`` (intensity
@@ -170,32 +169,20 @@ class Profiles(collections.abc.Mapping):
     """
 
     def __init__(self, snapshot, p, cls, intensity):
+        super().__init__(i.uuid for i in snapshot.instances)
         self._snapshot = snapshot
         self._p = p
-        self.uuids = tuple(i.uuid for i in snapshot.instances)
-        self.index = {u: k for k, u in enumerate(self.uuids)}
         self.cls = cls
         self.intensity = intensity
         self.weight = np.minimum(intensity, 1.0)
-        self._built = {}
 
     def class_of(self, uuid):
         return kinds.CLASSES[self.cls[self.index[uuid]]]
 
-    def __getitem__(self, uuid):
-        prof = self._built.get(uuid)
-        if prof is None:
-            inst = self._snapshot.instance_by_uuid[uuid]
-            prof = classify_instance(inst, self._snapshot.usage_of(uuid),
-                                     self._p)
-            self._built[uuid] = prof
-        return prof
-
-    def __iter__(self):
-        return iter(self.uuids)
-
-    def __len__(self):
-        return len(self.uuids)
+    def build(self, uuid):
+        inst = self._snapshot.instance_by_uuid[uuid]
+        return classify_instance(inst, self._snapshot.usage_of(uuid),
+                                 self._p)
 
     def of_class(self, cls):
         """uuids of the instances of class ``cls``, sorted."""
