@@ -75,10 +75,10 @@ def _scores(usage, p):
     """Intensity per heavy class, ``None`` where the metric is missing."""
     disk = _sum_known(usage, (snap.DISK_READ, snap.DISK_WRITE))
     raw = {
-        kinds.MEMORY: (usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps),
-        kinds.WEB: (usage.get(snap.NET_TX), p.net_heavy_mibps),
-        kinds.NET_RX: (usage.get(snap.NET_RX), p.net_heavy_mibps),
-        kinds.DISK_IO: (disk, p.disk_heavy_mibps),
+        kinds.MEMORY: (usage.get(snap.DIRTY_RATE), p.dirty_heavy),
+        kinds.WEB: (usage.get(snap.NET_TX), p.network_heavy),
+        kinds.NET_RX: (usage.get(snap.NET_RX), p.network_heavy),
+        kinds.DISK_IO: (disk, p.disk_heavy),
         kinds.CPU: (usage.get(snap.CPU), p.cpu_heavy),
     }
     scores = {}
@@ -96,10 +96,10 @@ def _evidence(usage, p, disk):
     lines = []
     specs = (
         (snap.CPU, usage.get(snap.CPU), p.cpu_heavy, ''),
-        ('disk', disk, p.disk_heavy_mibps, ' MiB/s'),
-        (snap.NET_RX, usage.get(snap.NET_RX), p.net_heavy_mibps, ' MiB/s'),
-        (snap.NET_TX, usage.get(snap.NET_TX), p.net_heavy_mibps, ' MiB/s'),
-        (snap.DIRTY_RATE, usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps,
+        ('disk', disk, p.disk_heavy, ' MiB/s'),
+        (snap.NET_RX, usage.get(snap.NET_RX), p.network_heavy, ' MiB/s'),
+        (snap.NET_TX, usage.get(snap.NET_TX), p.network_heavy, ' MiB/s'),
+        (snap.DIRTY_RATE, usage.get(snap.DIRTY_RATE), p.dirty_heavy,
          ' MiB/s'),
     )
     for name, value, threshold, unit in specs:
@@ -212,10 +212,10 @@ def classify_arrays(snapshot, p):
     net = _nan_sum(net_rx, net_tx)
     raw = {
         kinds.MEMORY: _score_column(col(snap.DIRTY_RATE),
-                                    p.dirty_heavy_mibps),
-        kinds.WEB: _score_column(net_tx, p.net_heavy_mibps),
-        kinds.NET_RX: _score_column(net_rx, p.net_heavy_mibps),
-        kinds.DISK_IO: _score_column(disk, p.disk_heavy_mibps),
+                                    p.dirty_heavy),
+        kinds.WEB: _score_column(net_tx, p.network_heavy),
+        kinds.NET_RX: _score_column(net_rx, p.network_heavy),
+        kinds.DISK_IO: _score_column(disk, p.disk_heavy),
         kinds.CPU: _score_column(cpu, p.cpu_heavy),
     }
     scores = np.column_stack([np.nan_to_num(raw[c], nan=-1.0)

@@ -217,26 +217,33 @@ class Journal:
     """The decisions of a placement run, to resume the next one from.
 
     Each entry is ``(uuid, ledger mark before it, Destination or
-    reason)``.  A later run on the same ledger whose hardest-first order
-    starts with the same instances makes the same decisions for them (same
-    ledger state, same candidates), so it keeps them and rolls the ledger
-    back only to the first instance that differs.
+    reason)``.  A later run on the same ledger makes the same decision as
+    an earlier one for an instance when the instances placed before it are
+    the same (same ledger state, same candidates); an instance that found
+    no destination moved nothing, so leaving it out changes no later
+    decision.  :meth:`resume` keeps the decisions up to the first placed
+    instance that differs and rolls the ledger back to just before it.
     """
 
     def __init__(self):
         self.entries = []
 
     def resume(self, order, ledger):
-        """Decisions kept for the common prefix of ``order``."""
-        k = 0
-        for uuid, entry in zip(order, self.entries):
-            if uuid != entry[0]:
-                break
-            k += 1
-        if k < len(self.entries):
-            ledger.rollback(self.entries[k][1])
-            del self.entries[k:]
-        return list(self.entries)
+        """Decisions kept for ``order``; the rest are to be made."""
+        wanted = set(order)
+        kept, k = [], 0
+        for entry in self.entries:
+            uuid, mark, outcome = entry
+            if not isinstance(outcome, Destination) and uuid not in wanted:
+                continue            # failed before, left out now: no move
+            if k < len(order) and order[k] == uuid:
+                kept.append(entry)
+                k += 1
+                continue
+            ledger.rollback(mark)
+            break
+        self.entries = kept
+        return list(kept)
 
 
 def choose_destinations(selected, snapshot, profiles, p, demand,
@@ -291,6 +298,7 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         else:
             unplaced[uuid] = outcome
     for uuid in todo[len(journal.entries):]:
+        # (the kept decisions are exactly the first len(entries) of todo)
         inst = insts[uuid]
         mark = ledger.mark()
         src = ledger.where[uuid]
