@@ -410,8 +410,8 @@ def test_gnocchi_readers_classify_every_guest_as_its_workload(stack):
     _polled(stack)
     reader = gnocchi.GnocchiMetrics(
         _gnocchi_client(stack.gnocchi_url),
-        dirty_rate_metric='memory.dirty.rate',
-        wss_metric='memory.dirty.working_set')
+        dirty_rate_meter='memory.dirty.rate',
+        working_set_meter='memory.dirty.working_set')
     usage = _read(reader, stack, WINDOW_GNOCCHI)
     profiles = _classes(usage, stack)
     _report('gnocchi', usage, profiles, stack)
@@ -421,8 +421,8 @@ def test_gnocchi_readers_classify_every_guest_as_its_workload(stack):
 def test_prometheus_readers_classify_every_guest_as_its_workload(stack):
     _polled(stack)
     reader = prometheus.PrometheusMetrics(
-        stack.prometheus_url, dirty_rate_metric='memory.dirty.rate',
-        wss_metric='memory.dirty.working_set')
+        stack.prometheus_url, dirty_rate_meter='memory.dirty.rate',
+        working_set_meter='memory.dirty.working_set')
     usage = _read(reader, stack, WINDOW_PROMETHEUS)
     profiles = _classes(usage, stack)
     _report('prometheus', usage, profiles, stack)
