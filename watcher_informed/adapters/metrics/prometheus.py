@@ -351,7 +351,10 @@ class PrometheusMetrics(base.MetricsReader):
         if metric not in (snap.CPU, snap.RAM) or not hosts:
             return super().read_hosts(metric, hosts, window)
         label = self.fqdn_label
-        names = '|'.join(sorted(re.escape(h) for h in hosts))
+        # a regular expression inside a PromQL string literal, where a
+        # backslash must itself be escaped ("cmp\\-1" is the regex cmp\-1)
+        names = '|'.join(sorted(re.escape(h) for h in hosts)).replace(
+            '\\', '\\\\')
         match = '%s=~"(%s)([.].*)?"' % (label, names)
         period = int(window.period_s)
         if metric == snap.CPU:
