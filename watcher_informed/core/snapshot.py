@@ -34,6 +34,7 @@ from watcher_informed.core import kinds
 
 CPU = kinds.Metric.CPU
 RAM = kinds.Metric.RAM
+RAM_RESIDENT = kinds.Metric.RAM_RESIDENT
 DISK_READ = kinds.Metric.DISK_READ
 DISK_WRITE = kinds.Metric.DISK_WRITE
 NET_RX = kinds.Metric.NET_RX

@@ -18,20 +18,22 @@ of the audit with **one** request to Gnocchi's aggregates API
 the audit's instances (``{"in": {"id": [...]}}``, or ``instance_id`` for
 disks and vNICs):
 
-==========  ==================================  ==========================
-metric      Ceilometer meter (type, unit)       Gnocchi resources searched
-==========  ==================================  ==========================
-cpu         ``cpu`` (cumulative, ns)            ``instance``, by ``id``
-ram         ``memory.usage`` (gauge, MiB)       ``instance``, by ``id``
-disk_read   ``disk.device.read.bytes`` (cum.)   ``instance_disk``, by
-disk_write  ``disk.device.write.bytes`` (cum.)  ``instance_id``
-net_rx      ``network.incoming.bytes`` (cum.)   ``instance_network_interface``,
-net_tx      ``network.outgoing.bytes`` (cum.)   by ``instance_id``
-dirty_rate  ``memory.dirty.rate``               ``instance``, by ``id``
-            (gauge, MiB/s)
-wss         ``memory.dirty.working_set``        ``instance``, by ``id``
-            (gauge, MiB)
-==========  ==================================  ==========================
+============  ==================================  ==========================
+metric        Ceilometer meter (type, unit)       Gnocchi resources searched
+============  ==================================  ==========================
+cpu           ``cpu`` (cumulative, ns)            ``instance``, by ``id``
+ram           ``memory.usage`` (gauge, MiB)       ``instance``, by ``id``
+ram_resident  ``memory.resident`` (gauge, MiB)    ``instance``, by ``id``
+disk_read     ``disk.device.read.bytes`` (cum.)   ``instance_disk``, by
+disk_write    ``disk.device.write.bytes`` (cum.)  ``instance_id``
+net_rx        ``network.incoming.bytes`` (cum.)   ``instance_network_``
+net_tx        ``network.outgoing.bytes`` (cum.)   ``interface``, by
+                                                  ``instance_id``
+dirty_rate    ``memory.dirty.rate``               ``instance``, by ``id``
+              (gauge, MiB/s)
+wss           ``memory.dirty.working_set``        ``instance``, by ``id``
+              (gauge, MiB)
+============  ==================================  ==========================
 
 The last two are optional (Ceilometer has no such meter; the compute-node
 agent ``watcher-informed-dirtyrate`` publishes them) and read only when
@@ -100,6 +102,8 @@ class Meter:
 METERS = {
     snap.CPU: Meter('cpu', COUNTER, 'instance', 'id', 1e-9, per_vcpu=True),
     snap.RAM: Meter('memory.usage', GAUGE, 'instance', 'id', 1.0),
+    snap.RAM_RESIDENT: Meter('memory.resident', GAUGE, 'instance', 'id',
+                             1.0),
     snap.DISK_READ: Meter('disk.device.read.bytes', COUNTER,
                           'instance_disk', 'instance_id', 1.0 / MIB),
     snap.DISK_WRITE: Meter('disk.device.write.bytes', COUNTER,

@@ -23,19 +23,20 @@ evaluated at ``now`` through ``/api/v1/query``.  Ceilometer's exporter
 gauge named ``ceilometer_<meter with . as _>`` whose ``resource`` label is
 Ceilometer's resource id:
 
-==========  ========================================  =====================
-metric      series (Ceilometer type, unit)            ``resource`` label
-==========  ========================================  =====================
-cpu         ``ceilometer_cpu`` (cumulative ns)        instance UUID
-ram         ``ceilometer_memory_usage`` (MiB)         instance UUID
-disk_read   ``ceilometer_disk_device_read_bytes``     ``<uuid>-<device>``
-disk_write  ``ceilometer_disk_device_write_bytes``    ``<uuid>-<device>``
-net_rx      ``ceilometer_network_incoming_bytes``     ``instance-<n>-<uuid>-
-net_tx      ``ceilometer_network_outgoing_bytes``     <tap>`` (vNIC)
-dirty_rate  ``ceilometer_memory_dirty_rate`` (MiB/s)  instance UUID
-wss         ``ceilometer_memory_dirty_working_set``   instance UUID
-            (MiB)
-==========  ========================================  =====================
+============  ========================================  =====================
+metric        series (Ceilometer type, unit)            ``resource`` label
+============  ========================================  =====================
+cpu           ``ceilometer_cpu`` (cumulative ns)        instance UUID
+ram           ``ceilometer_memory_usage`` (MiB)         instance UUID
+ram_resident  ``ceilometer_memory_resident`` (MiB)      instance UUID
+disk_read     ``ceilometer_disk_device_read_bytes``     ``<uuid>-<device>``
+disk_write    ``ceilometer_disk_device_write_bytes``    ``<uuid>-<device>``
+net_rx        ``ceilometer_network_incoming_bytes``     ``instance-<n>-<uuid>-
+net_tx        ``ceilometer_network_outgoing_bytes``     <tap>`` (vNIC)
+dirty_rate    ``ceilometer_memory_dirty_rate`` (MiB/s)  instance UUID
+wss           ``ceilometer_memory_dirty_working_set``   instance UUID
+              (MiB)
+============  ========================================  =====================
 
 The last two are optional gauges (Ceilometer has no such meter); the
 compute-node agent ``watcher-informed-dirtyrate`` publishes them.  They
@@ -120,6 +121,7 @@ class Meter:
 METERS = {
     snap.CPU: Meter('ceilometer_cpu', COUNTER, 1e-9, per_vcpu=True),
     snap.RAM: Meter('ceilometer_memory_usage', GAUGE, 1.0),
+    snap.RAM_RESIDENT: Meter('ceilometer_memory_resident', GAUGE, 1.0),
     snap.DISK_READ: Meter('ceilometer_disk_device_read_bytes', COUNTER,
                           1.0 / MIB, DISK),
     snap.DISK_WRITE: Meter('ceilometer_disk_device_write_bytes', COUNTER,
@@ -349,7 +351,10 @@ class PrometheusMetrics(base.MetricsReader):
         if metric not in (snap.CPU, snap.RAM) or not hosts:
             return super().read_hosts(metric, hosts, window)
         label = self.fqdn_label
-        names = '|'.join(sorted(re.escape(h) for h in hosts))
+        # a regular expression inside a PromQL string literal, where a
+        # backslash must itself be escaped ("cmp\\-1" is the regex cmp\-1)
+        names = '|'.join(sorted(re.escape(h) for h in hosts)).replace(
+            '\\', '\\\\')
         match = '%s=~"(%s)([.].*)?"' % (label, names)
         period = int(window.period_s)
         if metric == snap.CPU:
