@@ -36,6 +36,25 @@ CLASS_PAIR_PATTERN = (
     '[+](cpu|memory|disk_io|net_rx|web|idle|unknown)$')
 
 
+#: deploy-time options an audit may override (``deploy_overrides``).
+DEPLOY_OVERRIDES = {
+    'host_network_capacity': {'type': 'number', 'minimum': 1,
+                              'maximum': 1000000},
+    'live_migration_downtime': {'type': 'integer', 'minimum': 100,
+                                'maximum': 1000000},
+    'live_migration_downtime_steps': {'type': 'integer', 'minimum': 3,
+                                      'maximum': 1000},
+    'live_migration_downtime_delay': {'type': 'integer', 'minimum': 10,
+                                      'maximum': 100000},
+    'live_migration_completion_timeout': {'type': 'integer', 'minimum': 0,
+                                          'maximum': 1000000},
+    'live_migration_timeout_action': {'type': 'string',
+                                      'enum': ['abort', 'force_complete']},
+    'live_migration_permit_auto_converge': {'type': 'boolean'},
+    'live_migration_permit_post_copy': {'type': 'boolean'},
+}
+
+
 def _fraction(default, what):
     return {
         'type': 'number', 'minimum': 0, 'exclusiveMinimum': True,
@@ -176,6 +195,37 @@ def schema():
                     'the cooldown_cap option). Between 0 and 604800. '
                     'Default 3600.'),
             },
+            'deploy_overrides': {
+                'type': 'object', 'default': {},
+                'properties': DEPLOY_OVERRIDES,
+                'additionalProperties': False,
+                'description': (
+                    'Values, for this audit only, of the deploy-time '
+                    'options that describe the links and Nova live '
+                    'migration settings of the compute nodes, for example '
+                    '{"host_network_capacity": 119, '
+                    '"live_migration_permit_auto_converge": true}. Keys: '
+                    'host_network_capacity (MiB/s), live_migration_downtime '
+                    '(ms, at least 100), live_migration_downtime_steps (at '
+                    'least 3), live_migration_downtime_delay (s per GiB, '
+                    'at least 10), live_migration_completion_timeout (s per '
+                    'GiB, 0 for none), live_migration_timeout_action '
+                    '(abort or force_complete), '
+                    'live_migration_permit_auto_converge and '
+                    'live_migration_permit_post_copy (true or false). '
+                    'Default {}.'),
+            },
+            'host_network_capacities': {
+                'type': 'object', 'default': {},
+                'additionalProperties': {
+                    'type': 'number', 'minimum': 1, 'maximum': 1000000},
+                'description': (
+                    'NIC capacity of particular compute hosts in MiB/s '
+                    'per direction, keyed by host name, for example '
+                    '{"compute-3": 119}; other hosts have '
+                    'host_network_capacity. Each between 1 and 1000000. '
+                    'Default {}.'),
+            },
             'seed': {
                 'type': 'integer', 'minimum': 0, 'maximum': 2147483647,
                 'default': 0,
@@ -214,13 +264,34 @@ FIELD_NAMES = {
     'stop_copy_mibps': 'stop_copy_bandwidth',
     'assumed_dirty_mibps': 'dirty_rate_when_unknown',
     'disk_heavy_mibps': 'disk_heavy',
-    'net_heavy_mibps': 'network_heavy',
+    'net_heavy_share': 'network_heavy_share',
+    'downtime_steps': 'live_migration_downtime_steps',
+    'downtime_delay_s': 'live_migration_downtime_delay',
+    'completion_timeout_s': 'live_migration_completion_timeout',
+    'timeout_action': 'live_migration_timeout_action',
+    'auto_converge': 'live_migration_permit_auto_converge',
+    'post_copy': 'live_migration_permit_post_copy',
     'dirty_heavy_mibps': 'dirty_heavy',
     'horizon_s': 'horizon',
     'cooldown_s': 'cooldown',
     'cooldown_cap_s': 'cooldown_cap',
     'history_window_s': 'history_window',
 }
+
+
+def _host_nics(value):
+    """``{host: MiB/s}`` from the audit's ``host_network_capacities``."""
+    if not isinstance(value or {}, dict):
+        raise params_mod.ParamError('host_network_capacities',
+                                    'must be an object')
+    out = {}
+    for host, mibps in sorted((value or {}).items()):
+        if isinstance(mibps, bool) or not isinstance(mibps, (int, float)):
+            raise params_mod.ParamError(
+                'host_network_capacities',
+                '%s: must be a number, got %r' % (host, mibps))
+        out[str(host)] = float(mibps)
+    return out
 
 
 def _uuid(value):
@@ -256,7 +327,16 @@ def _to_params(audit, config):
     if unknown:
         raise params_mod.ParamError(unknown[0], 'unknown audit parameter')
 
+    overrides = values['deploy_overrides'] or {}
+    if not isinstance(overrides, dict) or \
+            set(overrides) - set(DEPLOY_OVERRIDES):
+        raise params_mod.ParamError(
+            'deploy_overrides', 'must be an object with keys among %s'
+            % ', '.join(sorted(DEPLOY_OVERRIDES)))
+
     def opt(name, default):
+        if name in overrides:
+            return overrides[name]
         value = getattr(config, name, None)
         return default if value is None else value
 
@@ -285,8 +365,16 @@ def _to_params(audit, config):
         assumed_dirty_mibps=opt('dirty_rate_when_unknown', 0.0),
         cpu_heavy=opt('cpu_heavy', 0.25),
         disk_heavy_mibps=opt('disk_heavy', 1.0),
-        net_heavy_mibps=opt('network_heavy', 0.1),
+        net_heavy_share=opt('network_heavy_share', 0.05),
         dirty_heavy_mibps=opt('dirty_heavy', 16.0),
+        downtime_steps=opt('live_migration_downtime_steps', 10),
+        downtime_delay_s=float(opt('live_migration_downtime_delay', 75)),
+        completion_timeout_s=float(
+            opt('live_migration_completion_timeout', 800)),
+        timeout_action=opt('live_migration_timeout_action', 'abort'),
+        auto_converge=opt('live_migration_permit_auto_converge', False),
+        post_copy=opt('live_migration_permit_post_copy', False),
+        host_nic_mibps=_host_nics(values['host_network_capacities']),
     )
     overrides = values['interference_overrides'] or {}
     if not isinstance(overrides, dict):

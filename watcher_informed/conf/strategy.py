@@ -43,42 +43,133 @@ Related options:
     cfg.FloatOpt(
         'host_network_capacity', default=1250.0, min=0.001,
         help="""
-Network throughput of one compute host, in MiB/s (1250 = 10 Gbit/s).
+NIC capacity of one compute host, in MiB/s in each direction (1250 = 10
+Gbit/s).
 
 Host network load is the sum of its instances' receive and transmit rates
-divided by this value; the audit's ``net_threshold`` applies to it.
+divided by this value; the audit's ``net_threshold`` applies to it. The
+cost model shares this link between a live migration, what the instances
+on its source send (or on its destination receive) and the other
+migrations on the same NIC. Overridable per audit (``deploy_overrides``)
+and per host (the audit's ``host_network_capacities``).
 
 Possible values:
 
 * A positive number of MiB/s.
 """),
     cfg.IntOpt(
-        'live_migration_downtime', default=500, min=1,
+        'live_migration_downtime', default=500, min=100,
         help="""
-Maximum downtime of a live migration, in milliseconds.
+Maximum downtime of a live migration, in milliseconds, as Nova's
+``[libvirt] live_migration_downtime``.
 
 The cost model stops pre-copy rounds once the remaining dirty memory can be
-sent within this time. Set it to Nova's ``[libvirt]
-live_migration_downtime`` (default 500 ms).
+sent within the downtime limit in force, which Nova raises to this value in
+``live_migration_downtime_steps`` steps. Set it to your compute nodes'
+value (Nova's default 500 ms). Overridable per audit (``deploy_overrides``).
 
 Possible values:
 
-* A positive number of milliseconds.
+* At least 100 (Nova's minimum) milliseconds.
 
 Related options:
 
+* ``live_migration_downtime_steps``
+* ``live_migration_downtime_delay``
+"""),
+    cfg.IntOpt(
+        'live_migration_downtime_steps', default=10, min=3,
+        help="""
+Number of steps in which Nova raises the downtime limit to
+``live_migration_downtime``, as Nova's ``[libvirt]
+live_migration_downtime_steps``.
+
+The limit starts at ``live_migration_downtime`` divided by this number.
+Overridable per audit (``deploy_overrides``).
+
+Possible values:
+
+* An integer of at least 3 (Nova's minimum).
+"""),
+    cfg.IntOpt(
+        'live_migration_downtime_delay', default=75, min=10,
+        help="""
+Seconds per GiB of instance RAM (at least 2 GiB counted) between two
+increases of the downtime limit, as Nova's ``[libvirt]
+live_migration_downtime_delay``.
+
+Overridable per audit (``deploy_overrides``).
+
+Possible values:
+
+* An integer of at least 10 (Nova's minimum) seconds.
+"""),
+    cfg.IntOpt(
+        'live_migration_completion_timeout', default=800, min=0,
+        help="""
+Seconds per GiB of instance RAM (at least 2 GiB counted) after which Nova
+ends a live migration that is still copying, as Nova's ``[libvirt]
+live_migration_completion_timeout``; 0 disables the timeout.
+
+A migration the model predicts not to converge in time is costed as Nova
+will run it: aborted (the instance stays where it is, so the move is never
+planned), or forced to complete by post-copy or by pausing the guest,
+following ``live_migration_timeout_action``. Overridable per audit
+(``deploy_overrides``).
+
+Possible values:
+
+* 0, or a positive number of seconds per GiB.
+
+Related options:
+
+* ``live_migration_timeout_action``
 * ``max_precopy_rounds``
+"""),
+    cfg.StrOpt(
+        'live_migration_timeout_action', default='abort',
+        choices=[
+            ('abort', 'Nova aborts the migration (Nova\'s default)'),
+            ('force_complete', 'Nova completes it by post-copy when '
+             '``live_migration_permit_post_copy``, else by pausing the '
+             'guest'),
+        ],
+        help="""
+What Nova does with a live migration still copying at the completion
+timeout, as Nova's ``[libvirt] live_migration_timeout_action``.
+Overridable per audit (``deploy_overrides``).
+"""),
+    cfg.BoolOpt(
+        'live_migration_permit_auto_converge', default=False,
+        help="""
+Whether Nova lets QEMU throttle a guest whose dirtying outpaces its live
+migration, as Nova's ``[libvirt] live_migration_permit_auto_converge``.
+
+The model then slows the guest's dirtying as QEMU does (20 %, then 10
+points more every second round that dirties over half of what it sent),
+so such a migration converges, and the move's reason says it is
+throttled. Not used when post-copy is permitted (as in Nova).
+Overridable per audit (``deploy_overrides``).
+"""),
+    cfg.BoolOpt(
+        'live_migration_permit_post_copy', default=False,
+        help="""
+Whether Nova may switch a live migration to post-copy, as Nova's
+``[libvirt] live_migration_permit_post_copy``.
+
+With ``live_migration_timeout_action = force_complete`` a migration still
+copying at the completion timeout is then completed by post-copy (the
+guest runs on the destination and fetches the rest) instead of pausing
+it. Overridable per audit (``deploy_overrides``).
 """),
     cfg.IntOpt(
         'max_precopy_rounds', default=30, min=1,
         help="""
-Number of pre-copy rounds after which the model forces stop-and-copy.
+Number of pre-copy rounds after which the model forces stop-and-copy when
+``live_migration_completion_timeout`` is 0.
 
-QEMU never gives up on its own. Nova raises the allowed downtime in
-``[libvirt] live_migration_downtime_steps`` steps, which lets most
-migrations converge, and aborts one that is still running after
-``[libvirt] live_migration_completion_timeout`` seconds per GiB. The
-model's cap stands for that end; 30 matches Xen's historical cap.
+QEMU never gives up on its own; with a completion timeout Nova ends the
+migration and the model follows Nova (this cap is then not used).
 
 Possible values:
 
@@ -120,10 +211,19 @@ Disk read + write rate, in MiB/s, from which an instance counts as a disk-I/O
 workload.
 """),
     cfg.FloatOpt(
-        'network_heavy', default=0.1, min=0.0,
+        'network_heavy_share', default=0.05, min=0.0, max=1.0,
         help="""
-Network receive (or transmit) rate, in MiB/s, from which an instance counts
-as a network-receive (or web / network-transmit) workload.
+Share of its host's NIC capacity (``host_network_capacity``) from which an
+instance's network receive (or transmit) rate makes it a network-receive
+(or web / network-transmit) workload.
+
+What slows the live migrations sharing that link is the part of it an
+instance takes, so the threshold follows the NIC: 0.05 is 62.5 MiB/s on
+10 Gbit/s and 6 MiB/s on 1 Gbit/s.
+
+Possible values:
+
+* A fraction between 0 and 1.
 """),
     cfg.FloatOpt(
         'dirty_heavy', default=16.0, min=0.0,

@@ -59,12 +59,18 @@ class Params:
     #: a host counts as relieved at threshold - target_margin.
     target_margin: float = 0.1
     host_disk_io_mibps: float = 500.0
+    #: NIC capacity of a host, MiB/s (each direction; full duplex).
     host_net_mibps: float = 1250.0
+    #: per-host NIC capacities (host name -> MiB/s) over host_net_mibps.
+    host_nic_mibps: typing.Mapping[str, float] = dataclasses.field(
+        default_factory=dict)
 
     # -- classification thresholds (per instance) --
     cpu_heavy: float = 0.25
     disk_heavy_mibps: float = 1.0
-    net_heavy_mibps: float = 0.1
+    #: network receive (transmit) rate from which an instance is a
+    #: net_rx (web) workload, as a fraction of its host's NIC.
+    net_heavy_share: float = 0.05
     dirty_heavy_mibps: float = 16.0
     idle_cpu: float = 0.05
     idle_disk_mibps: float = 0.05
@@ -79,6 +85,18 @@ class Params:
     fixed_downtime_ms: float = 10.0
     #: dirty rate assumed when the metric is missing.
     assumed_dirty_mibps: float = 0.0
+    # Nova's [libvirt] live-migration settings, with Nova's defaults
+    # (downtime_limit_ms above is live_migration_downtime).  0 steps: the
+    # limit is downtime_limit_ms throughout (a hypervisor driven without
+    # Nova, e.g. the paper's Xen testbed).
+    downtime_steps: int = 10
+    downtime_delay_s: float = 75.0
+    #: seconds per GiB of data (0: no timeout, max_rounds ends pre-copy).
+    completion_timeout_s: float = 800.0
+    #: 'abort' or 'force_complete'.
+    timeout_action: str = 'abort'
+    auto_converge: bool = False
+    post_copy: bool = False
 
     # -- section 3.3 interference on other migrations (time, downtime) --
     dirty_on_source_time: float = 1.3
@@ -124,6 +142,10 @@ class Params:
         return {k: max(0.0, v - self.target_margin)
                 for k, v in self.thresholds().items()}
 
+    def nic_mibps(self, host):
+        """NIC capacity of ``host`` (a name), MiB/s per direction."""
+        return float(self.host_nic_mibps.get(host, self.host_net_mibps))
+
     def pair_penalty(self, a, b):
         return self.interference.get(interference_key(a, b), 0.0)
 
@@ -155,7 +177,7 @@ class Params:
                      'fixed_downtime_ms', 'assumed_dirty_mibps',
                      'communication_bonus', 'soft_anti_affinity_penalty',
                      'headroom_weight', 'cpu_heavy', 'disk_heavy_mibps',
-                     'net_heavy_mibps', 'dirty_heavy_mibps', 'idle_cpu',
+                     'dirty_heavy_mibps', 'idle_cpu',
                      'idle_disk_mibps', 'idle_net_mibps'):
             _check_range(name, getattr(self, name), 0.0, None)
         for name in ('dirty_on_source_time', 'netrx_on_dest_time',
@@ -163,6 +185,22 @@ class Params:
                      'web_on_source_downtime'):
             _check_range(name, getattr(self, name), 1.0, 10.0)
         _check_int('max_rounds', self.max_rounds, 1)
+        _check_range('net_heavy_share', self.net_heavy_share, 0.0, 1.0)
+        _check_int('downtime_steps', self.downtime_steps, 0)
+        _check_range('downtime_delay_s', self.downtime_delay_s, 0.0, None)
+        _check_range('completion_timeout_s', self.completion_timeout_s,
+                     0.0, None)
+        if self.timeout_action not in ('abort', 'force_complete'):
+            raise ParamError('timeout_action', 'must be abort or '
+                             'force_complete, got %r'
+                             % (self.timeout_action,))
+        for name in ('auto_converge', 'post_copy'):
+            if not isinstance(getattr(self, name), bool):
+                raise ParamError(name, 'must be true or false, got %r'
+                                 % (getattr(self, name),))
+        for host, value in self.host_nic_mibps.items():
+            _check_range('host_network_capacities', value, 0.0, None,
+                         low_open=True)
         _check_int('max_migrations', self.max_migrations, 0)
         _check_int('max_out_per_host', self.max_out_per_host, 1)
         _check_int('max_in_per_host', self.max_in_per_host, 1)
