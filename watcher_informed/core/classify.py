@@ -23,7 +23,10 @@ Rules, in order:
 1. Instance metadata ``informed:workload_class`` forces the class.
 2. Each heavy class gets an intensity = metric / threshold (``memory``:
    dirty rate; ``web``: network transmit; ``net_rx``: network receive;
-   ``disk_io``: read + write; ``cpu``: CPU utilisation).  The highest
+   ``disk_io``: read + write; ``cpu``: CPU utilisation).  The network
+   thresholds are a share (``net_heavy_share``) of the NIC of the
+   instance's host, since what slows migrations is the part of the link
+   an instance takes.  The highest
    intensity >= 1 wins; ties go to the class that matters most to the
    migration order (memory, web, net_rx, disk_io, cpu).
 3. Otherwise, with CPU, disk and network all known and under the idle
@@ -68,13 +71,23 @@ def _sum_known(usage, metrics):
     return sum(known) if known else None
 
 
-def _scores(usage, p):
+def net_heavy_mibps(host, p):
+    """Network rate from which an instance on ``host`` is a network class.
+
+    A share (``net_heavy_share``) of the host's NIC: what matters to the
+    migrations sharing that link is the part of it the instance takes.
+    """
+    return p.net_heavy_share * p.nic_mibps(host)
+
+
+def _scores(usage, p, host):
     """Intensity per heavy class, ``None`` where the metric is missing."""
     disk = _sum_known(usage, (snap.DISK_READ, snap.DISK_WRITE))
+    net_heavy = net_heavy_mibps(host, p)
     raw = {
         kinds.MEMORY: (usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps),
-        kinds.WEB: (usage.get(snap.NET_TX), p.net_heavy_mibps),
-        kinds.NET_RX: (usage.get(snap.NET_RX), p.net_heavy_mibps),
+        kinds.WEB: (usage.get(snap.NET_TX), net_heavy),
+        kinds.NET_RX: (usage.get(snap.NET_RX), net_heavy),
         kinds.DISK_IO: (disk, p.disk_heavy_mibps),
         kinds.CPU: (usage.get(snap.CPU), p.cpu_heavy),
     }
@@ -89,13 +102,14 @@ def _scores(usage, p):
     return scores, disk
 
 
-def _evidence(usage, p, disk):
+def _evidence(usage, p, disk, host):
     lines = []
+    net_heavy = net_heavy_mibps(host, p)
     specs = (
         (snap.CPU, usage.get(snap.CPU), p.cpu_heavy, ''),
         ('disk', disk, p.disk_heavy_mibps, ' MiB/s'),
-        (snap.NET_RX, usage.get(snap.NET_RX), p.net_heavy_mibps, ' MiB/s'),
-        (snap.NET_TX, usage.get(snap.NET_TX), p.net_heavy_mibps, ' MiB/s'),
+        (snap.NET_RX, usage.get(snap.NET_RX), net_heavy, ' MiB/s'),
+        (snap.NET_TX, usage.get(snap.NET_TX), net_heavy, ' MiB/s'),
         (snap.DIRTY_RATE, usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps,
          ' MiB/s'),
     )
@@ -129,8 +143,8 @@ def classify_instance(instance, usage, p):
                        ('forced by metadata %s=%s'
                         % (snap.CLASS_METADATA_KEY, forced),),
                        source='metadata')
-    scores, disk = _scores(usage, p)
-    evidence = _evidence(usage, p, disk)
+    scores, disk = _scores(usage, p, instance.host)
+    evidence = _evidence(usage, p, disk, instance.host)
     if note:
         evidence.insert(0, note)
     known = {c: s for c, s in scores.items() if s is not None}

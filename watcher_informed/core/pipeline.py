@@ -116,14 +116,8 @@ def _select_all(hot_hosts, on_host, profiles, p, demand, costs, excluded,
     return selections
 
 
-def _position_reason(move, ordering, slot):
-    if move.cls in sequence.FIRST:
-        why = '%s first: it slows migrations out of its host while there' \
-            % move.cls
-    elif move.cls in sequence.LAST:
-        why = 'net_rx last: it slows migrations into its new host'
-    else:
-        why = 'shortest job first (%.1f s predicted)' % move.time_s
+def _position_reason(move, ordering, slot, key):
+    why = key.why(move)
     waits = ordering.deps[move.uuid]
     if waits:
         why += '; waits for %s' % ', '.join(waits)
@@ -144,6 +138,7 @@ def build_plan(snapshot, p):
     hot_names = {h.name for h in hot_hosts}
     not_moved = {}
     costs = {}
+    alone = schedule_mod.standalone(snapshot, p)
     for inst in snapshot.instances:
         if inst.host not in hot_names:
             continue
@@ -154,8 +149,10 @@ def build_plan(snapshot, p):
         if reason:
             not_moved[inst.uuid] = reason
             continue
-        costs[inst.uuid] = cost_mod.instance_cost(
-            inst, snapshot.usage_of(inst.uuid), p)
+        costs[inst.uuid] = alone(inst)
+        if not costs[inst.uuid].completes:
+            not_moved[inst.uuid] = 'its live migration %s' % '; '.join(
+                costs.pop(inst.uuid).notes)
     excluded = dict(not_moved)
     on_host = collections.defaultdict(list)
     for inst in snapshot.instances:
@@ -184,8 +181,9 @@ def build_plan(snapshot, p):
     moves = [sequence.Move(u, d.source, d.host, profiles[u].cls,
                            costs[u].time_s, insts[u].resources)
              for u, d in sorted(placed.items())]
+    key = schedule_mod.link_priority(snapshot, moves, profiles, p)
     ordering = sequence.order_moves(snapshot, moves, groups_of,
-                                    safe_order=list(placed))
+                                    safe_order=list(placed), key=key)
     not_moved.update(ordering.dropped)
     slots = schedule_mod.schedule(ordering, snapshot, profiles, p)
     why_vm = _selection_reasons(selections, hot_hosts, p)
@@ -194,7 +192,9 @@ def build_plan(snapshot, p):
         slot = slots[move.uuid]
         reason = 'why VM: %s. why host: %s. why now: %s' % (
             why_vm[move.uuid], placed[move.uuid].why,
-            _position_reason(move, ordering, slot))
+            _position_reason(move, ordering, slot, key))
+        if slot.cost.notes:
+            reason += '. cost: ' + '; '.join(slot.cost.notes)
         planned.append(plan_mod.PlannedMove(
             step, move.uuid, insts[move.uuid].name, move.cls, move.source,
             move.dest, slot.parents, slot.lane, slot.start_s, slot.end_s,

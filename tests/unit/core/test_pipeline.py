@@ -90,9 +90,13 @@ def test_talkers_are_kept_together():
 
 
 def test_order_dirty_and_web_first_net_rx_last_sjf_between():
-    kinds = [('net_rx', {'cpu': 1.0}), ('cpu', {'cpu': 1.0, 'ram': 1800}),
-             ('web', {'cpu': 1.0}), ('disk_io', {'cpu': 1.0, 'ram': 300}),
-             ('memory', {'cpu': 1.0})]
+    # network and dirty rates dominate CPU (intensity > 4), and the
+    # memory VM dirties slower than the link copies (it converges)
+    kinds = [('net_rx', {'cpu': 1.0, 'net_rx': 500}),
+             ('cpu', {'cpu': 1.0, 'ram_resident': 1800}),
+             ('web', {'cpu': 1.0, 'net_tx': 500}),
+             ('disk_io', {'cpu': 1.0, 'ram_resident': 300}),
+             ('memory', {'cpu': 1.0, 'dirty_rate': 80, 'wss': 256})]
     snapshot = hot_host(kinds, extra_hosts=('B', 'C', 'D', 'E', 'F'))
     p = params.Params(bandwidth_mibps=100, cpu_threshold=0.3,
                       target_margin=0.05, max_out_per_host=1)
