@@ -107,8 +107,18 @@ class Scenario:
 
     @property
     def parameters(self):
-        """Audit parameters the scenario sets (e.g. its bandwidth)."""
-        return dict(self.data.get('parameters', {}))
+        """Audit parameters the scenario sets (e.g. its bandwidth).
+
+        A host's ``network_capacity`` (MiB/s) becomes its entry of the
+        audit's ``host_network_capacities``.
+        """
+        params = dict(self.data.get('parameters', {}))
+        nics = {h['name']: h['network_capacity']
+                for h in self.data['hosts'] if 'network_capacity' in h}
+        if nics:
+            params['host_network_capacities'] = dict(
+                params.get('host_network_capacities') or {}, **nics)
+        return params
 
     def nova(self):
         """Answers ``compute.server_groups`` / ``compute.services``."""
@@ -220,7 +230,8 @@ def _check_hosts(data, problems):
         for key in ('vcpus', 'ram_mb', 'disk_gb'):
             _num(problems, '%s.%s' % (where, key), h.get(key),
                  positive=True)
-        for key in ('vcpu_ratio', 'ram_ratio', 'disk_ratio'):
+        for key in ('vcpu_ratio', 'ram_ratio', 'disk_ratio',
+                    'network_capacity'):
             if key in h:
                 _num(problems, '%s.%s' % (where, key), h[key], positive=True)
         if h.get('state', 'up') not in ('up', 'down'):
