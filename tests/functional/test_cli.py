@@ -76,7 +76,13 @@ def test_demo_plan_passes_the_core_checkers(demo_json):
     groups = tuple(snap.ServerGroup(g['uuid'], g['policy'],
                                     tuple(g['members']))
                    for g in data['server_groups'])
-    snapshot = snap.Snapshot(hosts, insts, {}, groups)
+    # the metrics the plan was made with (the target-load checker counts
+    # an instance without them at its flavor)
+    from watcher_informed.adapters import parameters
+    from watcher_informed.adapters.metrics import base
+    usage = base.read_usage(scenario.load(scenario.demo_path()).reader(),
+                            insts, parameters.window({}, None))
+    snapshot = snap.Snapshot(hosts, insts, usage, groups)
     by_action = {a['action_uuid']: a['instance']
                  for a in demo_json['actions']}
     moves = tuple(plan_mod.PlannedMove(
