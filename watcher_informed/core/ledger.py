@@ -43,6 +43,8 @@ import numpy as np
 
 from watcher_informed.core import kinds
 from watcher_informed.core import overload
+from watcher_informed.core import params as params_mod
+from watcher_informed.core import snapshot as snap
 
 #: resource columns of ``cap`` and ``alloc``.
 RESOURCES = ('vcpus', 'ram_mb', 'disk_gb')
@@ -52,7 +54,8 @@ _CLASS_INDEX = {c: i for i, c in enumerate(kinds.CLASSES)}
 class Ledger:
     """Mutable cluster state (see the module documentation)."""
 
-    def __init__(self, snapshot, p, demand=None, profiles=None):
+    def __init__(self, snapshot, p=None, demand=None, profiles=None):
+        p = p if p is not None else params_mod.Params()
         self.snapshot = snapshot
         self.hosts = tuple(snapshot.hosts)
         self.names = tuple(h.name for h in self.hosts)
@@ -87,13 +90,19 @@ class Ledger:
         self.counts = np.zeros((nh, len(kinds.CLASSES)), dtype=np.int64)
         self.weights = np.zeros((nh, len(kinds.CLASSES)))
         if profiles is not None:
-            for inst in snapshot.instances:
-                prof = profiles[inst.uuid]
-                self.cls[inst.uuid] = _CLASS_INDEX[prof.cls]
-                self.intensity[inst.uuid] = prof.weight
+            for k, inst in enumerate(snapshot.instances):
+                if hasattr(profiles, 'cls'):
+                    # classify.Profiles: arrays, no per-instance objects
+                    c = int(profiles.cls[profiles.index[inst.uuid]])
+                    w = float(profiles.weight[profiles.index[inst.uuid]])
+                else:
+                    c = _CLASS_INDEX[profiles[inst.uuid].cls]
+                    w = profiles[inst.uuid].weight
+                self.cls[inst.uuid] = c
+                self.intensity[inst.uuid] = w
                 h = self.index[inst.host]
-                self.counts[h, self.cls[inst.uuid]] += 1
-                self.weights[h, self.cls[inst.uuid]] += prof.weight
+                self.counts[h, c] += 1
+                self.weights[h, c] += w
         self._undo = []
         self._listeners = []
 
@@ -120,6 +129,15 @@ class Ledger:
         frac = self.frac(uuid, host)
         return {d: row[k] + frac[k] for k, d in enumerate(kinds.DIMS)}
 
+    def capacity(self, name):
+        """Allocatable resources of host ``name`` (a ``Resources``)."""
+        return snap.Resources(*(float(x) for x in self.cap[self.index[name]]))
+
+    def allocated(self, name):
+        """What the instances now on ``name`` are allocated."""
+        return snap.Resources(*(float(x)
+                                for x in self.alloc[self.index[name]]))
+
     def loads(self):
         """``{host: {dim: load}}`` of the current state."""
         return {n: {d: float(self.load[i, k])
@@ -138,6 +156,9 @@ class Ledger:
     def listen(self, callback):
         """Call ``callback(host_index)`` for every host that changes."""
         self._listeners.append(callback)
+
+    def unlisten(self, callback):
+        self._listeners.remove(callback)
 
     def move(self, uuid, dest):
         """Move ``uuid`` to host ``dest``; O(1) in hosts and instances."""

@@ -81,16 +81,24 @@ def _traffic(usage):
 
 
 class _State:
-    """Who is on which host at a time: classes and traffic per host."""
+    """Who is on which host at a time: classes and traffic per host.
 
-    def __init__(self, snapshot, profiles):
-        self.cls = {i.uuid: profiles[i.uuid].cls
-                    for i in snapshot.instances}
-        self.net = {i.uuid: _traffic(snapshot.usage_of(i.uuid))
-                    for i in snapshot.instances}
+    Only the hosts the moves touch are tracked (``hosts``), so the work is
+    linear in the instances of those hosts.
+    """
+
+    def __init__(self, snapshot, profiles, hosts):
+        class_of = getattr(profiles, 'class_of', None) or (
+            lambda uuid: profiles[uuid].cls)
+        self.cls, self.net = {}, {}
         self.base = collections.defaultdict(set)
         for inst in snapshot.instances:
-            self.base[inst.host].add(inst.uuid)
+            if inst.host in hosts:
+                self.base[inst.host].add(inst.uuid)
+        for host in hosts:
+            for uuid in self.base[host]:
+                self.cls[uuid] = class_of(uuid)
+                self.net[uuid] = _traffic(snapshot.usage_of(uuid))
         self.finished = collections.defaultdict(list)
 
     def finish(self, end, uuid, source, dest):
@@ -133,7 +141,8 @@ def _move_cost(inst, usage, p, state, source, dest, src_members,
 def schedule(ordering, snapshot, profiles, p):
     """Return ``{uuid: Slotted}`` for every move of ``ordering``."""
     insts = snapshot.instance_by_uuid
-    state = _State(snapshot, profiles)
+    state = _State(snapshot, profiles, {h for m in ordering.order
+                                        for h in (m.source, m.dest)})
     outs, ins = {}, {}
     glob = _Slots(p.max_parallel) if p.max_parallel else None
     running_out = collections.defaultdict(list)
@@ -192,7 +201,8 @@ class LinkPriority:
     """
 
     def __init__(self, snapshot, moves, profiles, p):
-        state = _State(snapshot, profiles)
+        state = _State(snapshot, profiles,
+                       {h for m in moves for h in (m.source, m.dest)})
         insts = snapshot.instance_by_uuid
         self.time, self.saving, self.penalty = {}, {}, {}
         by_source = collections.defaultdict(list)
@@ -268,13 +278,20 @@ def standalone(snapshot, p):
     The source's instances all still send on its NIC; the destination is
     not known yet, so its NIC counts as free.
     """
-    tx = collections.defaultdict(list)
+    on_host = collections.defaultdict(list)
     for inst in snapshot.instances:
-        tx[inst.host].append(_traffic(snapshot.usage_of(inst.uuid))[0])
+        on_host[inst.host].append(inst.uuid)
+    tx = {}
+
+    def sending(host):
+        if host not in tx:
+            tx[host] = [_traffic(snapshot.usage_of(u))[0]
+                        for u in on_host[host]]
+        return tx[host]
 
     def cost(inst):
         nic = p.nic_mibps(inst.host)
-        link = cost_mod.fair_share(nic, tx[inst.host], float('inf'))
+        link = cost_mod.fair_share(nic, sending(inst.host), float('inf'))
         return cost_mod.instance_cost(
             inst, snapshot.usage_of(inst.uuid), p,
             rate_mibps=min(p.bandwidth_mibps, link), link_mibps=link)
