@@ -79,7 +79,7 @@ MAX_ROUNDS = FORCE_AFTER_SYNCS - 1
 #: how often a point is migrated (the runs of a point are interleaved
 #: with the other points' to spread host disturbances): the Fig. 1
 #: downtime findings use the median of the non-converging points' runs,
-#: and the short (128 MiB/s) migrations are the ones a busy host disturbs
+#: and the short (48 MiB/s) migrations are the ones a busy host disturbs
 #: most.  A point's row (and its time and data checks) is its fastest run:
 #: other work on the host can only take CPU from QEMU's migration thread
 #: and so slow a migration down, never speed it up.  Every run must
