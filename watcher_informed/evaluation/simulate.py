@@ -312,7 +312,10 @@ class _Sim:
                       (1 - run.throttle) * (self.now - run.round_start))
         run.phase = 'stop'
         run.stop_start = self.now
-        run.fixed = self.p.fixed_downtime_ms / 1000.0 * max(run.rate, 1e-9)
+        # the fixed pause as extra volume at the rate the rest goes at
+        rate = run.share if nova.post_copy else (
+            self.p.stop_copy_mibps or run.share)
+        run.fixed = self.p.fixed_downtime_ms / 1000.0 * rate
         run.left = run.left + dirtied + run.fixed
         if nova.post_copy:
             run.downtime = self.p.fixed_downtime_ms / 1000.0

@@ -246,3 +246,21 @@ def test_nova_aborts_a_migration_that_never_converges():
     move = simulate.simulate(snapshot, [('x', 'A', 'B')], {}, forced, SETUP,
                              truths={'x': truth}).moves[0]
     assert move.outcome == 'throttled' and move.end_s < 1600.0
+
+
+@pytest.mark.parametrize('post_copy, outcome', [(True, 'post-copy'),
+                                                (False, 'paused')])
+def test_nova_forces_completion_when_told(post_copy, outcome):
+    p = params.Params(bandwidth_mibps=workloads.LINK_1GBE,
+                      host_net_mibps=workloads.LINK_1GBE,
+                      timeout_action='force_complete', post_copy=post_copy)
+    snapshot = b.cluster([b.host('A'), b.host('B')], [b.vm('x', 'A')])
+    truth = simulate.Truth('memory', 2048.0, 200.0, 1024.0)
+    move = simulate.simulate(snapshot, [('x', 'A', 'B')], {}, p, SETUP,
+                             truths={'x': truth}).moves[0]
+    assert move.outcome == outcome and move.end_s > 1600.0
+    if post_copy:
+        assert move.downtime_s == pytest.approx(p.fixed_downtime_ms / 1e3)
+    else:
+        # the rest of the round and the dirtied set, sent while paused
+        assert move.downtime_s > 1.0
