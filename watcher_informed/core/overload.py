@@ -134,12 +134,12 @@ def host_loads(snapshot, p, placement=None, demand=None):
     sums = np.zeros((len(snapshot.hosts), len(DIMS)))
     if len(rows):
         np.add.at(sums, at, demand.array[rows])
-    loads = {}
-    for k, host in enumerate(snapshot.hosts):
-        scale = host_scale(host, p)
-        loads[host.name] = {d: float(sums[k, j]) / scale[d]
-                            for j, d in enumerate(DIMS)}
-    return loads
+    scale = np.array([[host_scale(h, p)[d] for d in DIMS]
+                      for h in snapshot.hosts],
+                     dtype=float).reshape(len(snapshot.hosts), len(DIMS))
+    fractions = (sums / scale).tolist()
+    return {h.name: dict(zip(DIMS, row))
+            for h, row in zip(snapshot.hosts, fractions)}
 
 
 def _table(demand, snapshot):
