@@ -173,3 +173,30 @@ def test_max_migrations_caps_the_plan():
 def test_invalid_params_are_refused_before_anything_runs():
     with pytest.raises(params.ParamError):
         pipeline.build_plan(hot_host([]), params.Params(max_rounds=0))
+
+
+@pytest.mark.parametrize('action, expected', [
+    ('abort', 'Nova aborts it'),
+    ('force_complete', 'pauses the guest'),
+])
+def test_a_move_nova_would_not_converge_is_avoided(action, expected):
+    # A must shed one VM: the memory VM dirties faster than the link
+    # copies, the CPU VM does not; either relieves A
+    kinds = [('memory', {'cpu': 1.0, 'dirty_rate': 300.0, 'wss': 1024,
+                         'ram_resident': 2048}),
+             ('cpu', {'cpu': 1.0, 'ram_resident': 2048}),
+             ('cpu', {'cpu': 1.0, 'ram_resident': 2048})]
+    snapshot = hot_host(kinds, extra_hosts=('B', 'C'))
+    p = params.Params(bandwidth_mibps=100, cpu_threshold=0.3,
+                      target_margin=0.05, timeout_action=action)
+    plan = pipeline.build_plan(snapshot, p)
+    assert plan.moves and 'memory0' not in {m.uuid for m in plan.moves}
+    if action == 'abort':
+        assert expected in plan.not_moved['memory0']
+    else:
+        # priced as Nova runs it: far costlier than a CPU VM's move
+        from watcher_informed.core import cost
+        c = cost.instance_cost(snapshot.instance_by_uuid['memory0'],
+                               snapshot.usage_of('memory0'), p)
+        assert c.outcome == cost.PAUSED and c.completes
+        assert any(expected in n for n in c.notes)
