@@ -54,7 +54,7 @@ touched all its memory and freed it again, so its resident size is
 several times its used memory.
 "meas" is QEMU's own `query-migrate` (total-time, ram.transferred,
 downtime).  Non-converging points were migrated %(nonconv)d times, the
-other 128 MiB/s points %(short)d times, the rest once (interleaved); a
+other %(short_bw)d MiB/s points %(short)d times, the rest once (interleaved); a
 point's row is its fastest run (other work on the 2-core host can only
 slow a migration down), the downtime column also gives the median of its
 runs, and "dest alive" counts its runs.
@@ -107,6 +107,7 @@ def main(argv=None):
         pathlib.Path(args.output).write_text(PAGE % {
             'nonconv': meta['repeats']['non_converging'],
             'short': meta['repeats']['short'],
+            'short_bw': max(grid.BANDWIDTH_MIBPS),
             'rounds': meta['model_max_rounds'],
             'syncs': meta['force_after_syncs'],
             'started': meta['started'], 'table': table})
