@@ -33,7 +33,7 @@ take) is kept beside it for comparison.
 
 Two guests: the "full" one fills its memory with non-zero data (resident
 close to used), the "freed" one (:data:`FREED_POINTS`) touches all its
-memory and frees it again at boot, so its resident size is about four
+memory and frees it again at boot, so its resident size is about five
 times its used memory, as on a real guest with freed pages and page
 cache.
 """

@@ -15,7 +15,7 @@
 The module fixture runs the whole grid once (tests/hypervisor/grid.py:
 memory 256/512 MiB x working set 16/64 MiB x dirty rate 0/64 MiB/s x
 bandwidth 32/48 MiB/s, plus a 512 MiB guest whose resident size is
-about four times its used memory at dirty rate 0/64 MiB/s x bandwidth
+about five times its used memory at dirty rate 0/64 MiB/s x bandwidth
 32/48 MiB/s; about 25 minutes on 2 cores) and writes
 bench/out/qemu_precopy.json, which ``python -m bench.qemu_precopy``
 renders.  Prepare the host first with ``bash tools/qemu/setup.sh``;
