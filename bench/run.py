@@ -115,7 +115,7 @@ def run_scenario(scenario):
     p, _ = parameters.to_params(dict(strategy.input_parameters),
                                 strategy.config)
     sim_p = workloads.paper_params() if paper else dataclasses.replace(
-        p, bandwidth_mibps=scenario.link_mibps)
+        p, migration_bandwidth=scenario.link_mibps)
     setup = simulate.Setup(link_mibps=scenario.link_mibps, workers=8)
     plans = [ours] + contenders.ablations(scenario.seen, plan, p)
     plans.append(peers.workload_stabilization(scenario.seen))
@@ -230,7 +230,7 @@ def cmd_gap(args):
         p, _ = parameters.to_params(dict(strategy.input_parameters),
                                     strategy.config)
         sim_p = workloads.paper_params() if paper else dataclasses.replace(
-            p, bandwidth_mibps=scenario.link_mibps)
+            p, migration_bandwidth=scenario.link_mibps)
         setup = simulate.Setup(link_mibps=scenario.link_mibps, workers=8)
         best = best_orders(scenario, plan, sim_p, setup)
         if best is None:

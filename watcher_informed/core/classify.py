@@ -24,7 +24,7 @@ Rules, in order:
 2. Each heavy class gets an intensity = metric / threshold (``memory``:
    dirty rate; ``web``: network transmit; ``net_rx``: network receive;
    ``disk_io``: read + write; ``cpu``: CPU utilisation).  The network
-   thresholds are a share (``net_heavy_share``) of the NIC of the
+   thresholds are a share (``network_heavy_share``) of the NIC of the
    instance's host, since what slows migrations is the part of the link
    an instance takes.  The highest
    intensity >= 1 wins; ties go to the class that matters most to the
@@ -74,24 +74,24 @@ def _sum_known(usage, metrics):
     return sum(known) if known else None
 
 
-def net_heavy_mibps(host, p):
+def net_heavy_threshold(host, p):
     """Network rate from which an instance on ``host`` is a network class.
 
-    A share (``net_heavy_share``) of the host's NIC: what matters to the
+    A share (``network_heavy_share``) of the host's NIC: what matters to the
     migrations sharing that link is the part of it the instance takes.
     """
-    return p.net_heavy_share * p.nic_mibps(host)
+    return p.network_heavy_share * p.nic_mibps(host)
 
 
 def _scores(usage, p, host):
     """Intensity per heavy class, ``None`` where the metric is missing."""
     disk = _sum_known(usage, (snap.DISK_READ, snap.DISK_WRITE))
-    net_heavy = net_heavy_mibps(host, p)
+    net_heavy = net_heavy_threshold(host, p)
     raw = {
-        kinds.MEMORY: (usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps),
+        kinds.MEMORY: (usage.get(snap.DIRTY_RATE), p.dirty_heavy),
         kinds.WEB: (usage.get(snap.NET_TX), net_heavy),
         kinds.NET_RX: (usage.get(snap.NET_RX), net_heavy),
-        kinds.DISK_IO: (disk, p.disk_heavy_mibps),
+        kinds.DISK_IO: (disk, p.disk_heavy),
         kinds.CPU: (usage.get(snap.CPU), p.cpu_heavy),
     }
     scores = {}
@@ -107,13 +107,13 @@ def _scores(usage, p, host):
 
 def _evidence(usage, p, disk, host):
     lines = []
-    net_heavy = net_heavy_mibps(host, p)
+    net_heavy = net_heavy_threshold(host, p)
     specs = (
         (snap.CPU, usage.get(snap.CPU), p.cpu_heavy, ''),
-        ('disk', disk, p.disk_heavy_mibps, ' MiB/s'),
+        ('disk', disk, p.disk_heavy, ' MiB/s'),
         (snap.NET_RX, usage.get(snap.NET_RX), net_heavy, ' MiB/s'),
         (snap.NET_TX, usage.get(snap.NET_TX), net_heavy, ' MiB/s'),
-        (snap.DIRTY_RATE, usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps,
+        (snap.DIRTY_RATE, usage.get(snap.DIRTY_RATE), p.dirty_heavy,
          ' MiB/s'),
     )
     for name, value, threshold, unit in specs:
@@ -232,15 +232,15 @@ def classify_arrays(snapshot, p):
     disk = _nan_sum(col(snap.DISK_READ), col(snap.DISK_WRITE))
     net = _nan_sum(net_rx, net_tx)
     # the network thresholds follow each instance's host NIC
-    nic = {h.name: net_heavy_mibps(h.name, p) for h in snapshot.hosts}
+    nic = {h.name: net_heavy_threshold(h.name, p) for h in snapshot.hosts}
     net_heavy = np.array([nic[i.host] for i in snapshot.instances],
                          dtype=float).reshape(n)
     raw = {
         kinds.MEMORY: _score_column(col(snap.DIRTY_RATE),
-                                    p.dirty_heavy_mibps),
+                                    p.dirty_heavy),
         kinds.WEB: _score_column(net_tx, net_heavy),
         kinds.NET_RX: _score_column(net_rx, net_heavy),
-        kinds.DISK_IO: _score_column(disk, p.disk_heavy_mibps),
+        kinds.DISK_IO: _score_column(disk, p.disk_heavy),
         kinds.CPU: _score_column(cpu, p.cpu_heavy),
     }
     scores = np.column_stack([np.nan_to_num(raw[c], nan=-1.0)

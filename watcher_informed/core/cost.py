@@ -137,9 +137,13 @@ class Nova:
 
     @classmethod
     def from_params(cls, p, ram_mb):
-        return cls(p.downtime_limit_ms, p.downtime_steps,
-                   p.downtime_delay_s, p.completion_timeout_s,
-                   p.timeout_action, p.auto_converge, p.post_copy,
+        return cls(p.live_migration_downtime,
+                   p.live_migration_downtime_steps,
+                   p.live_migration_downtime_delay,
+                   p.live_migration_completion_timeout,
+                   p.live_migration_timeout_action,
+                   p.live_migration_permit_auto_converge,
+                   p.live_migration_permit_post_copy,
                    max(MIN_DATA_GIB, ram_mb / 1024.0))
 
     def limit_ms(self, elapsed_s):
@@ -178,36 +182,36 @@ class Nova:
         return self.auto_converge and not self.post_copy
 
 
-def precopy(memory_mib, dirty_mibps, wss_mib, bandwidth_mibps,
-            downtime_limit_ms, max_rounds, stop_copy_mibps=0.0,
-            fixed_downtime_ms=0.0, time_factor=1.0, downtime_factor=1.0,
-            nova=None):
+def precopy(memory_mib, dirty_mibps, wss_mib, migration_bandwidth,
+            live_migration_downtime, max_precopy_rounds,
+            stop_copy_bandwidth=0.0, fixed_downtime_ms=0.0, time_factor=1.0,
+            downtime_factor=1.0, nova=None):
     """Simulate pre-copy rounds and return a :class:`MigrationCost`.
 
-    Sizes in MiB, rates in MiB/s.  ``stop_copy_mibps`` is the rate of the
-    final copy with the guest paused (0: ``bandwidth_mibps``) and
+    Sizes in MiB, rates in MiB/s.  ``stop_copy_bandwidth`` is the rate of the
+    final copy with the guest paused (0: ``migration_bandwidth``) and
     ``fixed_downtime_ms`` the pause on top of it.  ``time_factor``
     divides the live-phase bandwidth and ``downtime_factor`` the
     stop-and-copy rate (section 3.3 interference).
 
-    Without ``nova`` the downtime limit is ``downtime_limit_ms`` throughout
-    and stop-and-copy is forced after ``max_rounds`` (QEMU driven
-    directly, as the hypervisor tests do).  With a :class:`Nova`, the
-    limit follows Nova's steps and the completion timeout ends the
-    migration as Nova would; ``max_rounds`` then only applies when the
-    timeout is disabled.
+    Without ``nova`` the downtime limit is ``live_migration_downtime``
+    throughout and stop-and-copy is forced after ``max_precopy_rounds``
+    (QEMU driven directly, as the hypervisor tests do).  With a
+    :class:`Nova`, the limit follows Nova's steps and the completion
+    timeout ends the migration as Nova would; ``max_precopy_rounds`` then
+    only applies when the timeout is disabled.
     """
-    if bandwidth_mibps <= 0:
-        raise ValueError('bandwidth_mibps must be > 0')
-    live_bw = bandwidth_mibps / max(time_factor, 1e-9)
-    stop_rate = stop_copy_mibps or bandwidth_mibps
+    if migration_bandwidth <= 0:
+        raise ValueError('migration_bandwidth must be > 0')
+    live_bw = migration_bandwidth / max(time_factor, 1e-9)
+    stop_rate = stop_copy_bandwidth or migration_bandwidth
     stop_bw = stop_rate / max(downtime_factor, 1e-9)
     fixed_s = fixed_downtime_ms / 1000.0
     dirty = max(0.0, dirty_mibps)
     wss = max(0.0, wss_mib)
     volume = max(0.0, memory_mib)
     timeout = nova.timeout_s if nova is not None else math.inf
-    cap = max_rounds if (nova is None or timeout == math.inf) else \
+    cap = max_precopy_rounds if (nova is None or timeout == math.inf) else \
         ROUND_GUARD
     throttle, high = 0.0, 0
     t = sent = 0.0
@@ -224,7 +228,7 @@ def precopy(memory_mib, dirty_mibps, wss_mib, bandwidth_mibps,
         rate = dirty * (1.0 - throttle)
         remainder = min(wss, rate * duration)
         limit_ms = nova.limit_ms(t) if nova is not None else \
-            downtime_limit_ms
+            live_migration_downtime
         if remainder <= live_bw * limit_ms / 1000.0:
             outcome = THROTTLED if throttle > 0 else CONVERGED
             break
@@ -333,7 +337,7 @@ def model_inputs(instance, usage, p):
     first, _ = first_round(instance, usage)
     dirty = usage.get(snap.DIRTY_RATE)
     if dirty is None:
-        dirty = p.assumed_dirty_mibps
+        dirty = p.dirty_rate_when_unknown
     wss = usage.get(snap.WSS)
     if wss is None:
         wss = first
@@ -352,17 +356,17 @@ def instance_cost(instance, usage, p, time_factor=1.0, downtime_factor=1.0,
     """
     first, note = first_round(instance, usage)
     _, dirty, wss = model_inputs(instance, usage, p)
-    rate = p.bandwidth_mibps if rate_mibps is None else rate_mibps
-    stop = p.stop_copy_mibps
+    rate = p.migration_bandwidth if rate_mibps is None else rate_mibps
+    stop = p.stop_copy_bandwidth
     if stop and link_mibps is not None:
         stop = min(stop, link_mibps)
-    c = precopy(first, dirty, wss, rate, p.downtime_limit_ms,
-                p.max_rounds, stop, p.fixed_downtime_ms, time_factor,
+    c = precopy(first, dirty, wss, rate, p.live_migration_downtime,
+                p.max_precopy_rounds, stop, p.fixed_downtime_ms, time_factor,
                 downtime_factor, nova=Nova.from_params(p, instance.ram_mb))
     notes = [note]
-    if rate < p.bandwidth_mibps - 1e-9:
+    if rate < p.migration_bandwidth - 1e-9:
         notes.append('link share %.0f of %.0f MiB/s'
-                     % (rate, p.bandwidth_mibps))
+                     % (rate, p.migration_bandwidth))
     notes.append(outcome_note(c, Nova.from_params(p, instance.ram_mb)))
     return c.with_notes(*notes)
 

@@ -69,7 +69,7 @@ def instance_demand(instance, usage):
 def host_scale(host, p):
     """Physical capacity per dimension used to normalise loads."""
     return {'cpu': max(host.vcpus, 1e-9), 'ram': max(host.ram_mb, 1e-9),
-            'disk_io': p.host_disk_io_mibps, 'net': p.host_net_mibps}
+            'disk_io': p.host_disk_io_capacity, 'net': p.host_network_capacity}
 
 
 class Demands(usage_mod.ByUuid):

@@ -153,7 +153,7 @@ def _gate(sel, hot, snapshot, p, costs):
     prices = [gate.move_cost(insts[c.uuid], snapshot.usage_of(c.uuid),
                              c.cls, costs[c.uuid]) for c in sel.chosen]
     return gate.judge(host, hot.load, [c.demand for c in sel.chosen],
-                      prices, p, p.horizon_s, p.aggressiveness)
+                      prices, p, p.horizon, p.aggressiveness)
 
 
 @dataclasses.dataclass

@@ -157,6 +157,8 @@ class _Coolest:
                                                    dtype=object)))
         self.key = [self._key(h) for h in range(len(ledger.names))]
         self.order = sorted(self.key)
+        #: host indices in ``order``'s order, sliced by :meth:`take`
+        self.hosts = np.array([k[2] for k in self.order], dtype=int)
         ledger.listen(self.changed)
 
     def _key(self, h):
@@ -169,9 +171,13 @@ class _Coolest:
 
     def changed(self, h):
         old = self.key[h]
-        del self.order[bisect.bisect_left(self.order, old)]
+        at = bisect.bisect_left(self.order, old)
+        del self.order[at]
+        self.hosts = np.delete(self.hosts, at)
         self.key[h] = new = self._key(h)
-        bisect.insort(self.order, new)
+        at = bisect.bisect_left(self.order, new)
+        self.order.insert(at, new)
+        self.hosts = np.insert(self.hosts, at, h)
 
     def take(self, accept, count, uuid):
         """Up to ``count`` hosts passing ``accept``, least full first.
@@ -186,8 +192,7 @@ class _Coolest:
         source = led.index[led.where[uuid]]
         taken = []
         for start in range(0, len(self.order), WALK):
-            chunk = np.fromiter((key[2] for key in
-                                 self.order[start:start + WALK]), dtype=int)
+            chunk = self.hosts[start:start + WALK]
             ok = led.usable[chunk] & (chunk != source)
             ok &= np.all(led.load[chunk] + need / led.scale[chunk] <=
                          self.targets + 1e-12, axis=1)
@@ -217,26 +222,33 @@ class Journal:
     """The decisions of a placement run, to resume the next one from.
 
     Each entry is ``(uuid, ledger mark before it, Destination or
-    reason)``.  A later run on the same ledger whose hardest-first order
-    starts with the same instances makes the same decisions for them (same
-    ledger state, same candidates), so it keeps them and rolls the ledger
-    back only to the first instance that differs.
+    reason)``.  A later run on the same ledger makes the same decision as
+    an earlier one for an instance when the instances placed before it are
+    the same (same ledger state, same candidates); an instance that found
+    no destination moved nothing, so leaving it out changes no later
+    decision.  :meth:`resume` keeps the decisions up to the first placed
+    instance that differs and rolls the ledger back to just before it.
     """
 
     def __init__(self):
         self.entries = []
 
     def resume(self, order, ledger):
-        """Decisions kept for the common prefix of ``order``."""
-        k = 0
-        for uuid, entry in zip(order, self.entries):
-            if uuid != entry[0]:
-                break
-            k += 1
-        if k < len(self.entries):
-            ledger.rollback(self.entries[k][1])
-            del self.entries[k:]
-        return list(self.entries)
+        """Decisions kept for ``order``; the rest are to be made."""
+        wanted = set(order)
+        kept, k = [], 0
+        for entry in self.entries:
+            uuid, mark, outcome = entry
+            if not isinstance(outcome, Destination) and uuid not in wanted:
+                continue            # failed before, left out now: no move
+            if k < len(order) and order[k] == uuid:
+                kept.append(entry)
+                k += 1
+                continue
+            ledger.rollback(mark)
+            break
+        self.entries = kept
+        return list(kept)
 
 
 def choose_destinations(selected, snapshot, profiles, p, demand,
@@ -278,7 +290,9 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         inst = insts[uuid]
 
         def accept(host):
-            return _feasible(inst, host, ctx)[1] is None
+            # the verdict is kept: the search asks again for each candidate
+            verdict = checked[host.name] = _feasible(inst, host, ctx)
+            return verdict[1] is None
         names.update(h.name for h in coolest.take(accept, SHORTLIST, uuid))
         return [by_name[n] for n in sorted(names)]
 
@@ -291,13 +305,16 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         else:
             unplaced[uuid] = outcome
     for uuid in todo[len(journal.entries):]:
+        # (the kept decisions are exactly the first len(entries) of todo)
         inst = insts[uuid]
         mark = ledger.mark()
         src = ledger.where[uuid]
         best = None
         reasons = {}
+        checked = {}
         for host in candidates(uuid):
-            after, reason = _feasible(inst, host, ctx)
+            after, reason = checked.get(host.name) or \
+                _feasible(inst, host, ctx)
             if reason:
                 reasons[host.name] = reason
                 continue

@@ -13,9 +13,9 @@
 """Parallel lanes, a predicted timeline, and the link-aware move order.
 
 Contract: :func:`schedule` list-schedules the sequencer's order.  Each move
-takes the earliest free outgoing slot of its source (``max_out_per_host``,
+takes the earliest free outgoing slot of its source (``max_concurrent_out``,
 default 1 like Nova's ``max_concurrent_live_migrations``), incoming slot of
-its destination (``max_in_per_host``) and, when ``max_parallel`` > 0, a
+its destination (``max_concurrent_in``) and, when ``max_parallel`` > 0, a
 global slot; it starts when those slots and its dependencies are free.
 The previous holder of each slot becomes a parent, so the DAG itself
 enforces the limits in any execution.  Predicted duration comes from the
@@ -130,7 +130,7 @@ def _move_cost(inst, usage, p, state, source, dest, src_members,
     link = min(
         cost_mod.fair_share(p.nic_mibps(source), tx, unlimited, out_count),
         cost_mod.fair_share(p.nic_mibps(dest), rx, unlimited, in_count))
-    rate = min(p.bandwidth_mibps, link)
+    rate = min(p.migration_bandwidth, link)
     src_cls = state.classes(src_members, inst.uuid)
     dst_cls = state.classes(dst_members, inst.uuid)
     t_f, d_f = cost_mod.interference_factors(src_cls, dst_cls, p)
@@ -149,8 +149,8 @@ def schedule(ordering, snapshot, profiles, p):
     running_in = collections.defaultdict(list)
     result = {}
     for move in ordering.order:
-        out = outs.setdefault(move.source, _Slots(p.max_out_per_host))
-        inn = ins.setdefault(move.dest, _Slots(p.max_in_per_host))
+        out = outs.setdefault(move.source, _Slots(p.max_concurrent_out))
+        inn = ins.setdefault(move.dest, _Slots(p.max_concurrent_in))
         deps = ordering.deps[move.uuid]
         ready = max([result[d].end_s for d in deps] or [0.0])
         o_idx, o_free, o_hold = out.pick()
@@ -294,5 +294,5 @@ def standalone(snapshot, p):
         link = cost_mod.fair_share(nic, sending(inst.host), float('inf'))
         return cost_mod.instance_cost(
             inst, snapshot.usage_of(inst.uuid), p,
-            rate_mibps=min(p.bandwidth_mibps, link), link_mibps=link)
+            rate_mibps=min(p.migration_bandwidth, link), link_mibps=link)
     return cost

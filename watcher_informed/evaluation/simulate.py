@@ -23,7 +23,7 @@ Execution model (what Watcher's applier and Nova do):
 * an action is ready when all its parents completed; the applier runs at
   most ``workers`` actions at once (its taskflow ``max_workers``);
 * Nova starts a live migration only while its source host runs fewer than
-  ``max_out_per_host`` outgoing ones (``max_concurrent_live_migrations``);
+  ``max_concurrent_out`` outgoing ones (``max_concurrent_live_migrations``);
   otherwise it waits, holding its applier worker;
 * the destination's resources are claimed at the start, the source's freed
   at the end; a start that overcommits the destination is counted as a
@@ -85,7 +85,7 @@ class Setup:
 
     link_mibps: float = 1250.0
     workers: int = 0
-    max_out_per_host: int = 1
+    max_concurrent_out: int = 1
     #: per-host NIC capacity (MiB/s) over ``link_mibps``.
     nic_mibps: typing.Mapping[str, float] = dataclasses.field(
         default_factory=dict)
@@ -239,7 +239,7 @@ class _Sim:
                 cost_mod.fair_share(self._nic(run.dest),
                                     self.rx[run.dest].values(),
                                     float('inf'), ins[run.dest]))
-            share = min(self.p.bandwidth_mibps, link)
+            share = min(self.p.migration_bandwidth, link)
             t_f, d_f = cost_mod.interference_factors(
                 self._classes(run.source, run.uuid),
                 self._classes(run.dest, run.uuid), self.p)
@@ -247,8 +247,8 @@ class _Sim:
             if run.phase == 'live' or run.outcome == cost_mod.POST_COPY:
                 run.rate = run.share
             else:
-                stop = min(self.p.stop_copy_mibps, link) \
-                    if self.p.stop_copy_mibps else share
+                stop = min(self.p.stop_copy_bandwidth, link) \
+                    if self.p.stop_copy_bandwidth else share
                 run.rate = stop / d_f
 
     def _nic(self, host):
@@ -276,7 +276,7 @@ class _Sim:
                 continue
             active = sum(1 for r in self.running.values()
                          if r.source == source)
-            if active >= self.setup.max_out_per_host:
+            if active >= self.setup.max_concurrent_out:
                 continue
             ready = self.waiting.pop(key)
             self.running[key] = _Run(key, uuid, source, dest,
@@ -314,7 +314,7 @@ class _Sim:
         run.stop_start = self.now
         # the fixed pause as extra volume at the rate the rest goes at
         rate = run.share if nova.post_copy else (
-            self.p.stop_copy_mibps or run.share)
+            self.p.stop_copy_bandwidth or run.share)
         run.fixed = self.p.fixed_downtime_ms / 1000.0 * rate
         run.left = run.left + dirtied + run.fixed
         if nova.post_copy:
@@ -332,7 +332,7 @@ class _Sim:
                         (1 - run.throttle) * duration)
         limit = run.share * nova.limit_ms(self.now - run.start) / 1000.0
         capped = nova.timeout_s == float('inf') and \
-            run.rounds >= self.p.max_rounds
+            run.rounds >= self.p.max_precopy_rounds
         if remainder > limit and not capped and nova.throttles and \
                 remainder > cost_mod.THROTTLE_TRIGGER * volume:
             run.high += 1
@@ -352,7 +352,7 @@ class _Sim:
             # the fixed part of the downtime is modelled as extra volume
             # at the stop-and-copy rate; it is not data sent
             run.fixed = self.p.fixed_downtime_ms / 1000.0 * (
-                self.p.stop_copy_mibps or run.share)
+                self.p.stop_copy_bandwidth or run.share)
             run.left = remainder + run.fixed
         else:
             run.left = run.volume = remainder
@@ -378,9 +378,9 @@ class _Sim:
         link = min(self._nic(run.source), self._nic(run.dest))
         alone = cost_mod.precopy(
             truth.first_round_mib, truth.dirty_mibps, truth.wss_mib,
-            min(self.p.bandwidth_mibps, link),
-            self.p.downtime_limit_ms, self.p.max_rounds,
-            min(self.p.stop_copy_mibps, link), self.p.fixed_downtime_ms,
+            min(self.p.migration_bandwidth, link),
+            self.p.live_migration_downtime, self.p.max_precopy_rounds,
+            min(self.p.stop_copy_bandwidth, link), self.p.fixed_downtime_ms,
             nova=self._nova(run)).time_s
         result.append(SimMove(run.uuid, run.source, run.dest, run.ready,
                               run.start, self.now, downtime,

@@ -54,8 +54,10 @@ def paper_params(**over):
     Xen, not Nova, ran its migrations: a constant 300 ms downtime limit
     (no steps) and no completion timeout, only the round cap.
     """
-    values = dict(bandwidth_mibps=LINK_1GBE, downtime_limit_ms=300.0,
-                  max_rounds=29, fixed_downtime_ms=10.0, downtime_steps=0,
-                  completion_timeout_s=0.0, host_net_mibps=LINK_1GBE)
+    values = dict(migration_bandwidth=LINK_1GBE, live_migration_downtime=300,
+                  max_precopy_rounds=29, fixed_downtime_ms=10.0,
+                  live_migration_downtime_steps=0,
+                  live_migration_completion_timeout=0,
+                  host_network_capacity=LINK_1GBE)
     values.update(over)
     return dataclasses.replace(params_mod.Params(), **values)

@@ -118,7 +118,8 @@ def test_classify_covers_every_instance():
     (119.0, {'h': 1250.0}, 'light'),
 ])
 def test_network_thresholds_follow_the_nic(nic, per_host, expected):
-    p = params.Params(host_net_mibps=nic, host_nic_mibps=per_host)
+    p = params.Params(host_network_capacity=nic,
+                      host_network_capacities=per_host)
     inst = b.vm('a', 'h')
     usage = snap.make_usage({'cpu': 0.01, 'disk_read': 0.0,
                              'disk_write': 0.0, 'net_rx': 0.0,
