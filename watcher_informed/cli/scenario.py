@@ -159,8 +159,18 @@ class Scenario:
 
     @property
     def parameters(self):
-        """Audit parameters the scenario sets (e.g. its bandwidth)."""
-        return dict(self.data.get('parameters', {}))
+        """Audit parameters the scenario sets (e.g. its bandwidth).
+
+        A host's ``network_capacity`` (MiB/s) becomes its entry of the
+        audit's ``host_network_capacities``.
+        """
+        params = dict(self.data.get('parameters', {}))
+        nics = {h['name']: h['network_capacity']
+                for h in self.data['hosts'] if 'network_capacity' in h}
+        if nics:
+            params['host_network_capacities'] = dict(
+                params.get('host_network_capacities') or {}, **nics)
+        return params
 
     def nova(self):
         """Answers ``compute.server_groups`` / ``compute.services``."""

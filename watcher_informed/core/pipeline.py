@@ -93,6 +93,7 @@ def price(snapshot, p, hot_hosts, groups_of):
     view = rules.View(snapshot, p, None, groups_of)
     on_host = collections.defaultdict(list)
     costs, not_moved = {}, {}
+    alone = schedule_mod.standalone(snapshot, p)
     for inst in snapshot.instances:
         if inst.host not in hot_names:
             continue
@@ -101,8 +102,11 @@ def price(snapshot, p, hot_hosts, groups_of):
         if reason:
             not_moved[inst.uuid] = reason
             continue
-        costs[inst.uuid] = cost_mod.instance_cost(
-            inst, snapshot.usage_of(inst.uuid), p)
+        costs[inst.uuid] = alone(inst)
+        if not costs[inst.uuid].completes:
+            # Nova would abort it: the instance would not move
+            not_moved[inst.uuid] = 'its live migration %s' % '; '.join(
+                costs.pop(inst.uuid).notes)
     return Priced(on_host, costs, not_moved)
 
 
@@ -314,7 +318,8 @@ def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
 
 
 # -- 5. order -----------------------------------------------------------
-def order(snapshot, profiles, priced, placed, groups_of, ledger=None):
+def order(snapshot, profiles, priced, placed, groups_of, ledger=None,
+          p=None):
     """The paper's order with its dependencies (``sequence``).
 
     ``ledger`` is the cluster state before any move.
@@ -323,9 +328,12 @@ def order(snapshot, profiles, priced, placed, groups_of, ledger=None):
     moves = [sequence.Move(u, d.source, d.host, profiles[u].cls,
                            priced.costs[u].time_s, insts[u].resources)
              for u, d in sorted(placed.destinations.items())]
+    # the order follows from the predicted effect of each move on the
+    # others (schedule.LinkPriority: link, section 3.3 interference)
+    key = schedule_mod.link_priority(snapshot, moves, profiles, p)
     return sequence.order_moves(snapshot, moves, groups_of,
                                 safe_order=list(placed.destinations),
-                                ledger=ledger)
+                                ledger=ledger, key=key), key
 
 
 # -- 6. schedule --------------------------------------------------------
@@ -335,14 +343,8 @@ def schedule(snapshot, profiles, p, ordering):
 
 
 # -- 7. assemble --------------------------------------------------------
-def _position_reason(move, ordering, slot):
-    if move.cls in sequence.FIRST:
-        why = '%s first: it slows migrations out of its host while there' \
-            % move.cls
-    elif move.cls in sequence.LAST:
-        why = 'net_rx last: it slows migrations into its new host'
-    else:
-        why = 'shortest job first (%.1f s predicted)' % move.time_s
+def _position_reason(move, ordering, slot, key):
+    why = key.why(move)
     waits = ordering.deps[move.uuid]
     if waits:
         why += '; waits for %s' % ', '.join(waits)
@@ -399,7 +401,7 @@ def left_reasons(still, hot_hosts, priced, placed, not_moved, moves, p):
 
 
 def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
-             placed, ordering, slots, ledger=None, priced=None):
+             placed, ordering, slots, ledger=None, priced=None, key=None):
     """The :class:`~watcher_informed.core.plan.Plan`, verified."""
     not_moved = dict(placed.not_moved)
     not_moved.update(ordering.dropped)
@@ -410,7 +412,9 @@ def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
         slot = slots[move.uuid]
         reason = 'why VM: %s. why host: %s. why now: %s' % (
             why_vm[move.uuid], placed.destinations[move.uuid].why,
-            _position_reason(move, ordering, slot))
+            _position_reason(move, ordering, slot, key))
+        if slot.cost.notes:
+            reason += '. cost: ' + '; '.join(slot.cost.notes)
         planned.append(plan_mod.PlannedMove(
             step, move.uuid, insts[move.uuid].name, move.cls, move.source,
             move.dest, slot.parents, slot.lane, slot.start_s, slot.end_s,
@@ -443,7 +447,8 @@ def build_plan(snapshot, p):
                               priced, groups_of, ledger)
     # back to the state before any move, exactly (the ledger's undo)
     ledger.rollback(0)
-    ordering = order(snapshot, profiles, priced, placed, groups_of, ledger)
+    ordering, key = order(snapshot, profiles, priced, placed, groups_of,
+                          ledger, p)
     slots = schedule(snapshot, profiles, p, ordering)
     return assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
-                    placed, ordering, slots, ledger, priced)
+                    placed, ordering, slots, ledger, priced, key)
