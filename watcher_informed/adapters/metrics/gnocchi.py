@@ -224,6 +224,31 @@ class GnocchiMetrics(base.MetricsReader):
     def _no_data(self, instances, reason):
         return {i.uuid: base.Reading(None, reason) for i in instances}
 
+    def _answer(self, meter, instances, window, now, what):
+        """``(answer, None)``, or ``(None, why)`` when the store has no
+        such metric or resource type -- no data, not a store that is
+        down, which raises :class:`MetricsUnavailable` (redacted)."""
+        uuids = sorted({i.uuid for i in instances})
+        try:
+            return self._fetch(meter, uuids, window, now), None
+        except Exception as exc:  # noqa: BLE001 - classified below
+            status = _status(exc)
+            text = base.redact(str(exc))
+            if status == 404:
+                LOG.info('%s: no %s resource of the audit has %s: %s',
+                         self.name, meter.resource_type, meter.name, text)
+                return None, '%s: no samples (no %s metric in %s)' % (
+                    meter.name, meter.name, self.name)
+            if status == 400 and 'resource type' in text.lower():
+                LOG.warning('%s: %s (was ceilometer-upgrade run?)',
+                            self.name, text)
+                return None, '%s: %s has no resource type %s' % (
+                    meter.name, self.name, meter.resource_type)
+            raise base.MetricsUnavailable(
+                self.name, '%s while fetching %s%s: %s%s' % (
+                    type(exc).__name__, what, meter.name,
+                    'HTTP %s ' % status if status else '', text)) from exc
+
     def read(self, metric, instances, window):
         meter = self.meters.get(metric)
         if meter is None:
@@ -233,29 +258,9 @@ class GnocchiMetrics(base.MetricsReader):
         if not instances:
             return {}
         now = float(self._clock())
-        uuids = sorted({i.uuid for i in instances})
-        try:
-            answer = self._fetch(meter, uuids, window, now)
-        except Exception as exc:  # noqa: BLE001 - classified below
-            status = _status(exc)
-            text = base.redact(str(exc))
-            if status == 404:
-                LOG.info('%s: no %s resource of the audit has %s: %s',
-                         self.name, meter.resource_type, meter.name, text)
-                return self._no_data(instances, '%s: no samples (no %s '
-                                     'metric in %s)' % (meter.name,
-                                                        meter.name,
-                                                        self.name))
-            if status == 400 and 'resource type' in text.lower():
-                LOG.warning('%s: %s (was ceilometer-upgrade run?)',
-                            self.name, text)
-                return self._no_data(instances, '%s: %s has no resource '
-                                     'type %s' % (meter.name, self.name,
-                                                  meter.resource_type))
-            raise base.MetricsUnavailable(
-                self.name, '%s while fetching %s: %s%s' % (
-                    type(exc).__name__, meter.name,
-                    'HTTP %s ' % status if status else '', text)) from exc
+        answer, why = self._answer(meter, instances, window, now, '')
+        if why:
+            return self._no_data(instances, why)
         per_instance = parse(answer, meter.name, meter.device)
         return readings(per_instance, meter, instances, window, now)
 
@@ -267,19 +272,12 @@ class GnocchiMetrics(base.MetricsReader):
         if meter is None or not instances:
             return super().read_series(metric, instances, window)
         now = float(self._clock())
-        uuids = sorted({i.uuid for i in instances})
-        try:
-            answer = self._fetch(meter, uuids, window, now)
-        except Exception as exc:  # noqa: BLE001 - classified below
-            status = _status(exc)
-            if status == 404 or (status == 400 and
-                                 'resource type' in str(exc).lower()):
-                return {i.uuid: base.Series((), (), '%s: no history in %s'
-                                            % (meter.name, self.name))
-                        for i in instances}
-            raise base.MetricsUnavailable(
-                self.name, '%s while fetching the history of %s: %s' % (
-                    type(exc).__name__, meter.name, exc)) from exc
+        answer, why = self._answer(meter, instances, window, now,
+                                   'the history of ')
+        if why:
+            return {i.uuid: base.Series((), (), '%s: no history in %s'
+                                        % (meter.name, self.name))
+                    for i in instances}
         per_instance = parse(answer, meter.name, meter.device)
         return {i.uuid: series.steps(per_instance.get(i.uuid), meter, i,
                                      self.name) for i in instances}

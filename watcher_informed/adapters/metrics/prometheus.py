@@ -306,6 +306,11 @@ class PrometheusMetrics(base.MetricsReader):
         if not instances:
             return {}
         now = float(self._clock())
+        grouped = self._matrix(meter, instances, window, now)
+        return readings(grouped, meter, instances, window, now)
+
+    def _matrix(self, meter, instances, window, now):
+        """One range query of ``meter``: the series of each instance."""
         data = self.query(promql(meter, window, [i.uuid for i in instances],
                                  self.uuid_label), now)
         if data.get('resultType') != 'matrix':
@@ -313,9 +318,8 @@ class PrometheusMetrics(base.MetricsReader):
                                           'answer, got %r'
                                           % data.get('resultType'))
         wanted = {i.uuid.lower() for i in instances}
-        grouped = group_series(data.get('result'), wanted, self.uuid_label,
-                               meter.device)
-        return readings(grouped, meter, instances, window, now)
+        return group_series(data.get('result'), wanted, self.uuid_label,
+                            meter.device)
 
     # -- issue 18: history and the hosts' own meters ---------------------
     def read_series(self, metric, instances, window):
@@ -325,15 +329,7 @@ class PrometheusMetrics(base.MetricsReader):
         if meter is None or not instances:
             return super().read_series(metric, instances, window)
         now = float(self._clock())
-        data = self.query(promql(meter, window, [i.uuid for i in instances],
-                                 self.uuid_label), now)
-        if data.get('resultType') != 'matrix':
-            raise base.MetricsUnavailable(self.name, 'expected a matrix '
-                                          'answer, got %r'
-                                          % data.get('resultType'))
-        wanted = {i.uuid.lower() for i in instances}
-        grouped = group_series(data.get('result'), wanted, self.uuid_label,
-                               meter.device)
+        grouped = self._matrix(meter, instances, window, now)
         return {i.uuid: series.steps(grouped.get(i.uuid.lower()), meter, i,
                                      self.name) for i in instances}
 
