@@ -248,22 +248,34 @@ def matrix(series, uuids, now, step_s, steps):
     steps)`` float matrix, NaN where a step has no sample.
     """
     out = np.full((len(uuids), steps), np.nan)
+    rows, times, vals = [], [], []
     for row, uuid in enumerate(uuids):
         got = series.get(uuid)
         if not got:
             continue
-        times, vals = got
-        t = np.asarray(times, dtype=float).reshape(-1)
-        v = np.asarray(vals, dtype=float).reshape(-1)
+        t = np.asarray(got[0], dtype=float).reshape(-1)
+        v = np.asarray(got[1], dtype=float).reshape(-1)
         if t.size == 0 or t.size != v.size:
             continue
-        order = np.argsort(t, kind='stable')
-        t, v = t[order], v[order]
-        age = np.floor((now - t) / float(step_s)).astype(np.int64) + 1
-        col = steps - age
-        ok = (t <= now) & (col >= 0) & np.isfinite(v) & (v >= 0) & \
-            (v <= snap.MAX_READING)
-        out[row, col[ok]] = v[ok]
+        rows.append(np.full(t.size, row))
+        times.append(t)
+        vals.append(v)
+    if not rows:
+        return out
+    # every instance's samples at once
+    r, t, v = (np.concatenate(x) for x in (rows, times, vals))
+    age = np.floor((now - t) / float(step_s)).astype(np.int64) + 1
+    col = steps - age
+    ok = (t <= now) & (col >= 0) & np.isfinite(v) & (v >= 0) & \
+        (v <= snap.MAX_READING)
+    r, t, v, col = r[ok], t[ok], v[ok], col[ok]
+    # a later sample of a step wins: sort by (row, col, time) and keep
+    # the last sample of each cell
+    order = np.lexsort((t, col, r))
+    r, col, v = r[order], col[order], v[order]
+    last = np.ones(r.size, dtype=bool)
+    last[:-1] = (r[1:] != r[:-1]) | (col[1:] != col[:-1])
+    out[r[last], col[last]] = v[last]
     return out
 
 

@@ -59,8 +59,16 @@ def read_forecast(reader, instances, window, history_s, method,
     uuids = [i.uuid for i in instances]
     now = reader.now()
     per_metric = {}
+    grid = getattr(reader, 'read_grid', None)
     for metric in METRICS:
         if not reader.supports(metric):
+            continue
+        # a reader holding arrays answers with the step grid itself
+        values = grid(metric, instances, hist, step, steps) if grid \
+            else None
+        if values is not None:
+            if not np.isnan(values).all():
+                per_metric[metric] = values
             continue
         answers = reader.read_series(metric, instances, hist)
         series = {u: (s.times, s.values) for u, s in answers.items()
