@@ -289,15 +289,29 @@ def forecasts(per_metric, uuids, step_s, method=DEFAULT,
     for an instance (no samples) is left out of its forecast; an instance
     without any is left out of the answer.
     """
+    return from_estimates(
+        {m: estimate(per_metric[m], step_s, method, horizon_s)
+         for m in per_metric}, uuids, method, spread_weight)
+
+
+def from_estimates(estimates, uuids, method=DEFAULT,
+                   spread_weight=SPREAD_WEIGHT):
+    """``{uuid: Forecast}`` from ``{metric: (estimate, spread)}`` arrays.
+
+    What :func:`forecasts` does once the estimates are made; a caller
+    that builds one metric's matrix at a time estimates it and lets it
+    go, so the matrices of all metrics are never held at once.
+    """
     values = {u: {} for u in uuids}
     spreads = {u: {} for u in uuids}
-    for metric in sorted(per_metric):
-        est, spr = estimate(per_metric[metric], step_s, method, horizon_s)
-        est = est + spread_weight * spr
-        for row, uuid in enumerate(uuids):
-            if not np.isnan(est[row]):
-                values[uuid][metric] = float(est[row])
-                spreads[uuid][metric] = float(spr[row])
+    for metric in sorted(estimates):
+        est, spr = estimates[metric]
+        # rows follow uuids (a matrix may hold more rows than asked for)
+        est = (est + spread_weight * spr)[:len(uuids)]
+        for row in np.flatnonzero(~np.isnan(est)):
+            uuid = uuids[row]
+            values[uuid][metric] = float(est[row])
+            spreads[uuid][metric] = float(spr[row])
     return {u: Forecast(types.MappingProxyType(values[u]),
                         types.MappingProxyType(spreads[u]), method)
             for u in uuids if values[u]}
