@@ -135,8 +135,8 @@ EXHAUSTIVE_HOSTS = 200
 #: on larger clusters, how many of the least-loaded feasible hosts are
 #: scored (plus the hosts of the instance's talkers and soft mates).
 SHORTLIST = 16
-#: hosts walked in fullness order before the vectorised screen takes over.
-WALK = 32
+#: hosts of the sorted index screened at once (numpy) per step.
+WALK = 128
 
 
 class _Coolest:
@@ -145,11 +145,9 @@ class _Coolest:
     Fullness is the higher of a host's peak load and its peak allocation
     ratio.  The ledger reports the two hosts each move changes, so the
     sorted index costs O(log hosts) per move.  :meth:`take` walks it,
-    least full first (ties by name), screening each host on the numeric
-    hard rules (usable, not the source, capacity, target load) before the
-    exact check; after :data:`WALK` hosts without enough survivors it
-    screens all hosts at once with numpy -- the same hosts in the same
-    order either way.
+    least full first (ties by name), screening :data:`WALK` hosts at a
+    time with numpy on the numeric hard rules (usable, not the source,
+    capacity, target load) before the exact check of each survivor.
     """
 
     def __init__(self, ledger, p):
@@ -159,7 +157,8 @@ class _Coolest:
                                                    dtype=object)))
         self.key = [self._key(h) for h in range(len(ledger.names))]
         self.order = sorted(self.key)
-        self.full = np.array([k[0] for k in self.key])
+        #: host indices in ``order``'s order, sliced by :meth:`take`
+        self.hosts = np.array([k[2] for k in self.order], dtype=int)
         ledger.listen(self.changed)
 
     def _key(self, h):
@@ -172,54 +171,38 @@ class _Coolest:
 
     def changed(self, h):
         old = self.key[h]
-        del self.order[bisect.bisect_left(self.order, old)]
+        at = bisect.bisect_left(self.order, old)
+        del self.order[at]
+        self.hosts = np.delete(self.hosts, at)
         self.key[h] = new = self._key(h)
-        bisect.insort(self.order, new)
-        self.full[h] = new[0]
-
-    def _passes(self, h, need, res, source):
-        led = self.ledger
-        if not led.usable[h] or h == source:
-            return False
-        load, scale = led.load[h], led.scale[h]
-        if any(load[k] + need[k] / scale[k] > self.targets[k] + 1e-12
-               for k in range(4)):
-            return False
-        alloc, cap = led.alloc[h], led.cap[h]
-        return all(alloc[k] + res[k] <= cap[k] + 1e-9 for k in range(3))
+        at = bisect.bisect_left(self.order, new)
+        self.order.insert(at, new)
+        self.hosts = np.insert(self.hosts, at, h)
 
     def take(self, accept, count, uuid):
-        """Up to ``count`` hosts passing ``accept``, least full first."""
+        """Up to ``count`` hosts passing ``accept``, least full first.
+
+        The sorted index is screened in chunks of :data:`WALK` hosts at a
+        time with numpy (usable, not the source, capacity, target load),
+        and the survivors of a chunk are offered to ``accept`` in order.
+        """
         led = self.ledger
-        need = [led.demand[uuid][d] for d in kinds.DIMS]
-        res = led.res[uuid]
+        need = np.array([led.demand[uuid][d] for d in kinds.DIMS])
+        res = np.array(led.res[uuid])
         source = led.index[led.where[uuid]]
         taken = []
-        for n, (_, _, h) in enumerate(self.order):
-            if n >= WALK:
-                return self._screen(accept, count, need, res, source)
-            if self._passes(h, need, res, source) and \
-                    accept(led.hosts[h]):
-                taken.append(led.hosts[h])
-                if len(taken) >= count:
-                    break
-        return taken
-
-    def _screen(self, accept, count, need, res, source):
-        led = self.ledger
-        after = led.load + np.array(need) / led.scale
-        ok = led.usable & np.all(after <= self.targets + 1e-12, axis=1)
-        ok &= np.all(led.alloc + np.array(res) <= led.cap + 1e-9, axis=1)
-        ok[source] = False
-        survivors = np.flatnonzero(ok)
-        survivors = survivors[np.lexsort((self.rank[survivors],
-                                          self.full[survivors]))]
-        taken = []
-        for h in survivors:
-            if accept(led.hosts[h]):
-                taken.append(led.hosts[h])
-                if len(taken) >= count:
-                    break
+        for start in range(0, len(self.order), WALK):
+            chunk = self.hosts[start:start + WALK]
+            ok = led.usable[chunk] & (chunk != source)
+            ok &= np.all(led.load[chunk] + need / led.scale[chunk] <=
+                         self.targets + 1e-12, axis=1)
+            ok &= np.all(led.alloc[chunk] + res <= led.cap[chunk] + 1e-9,
+                         axis=1)
+            for h in chunk[ok]:
+                if accept(led.hosts[h]):
+                    taken.append(led.hosts[h])
+                    if len(taken) >= count:
+                        return taken
         return taken
 
 
@@ -235,41 +218,13 @@ def _summary(reasons):
     return 'no destination: ' + '; '.join(parts)
 
 
-class Journal:
-    """The decisions of a placement run, to resume the next one from.
-
-    Each entry is ``(uuid, ledger mark before it, Destination or
-    reason)``.  A later run on the same ledger whose hardest-first order
-    starts with the same instances makes the same decisions for them (same
-    ledger state, same candidates), so it keeps them and rolls the ledger
-    back only to the first instance that differs.
-    """
-
-    def __init__(self):
-        self.entries = []
-
-    def resume(self, order, ledger):
-        """Decisions kept for the common prefix of ``order``."""
-        k = 0
-        for uuid, entry in zip(order, self.entries):
-            if uuid != entry[0]:
-                break
-            k += 1
-        if k < len(self.entries):
-            ledger.rollback(self.entries[k][1])
-            del self.entries[k:]
-        return list(self.entries)
-
-
 def choose_destinations(selected, snapshot, profiles, p, demand,
-                        groups_of=None, ledger=None, journal=None):
+                        groups_of=None, ledger=None):
     """Place ``selected`` uuids: ``({uuid: Destination}, {uuid: reason})``.
 
     ``demand`` is ``{uuid: absolute demand}`` (see ``overload``).
     ``ledger`` is the working state to place into (moved as instances are
-    placed; default: a new one of the snapshot); ``journal`` (a
-    :class:`Journal` of an earlier run on the same ledger) lets the run
-    keep the earlier decisions it would repeat.  Up to
+    placed; default: a new one of the snapshot).  Up to
     :data:`EXHAUSTIVE_HOSTS` hosts every host is scored; beyond, the
     :data:`SHORTLIST` (16) least-full feasible hosts (by load and by
     allocation) plus the hosts of the instance's talkers and soft-policy
@@ -300,26 +255,22 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         inst = insts[uuid]
 
         def accept(host):
-            return _feasible(inst, host, ctx)[1] is None
+            # the verdict is kept: the search asks again for each candidate
+            verdict = checked[host.name] = _feasible(inst, host, ctx)
+            return verdict[1] is None
         names.update(h.name for h in coolest.take(accept, SHORTLIST, uuid))
         return [by_name[n] for n in sorted(names)]
 
     placed, unplaced = {}, {}
-    todo = sorted(selected, key=hardness)
-    journal = journal if journal is not None else Journal()
-    for uuid, _, outcome in journal.resume(todo, ledger):
-        if isinstance(outcome, Destination):
-            placed[uuid] = outcome
-        else:
-            unplaced[uuid] = outcome
-    for uuid in todo[len(journal.entries):]:
+    for uuid in sorted(selected, key=hardness):
         inst = insts[uuid]
-        mark = ledger.mark()
         src = ledger.where[uuid]
         best = None
         reasons = {}
+        checked = {}
         for host in candidates(uuid):
-            after, reason = _feasible(inst, host, ctx)
+            after, reason = checked.get(host.name) or \
+                _feasible(inst, host, ctx)
             if reason:
                 reasons[host.name] = reason
                 continue
@@ -329,13 +280,11 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         if best is None:
             unplaced[uuid] = _summary(reasons) if reasons else \
                 'no destination: no feasible host'
-            journal.entries.append((uuid, mark, unplaced[uuid]))
             continue
         score, host, terms = best
         why = _explain(uuid, host, ctx, *terms)
         ledger.move(uuid, host.name)
         placed[uuid] = Destination(uuid, src, host.name, score, why)
-        journal.entries.append((uuid, mark, placed[uuid]))
     if coolest is not None:
         ledger.unlisten(coolest.changed)
     return placed, unplaced

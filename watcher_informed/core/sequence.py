@@ -107,7 +107,8 @@ class _Sequencer:
     def try_deps(self, move):
         """Parents that make ``move`` safe now, or ``None``."""
         mates = self.mates[move.uuid]
-        if not mates.issubset(self.ancestors):
+        # not mates.issubset(dict): that would copy the dict into a set
+        if any(m not in self.ancestors for m in mates):
             return None
         need = self.used[move.dest] + self.incoming[move.dest] + \
             move.resources

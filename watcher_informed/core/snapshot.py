@@ -34,6 +34,7 @@ from watcher_informed.core import kinds
 
 CPU = kinds.Metric.CPU
 RAM = kinds.Metric.RAM
+RAM_RESIDENT = kinds.Metric.RAM_RESIDENT
 DISK_READ = kinds.Metric.DISK_READ
 DISK_WRITE = kinds.Metric.DISK_WRITE
 NET_RX = kinds.Metric.NET_RX
@@ -174,8 +175,14 @@ class Usage:
         return self.missing.get(metric, 'no samples')
 
 
+#: Larger readings (in any unit above) are implausible and counted as
+#: missing, which also keeps every sum and square of loads finite.
+MAX_READING = 1e15
+
+
 def make_usage(readings, reasons=None):
-    """Build a :class:`Usage`, refusing NaN, infinite and negative values.
+    """Build a :class:`Usage`, refusing NaN, infinite, negative and
+    implausibly large (> :data:`MAX_READING`) values.
 
     ``readings`` maps metric names to floats or ``None``; ``reasons`` maps
     metric names to why they are missing.  Bad numbers become missing with
@@ -196,6 +203,8 @@ def make_usage(readings, reasons=None):
             missing[metric] = 'value is %s' % value
         elif value < 0:
             missing[metric] = 'negative value %g' % value
+        elif value > MAX_READING:
+            missing[metric] = 'implausible value %g' % value
         else:
             values[metric] = value
             missing.pop(metric, None)
@@ -228,7 +237,14 @@ class Snapshot:
     """Everything one audit decides on.
 
     ``now`` is the audit's time (seconds since the epoch) against which
-    ``recent_moves`` are aged.
+    ``recent_moves`` are aged.  ``forecast`` maps an instance uuid to its
+    next-hour estimate (a :class:`~watcher_informed.core.demand.Forecast`:
+    ``get(metric)`` and ``spread``), which load and overload read instead
+    of ``usage`` where it has a value (``usage`` still classifies).
+    ``host_usage`` maps a host name to what the host's own meters show (a
+    :class:`Usage` with ``cpu`` as a fraction of the host's cores and
+    ``ram`` in MiB); the part its instances do not explain stays on the
+    host (``overload.fixed_loads``).
     """
 
     hosts: typing.Tuple[Host, ...]
@@ -239,6 +255,10 @@ class Snapshot:
     communication_groups: typing.Tuple[typing.Tuple[str, ...], ...] = ()
     recent_moves: typing.Tuple[RecentMove, ...] = ()
     now: float = 0.0
+    forecast: typing.Mapping[str, typing.Any] = dataclasses.field(
+        default_factory=dict)
+    host_usage: typing.Mapping[str, Usage] = dataclasses.field(
+        default_factory=dict)
 
     def __post_init__(self):
         names = [h.name for h in self.hosts]

@@ -18,24 +18,26 @@ of the audit with **one** request to Gnocchi's aggregates API
 the audit's instances (``{"in": {"id": [...]}}``, or ``instance_id`` for
 disks and vNICs):
 
-==========  ==================================  ==========================
-metric      Ceilometer meter (type, unit)       Gnocchi resources searched
-==========  ==================================  ==========================
-cpu         ``cpu`` (cumulative, ns)            ``instance``, by ``id``
-ram         ``memory.usage`` (gauge, MiB)       ``instance``, by ``id``
-disk_read   ``disk.device.read.bytes`` (cum.)   ``instance_disk``, by
-disk_write  ``disk.device.write.bytes`` (cum.)  ``instance_id``
-net_rx      ``network.incoming.bytes`` (cum.)   ``instance_network_interface``,
-net_tx      ``network.outgoing.bytes`` (cum.)   by ``instance_id``
-dirty_rate  ``memory.dirty.rate``               ``instance``, by ``id``
-            (gauge, MiB/s)
-wss         ``memory.dirty.working_set``        ``instance``, by ``id``
-            (gauge, MiB)
-==========  ==================================  ==========================
+============  ==================================  ==========================
+metric        Ceilometer meter (type, unit)       Gnocchi resources searched
+============  ==================================  ==========================
+cpu           ``cpu`` (cumulative, ns)            ``instance``, by ``id``
+ram           ``memory.usage`` (gauge, MiB)       ``instance``, by ``id``
+ram_resident  ``memory.resident`` (gauge, MiB)    ``instance``, by ``id``
+disk_read     ``disk.device.read.bytes`` (cum.)   ``instance_disk``, by
+disk_write    ``disk.device.write.bytes`` (cum.)  ``instance_id``
+net_rx        ``network.incoming.bytes`` (cum.)   ``instance_network_``
+net_tx        ``network.outgoing.bytes`` (cum.)   ``interface``, by
+                                                  ``instance_id``
+dirty_rate    ``memory.dirty.rate``               ``instance``, by ``id``
+              (gauge, MiB/s)
+wss           ``memory.dirty.working_set``        ``instance``, by ``id``
+              (gauge, MiB)
+============  ==================================  ==========================
 
 The last two are optional (Ceilometer has no such meter; the compute-node
 agent ``watcher-informed-dirtyrate`` publishes them) and read only when
-the reader is given their names (``dirty_rate_metric``, ``wss_metric``).
+the reader is given their names (``dirty_rate_meter``, ``working_set_meter``).
 
 It asks for the ``mean`` aggregate (in every Ceilometer archive policy) of
 each granularity bucket over ``[now - period - granularity, now]``.
@@ -100,6 +102,8 @@ class Meter:
 METERS = {
     snap.CPU: Meter('cpu', COUNTER, 'instance', 'id', 1e-9, per_vcpu=True),
     snap.RAM: Meter('memory.usage', GAUGE, 'instance', 'id', 1.0),
+    snap.RAM_RESIDENT: Meter('memory.resident', GAUGE, 'instance', 'id',
+                             1.0),
     snap.DISK_READ: Meter('disk.device.read.bytes', COUNTER,
                           'instance_disk', 'instance_id', 1.0 / MIB),
     snap.DISK_WRITE: Meter('disk.device.write.bytes', COUNTER,
@@ -185,19 +189,19 @@ class GnocchiMetrics(base.MetricsReader):
 
     ``client`` is a gnocchiclient v1 client (Watcher's
     ``GnocchiHelper().gnocchi`` or ``OpenStackClients().gnocchi()``).
-    ``dirty_rate_metric`` (MiB/s) and ``wss_metric`` (MiB) name gauges
+    ``dirty_rate_meter`` (MiB/s) and ``working_set_meter`` (MiB) name gauges
     on the ``instance`` resource, if a collector publishes them.
     ``clock`` returns the current time in seconds (tests fix it).
     """
 
-    def __init__(self, client, name='gnocchi', dirty_rate_metric=None,
-                 clock=time.time, wss_metric=None):
+    def __init__(self, client, name='gnocchi', dirty_rate_meter=None,
+                 clock=time.time, working_set_meter=None):
         self._client = client
         self.name = name
         self._clock = clock
         self.meters = dict(METERS)
-        for metric, meter in ((snap.DIRTY_RATE, dirty_rate_metric),
-                              (snap.WSS, wss_metric)):
+        for metric, meter in ((snap.DIRTY_RATE, dirty_rate_meter),
+                              (snap.WSS, working_set_meter)):
             if meter:
                 self.meters[metric] = Meter(meter, GAUGE, 'instance', 'id',
                                             1.0)
@@ -220,6 +224,31 @@ class GnocchiMetrics(base.MetricsReader):
     def _no_data(self, instances, reason):
         return {i.uuid: base.Reading(None, reason) for i in instances}
 
+    def _answer(self, meter, instances, window, now, what):
+        """``(answer, None)``, or ``(None, why)`` when the store has no
+        such metric or resource type -- no data, not a store that is
+        down, which raises :class:`MetricsUnavailable` (redacted)."""
+        uuids = sorted({i.uuid for i in instances})
+        try:
+            return self._fetch(meter, uuids, window, now), None
+        except Exception as exc:  # noqa: BLE001 - classified below
+            status = _status(exc)
+            text = base.redact(str(exc))
+            if status == 404:
+                LOG.info('%s: no %s resource of the audit has %s: %s',
+                         self.name, meter.resource_type, meter.name, text)
+                return None, '%s: no samples (no %s metric in %s)' % (
+                    meter.name, meter.name, self.name)
+            if status == 400 and 'resource type' in text.lower():
+                LOG.warning('%s: %s (was ceilometer-upgrade run?)',
+                            self.name, text)
+                return None, '%s: %s has no resource type %s' % (
+                    meter.name, self.name, meter.resource_type)
+            raise base.MetricsUnavailable(
+                self.name, '%s while fetching %s%s: %s%s' % (
+                    type(exc).__name__, what, meter.name,
+                    'HTTP %s ' % status if status else '', text)) from exc
+
     def read(self, metric, instances, window):
         meter = self.meters.get(metric)
         if meter is None:
@@ -229,28 +258,88 @@ class GnocchiMetrics(base.MetricsReader):
         if not instances:
             return {}
         now = float(self._clock())
-        uuids = sorted({i.uuid for i in instances})
-        try:
-            answer = self._fetch(meter, uuids, window, now)
-        except Exception as exc:  # noqa: BLE001 - classified below
-            status = _status(exc)
-            text = str(exc)
-            if status == 404:
-                LOG.info('%s: no %s resource of the audit has %s: %s',
-                         self.name, meter.resource_type, meter.name, text)
-                return self._no_data(instances, '%s: no samples (no %s '
-                                     'metric in %s)' % (meter.name,
-                                                        meter.name,
-                                                        self.name))
-            if status == 400 and 'resource type' in text.lower():
-                LOG.warning('%s: %s (was ceilometer-upgrade run?)',
-                            self.name, text)
-                return self._no_data(instances, '%s: %s has no resource '
-                                     'type %s' % (meter.name, self.name,
-                                                  meter.resource_type))
-            raise base.MetricsUnavailable(
-                self.name, '%s while fetching %s: %s%s' % (
-                    type(exc).__name__, meter.name,
-                    'HTTP %s ' % status if status else '', text)) from exc
+        answer, why = self._answer(meter, instances, window, now, '')
+        if why:
+            return self._no_data(instances, why)
         per_instance = parse(answer, meter.name, meter.device)
         return readings(per_instance, meter, instances, window, now)
+
+    # -- issue 18: history and the hosts' own meters ---------------------
+    def read_series(self, metric, instances, window):
+        """Every step of the window, one aggregates request (as read)."""
+        meter = self.meters.get(metric)
+        instances = list(instances)
+        if meter is None or not instances:
+            return super().read_series(metric, instances, window)
+        now = float(self._clock())
+        answer, why = self._answer(meter, instances, window, now,
+                                   'the history of ')
+        if why:
+            return {i.uuid: base.Series((), (), '%s: no history in %s'
+                                        % (meter.name, self.name))
+                    for i in instances}
+        per_instance = parse(answer, meter.name, meter.device)
+        return {i.uuid: series.steps(per_instance.get(i.uuid), meter, i,
+                                     self.name) for i in instances}
+
+    def read_hosts(self, metric, hosts, window):
+        """A host meter of Watcher's Gnocchi datasource, one request.
+
+        ``cpu``: ``compute.node.cpu.percent`` (Nova's compute monitors,
+        percent), ``ram``: ``hardware.memory.used`` (KiB), both on the
+        resource whose ``original_resource_id`` is ``<host>_<host>`` as
+        Watcher's ``GnocchiHelper`` finds them.
+        """
+        meter = HOST_METERS.get(metric)
+        hosts = list(hosts)
+        if meter is None or not hosts:
+            return super().read_hosts(metric, hosts, window)
+        now = float(self._clock())
+        ids = {'%s_%s' % (h, h): h for h in hosts}
+        start = now - window.period_s - window.granularity_s
+        self.queries += 1
+        try:
+            answer = self._client.aggregates.fetch(
+                '(metric %s mean)' % meter.name,
+                search={'in': {'original_resource_id': sorted(ids)}},
+                resource_type='generic', start=_iso(start),
+                stop=_iso(now + 1), granularity=window.granularity_s,
+                fill=FILL, details=True)
+        except Exception as exc:  # noqa: BLE001 - classified below
+            status = _status(exc)
+            if status in (400, 404):
+                return {h: base.Reading(None, '%s: no %s in %s' % (
+                    h, meter.name, self.name)) for h in hosts}
+            raise base.MetricsUnavailable(
+                self.name, '%s while fetching %s: %s' % (
+                    type(exc).__name__, meter.name, exc)) from exc
+        owner = {}
+        for ref in (answer or {}).get('references') or ():
+            if isinstance(ref, dict) and ref.get('original_resource_id') \
+                    in ids:
+                owner[str(ref.get('id'))] = ids[ref['original_resource_id']]
+        points = {}
+        for rid, metrics in ((answer or {}).get('measures') or {}).items():
+            host = owner.get(str(rid))
+            if host is None:
+                continue
+            got = ((metrics or {}).get(meter.name) or {}).get('mean') or []
+            points[host] = [(_epoch(p[0]), p[2]) for p in got
+                            if p[2] is not None and not _filled(p[2])]
+        out = {}
+        for host in hosts:
+            res = series.gauge(points.get(host) or [], window, now,
+                               meter.scale)
+            out[host] = base.Reading(res.value, '' if res.value is not None
+                                     else '%s: %s' % (meter.name,
+                                                      res.reason))
+        return out
+
+
+#: the hosts' own meters Watcher's Gnocchi datasource reads.
+HOST_METERS = {
+    snap.CPU: Meter('compute.node.cpu.percent', GAUGE, 'generic',
+                    'original_resource_id', 0.01),
+    snap.RAM: Meter('hardware.memory.used', GAUGE, 'generic',
+                    'original_resource_id', 1.0 / 1024.0),
+}

@@ -23,24 +23,25 @@ evaluated at ``now`` through ``/api/v1/query``.  Ceilometer's exporter
 gauge named ``ceilometer_<meter with . as _>`` whose ``resource`` label is
 Ceilometer's resource id:
 
-==========  ========================================  =====================
-metric      series (Ceilometer type, unit)            ``resource`` label
-==========  ========================================  =====================
-cpu         ``ceilometer_cpu`` (cumulative ns)        instance UUID
-ram         ``ceilometer_memory_usage`` (MiB)         instance UUID
-disk_read   ``ceilometer_disk_device_read_bytes``     ``<uuid>-<device>``
-disk_write  ``ceilometer_disk_device_write_bytes``    ``<uuid>-<device>``
-net_rx      ``ceilometer_network_incoming_bytes``     ``instance-<n>-<uuid>-
-net_tx      ``ceilometer_network_outgoing_bytes``     <tap>`` (vNIC)
-dirty_rate  ``ceilometer_memory_dirty_rate`` (MiB/s)  instance UUID
-wss         ``ceilometer_memory_dirty_working_set``   instance UUID
-            (MiB)
-==========  ========================================  =====================
+============  ========================================  =====================
+metric        series (Ceilometer type, unit)            ``resource`` label
+============  ========================================  =====================
+cpu           ``ceilometer_cpu`` (cumulative ns)        instance UUID
+ram           ``ceilometer_memory_usage`` (MiB)         instance UUID
+ram_resident  ``ceilometer_memory_resident`` (MiB)      instance UUID
+disk_read     ``ceilometer_disk_device_read_bytes``     ``<uuid>-<device>``
+disk_write    ``ceilometer_disk_device_write_bytes``    ``<uuid>-<device>``
+net_rx        ``ceilometer_network_incoming_bytes``     ``instance-<n>-<uuid>-
+net_tx        ``ceilometer_network_outgoing_bytes``     <tap>`` (vNIC)
+dirty_rate    ``ceilometer_memory_dirty_rate`` (MiB/s)  instance UUID
+wss           ``ceilometer_memory_dirty_working_set``   instance UUID
+              (MiB)
+============  ========================================  =====================
 
 The last two are optional gauges (Ceilometer has no such meter); the
 compute-node agent ``watcher-informed-dirtyrate`` publishes them.  They
-are read when the reader is given their names (``dirty_rate_metric``,
-``wss_metric``; the strategy's ``dirty_rate_meter`` and
+are read when the reader is given their names (``dirty_rate_meter``,
+``working_set_meter``; the strategy's ``dirty_rate_meter`` and
 ``working_set_meter`` options), either a Ceilometer meter name with dots
 (``memory.dirty.rate``, turned into ``ceilometer_memory_dirty_rate`` as
 Ceilometer's exporter does) or a Prometheus series name as it is.  An
@@ -120,6 +121,7 @@ class Meter:
 METERS = {
     snap.CPU: Meter('ceilometer_cpu', COUNTER, 1e-9, per_vcpu=True),
     snap.RAM: Meter('ceilometer_memory_usage', GAUGE, 1.0),
+    snap.RAM_RESIDENT: Meter('ceilometer_memory_resident', GAUGE, 1.0),
     snap.DISK_READ: Meter('ceilometer_disk_device_read_bytes', COUNTER,
                           1.0 / MIB, DISK),
     snap.DISK_WRITE: Meter('ceilometer_disk_device_write_bytes', COUNTER,
@@ -232,8 +234,8 @@ class PrometheusMetrics(base.MetricsReader):
     """Reads Ceilometer's exported meters, one PromQL query per metric."""
 
     def __init__(self, client, name='prometheus', uuid_label='resource',
-                 dirty_rate_metric=None, clock=time.time, timeout=60.0,
-                 wss_metric=None):
+                 dirty_rate_meter=None, clock=time.time, timeout=60.0,
+                 working_set_meter=None):
         if isinstance(client, str):
             self._url = client.rstrip('/') + '/api/v1/query'
             self._session = requests.Session()
@@ -242,11 +244,13 @@ class PrometheusMetrics(base.MetricsReader):
             self._session = client._session
         self.name = name
         self.uuid_label = uuid_label
+        #: the target label naming a host (Watcher's ``fqdn_label``).
+        self.fqdn_label = 'fqdn'
         self.timeout = timeout
         self._clock = clock
         self.meters = dict(METERS)
-        for metric, name in ((snap.DIRTY_RATE, dirty_rate_metric),
-                             (snap.WSS, wss_metric)):
+        for metric, name in ((snap.DIRTY_RATE, dirty_rate_meter),
+                             (snap.WSS, working_set_meter)):
             if name:
                 self.meters[metric] = Meter(series_name(name), GAUGE, 1.0)
         self.queries = 0
@@ -302,6 +306,11 @@ class PrometheusMetrics(base.MetricsReader):
         if not instances:
             return {}
         now = float(self._clock())
+        grouped = self._matrix(meter, instances, window, now)
+        return readings(grouped, meter, instances, window, now)
+
+    def _matrix(self, meter, instances, window, now):
+        """One range query of ``meter``: the series of each instance."""
         data = self.query(promql(meter, window, [i.uuid for i in instances],
                                  self.uuid_label), now)
         if data.get('resultType') != 'matrix':
@@ -309,6 +318,65 @@ class PrometheusMetrics(base.MetricsReader):
                                           'answer, got %r'
                                           % data.get('resultType'))
         wanted = {i.uuid.lower() for i in instances}
-        grouped = group_series(data.get('result'), wanted, self.uuid_label,
-                               meter.device)
-        return readings(grouped, meter, instances, window, now)
+        return group_series(data.get('result'), wanted, self.uuid_label,
+                            meter.device)
+
+    # -- issue 18: history and the hosts' own meters ---------------------
+    def read_series(self, metric, instances, window):
+        """Every step of the window, one subquery (as :meth:`read`)."""
+        meter = self.meters.get(metric)
+        instances = list(instances)
+        if meter is None or not instances:
+            return super().read_series(metric, instances, window)
+        now = float(self._clock())
+        grouped = self._matrix(meter, instances, window, now)
+        return {i.uuid: series.steps(grouped.get(i.uuid.lower()), meter, i,
+                                     self.name) for i in instances}
+
+    def read_hosts(self, metric, hosts, window):
+        """A host meter as Watcher's Prometheus datasource reads it.
+
+        node_exporter's series, selected by the ``fqdn_label`` (Watcher's
+        ``[prometheus_client] fqdn_label``, default ``fqdn``) whose value
+        is the host name or starts with it and a dot: ``cpu`` is one minus
+        the mean idle rate of ``node_cpu_seconds_total`` over the window,
+        ``ram`` is ``node_memory_MemTotal_bytes`` minus the window mean of
+        ``node_memory_MemAvailable_bytes``, in MiB.  One query each.
+        """
+        hosts = list(hosts)
+        if metric not in (snap.CPU, snap.RAM) or not hosts:
+            return super().read_hosts(metric, hosts, window)
+        label = self.fqdn_label
+        # a regular expression inside a PromQL string literal, where a
+        # backslash must itself be escaped ("cmp\\-1" is the regex cmp\-1)
+        names = '|'.join(sorted(re.escape(h) for h in hosts)).replace(
+            '\\', '\\\\')
+        match = '%s=~"(%s)([.].*)?"' % (label, names)
+        period = int(window.period_s)
+        if metric == snap.CPU:
+            text = ('1 - avg by (%s) (rate(node_cpu_seconds_total{mode="idle"'
+                    ',%s}[%ds]))' % (label, match, period))
+        else:
+            text = ('(max by (%s) (node_memory_MemTotal_bytes{%s}) - max by '
+                    '(%s) (avg_over_time(node_memory_MemAvailable_bytes{%s}'
+                    '[%ds]))) / 1048576' % (label, match, label, match,
+                                           period))
+        data = self.query(text, float(self._clock()))
+        found = {}
+        for item in data.get('result') or ():
+            value = (item.get('value') or (None, None))[1]
+            fqdn = (item.get('metric') or {}).get(label) or ''
+            host = fqdn if fqdn in hosts else fqdn.split('.', 1)[0]
+            found[host] = series.to_float(value)
+        out = {}
+        for host in hosts:
+            value = found.get(host)
+            if value is None:
+                out[host] = base.Reading(None, 'no node_exporter series with '
+                                         '%s %s' % (label, host))
+            elif value != value or value < 0:
+                out[host] = base.Reading(None, 'host %s is %r' % (metric,
+                                                                  value))
+            else:
+                out[host] = base.Reading(value)
+        return out

@@ -28,7 +28,9 @@ Contract: :func:`reader_for` returns a
 
 Building the reader may contact the store (Watcher's Prometheus helpers
 list the scrape targets); any failure there is raised as
-:class:`~.base.MetricsUnavailable` naming the store.
+:class:`~.base.MetricsUnavailable` naming the store, its URL when known
+(credentials redacted) and, when the store's client library is not
+installed or Watcher's helper has no client, which one is missing.
 """
 
 from watcher_informed.adapters.metrics import base
@@ -37,6 +39,15 @@ from watcher_informed.adapters.metrics import prometheus
 from watcher_informed.adapters.metrics import watcher_datasource
 
 CHOICES = ('auto', 'datasource', 'gnocchi', 'prometheus', 'aetos')
+
+
+#: store -> the client library its Watcher helper needs.
+CLIENTS = {'gnocchi': 'python-gnocchiclient',
+           'prometheus': 'python-observabilityclient',
+           'aetos': 'python-observabilityclient'}
+#: store -> the attribute of Watcher's helper holding that client.
+CLIENT_ATTRS = {'gnocchi': 'gnocchi', 'prometheus': 'prometheus',
+                'aetos': 'prometheus'}
 
 
 def _helper(kind):
@@ -50,17 +61,17 @@ def _helper(kind):
     return wa.AetosHelper()
 
 
-def from_helper(helper, dirty_rate_meter=None, wss_meter=None):
+def from_helper(helper, dirty_rate_meter=None, working_set_meter=None):
     """The bulk reader over a Watcher datasource helper, if there is one.
 
-    ``dirty_rate_meter`` and ``wss_meter`` name the optional dirty-rate
+    ``dirty_rate_meter`` and ``working_set_meter`` name the optional dirty-rate
     (MiB/s) and working-set (MiB) gauges (see the readers).
     """
     kind = getattr(helper, 'NAME', '')
     if kind == 'gnocchi' and getattr(helper, 'gnocchi', None) is not None:
         return gnocchi.GnocchiMetrics(helper.gnocchi, name='gnocchi',
-                                      dirty_rate_metric=dirty_rate_meter,
-                                      wss_metric=wss_meter)
+                                      dirty_rate_meter=dirty_rate_meter,
+                                      working_set_meter=working_set_meter)
     if kind in ('prometheus', 'aetos') and \
             getattr(helper, 'prometheus', None) is not None:
         label = 'resource'
@@ -69,7 +80,8 @@ def from_helper(helper, dirty_rate_meter=None, wss_meter=None):
             label = get_label() or label
         return prometheus.PrometheusMetrics(
             helper.prometheus, name=kind, uuid_label=label,
-            dirty_rate_metric=dirty_rate_meter, wss_metric=wss_meter)
+            dirty_rate_meter=dirty_rate_meter,
+            working_set_meter=working_set_meter)
     return None
 
 
@@ -83,7 +95,7 @@ def configured_datasources():
 
 
 def reader_for(choice, datasource_backend, dirty_rate_meter=None,
-               wss_meter=None, datasources=configured_datasources):
+               working_set_meter=None, datasources=configured_datasources):
     """The reader for option value ``choice``.
 
     ``datasource_backend`` is a callable returning Watcher's datasource
@@ -98,22 +110,41 @@ def reader_for(choice, datasource_backend, dirty_rate_meter=None,
                          % (', '.join(CHOICES), choice))
     try:
         if choice in ('gnocchi', 'prometheus', 'aetos'):
-            return from_helper(_helper(choice), dirty_rate_meter,
-                               wss_meter)
+            helper = _helper(choice)
+            reader = from_helper(helper, dirty_rate_meter,
+                                 working_set_meter)
+            if reader is None:
+                raise base.MetricsUnavailable(choice, (
+                    "Watcher's %s helper has no client (%s not installed, "
+                    "or its [%s_client] options not set?)" % (
+                        choice, CLIENTS[choice], choice)))
+            return reader
         backend = datasource_backend()
     except base.MetricsUnavailable:
         raise
+    except ImportError as exc:
+        store = choice if choice in CLIENTS else 'watcher datasource'
+        raise base.MetricsUnavailable(store, 'client library missing: %s%s'
+                                      % (exc, ' (install %s)' % CLIENTS[
+                                          choice] if choice in CLIENTS
+                                          else '')) from exc
     except Exception as exc:  # noqa: BLE001 - any failure names the store
         store = choice
-        if choice == 'auto':
+        if choice in ('auto', 'datasource'):
             names = datasources()
             store = 'watcher datasource' + (' (%s)' % names if names
                                             else '')
         raise base.MetricsUnavailable(
             store, 'cannot connect: %s: %s' % (type(exc).__name__,
                                                exc)) from exc
+    kind = getattr(backend, 'NAME', '')
+    if kind in CLIENTS and getattr(backend, CLIENT_ATTRS[kind], None) is None:
+        raise base.MetricsUnavailable(
+            'watcher datasource %s' % kind,
+            "Watcher's %s helper has no client (%s not installed?)"
+            % (kind, CLIENTS[kind]))
     if choice == 'auto':
-        reader = from_helper(backend, dirty_rate_meter, wss_meter)
+        reader = from_helper(backend, dirty_rate_meter, working_set_meter)
         if reader is not None:
             return reader
     return watcher_datasource.WatcherDatasourceMetrics(backend)

@@ -236,7 +236,7 @@ DIRTY_NAMES = [
 def test_dirty_rate_and_working_set_gauges(rate_opt, wss_opt, rate_series,
                                            wss_series):
     s = FakeSession([item(A, [60.0, 68.0]), item(B, [40.0])])
-    r = reader(s, dirty_rate_metric=rate_opt, wss_metric=wss_opt)
+    r = reader(s, dirty_rate_meter=rate_opt, working_set_meter=wss_opt)
     assert r.supports('dirty_rate') and r.supports('wss')
     got = r.read('dirty_rate', VMS, W)
     assert got[A].value == pytest.approx(64.0)
@@ -247,8 +247,8 @@ def test_dirty_rate_and_working_set_gauges(rate_opt, wss_opt, rate_series,
 
 
 def test_absent_dirty_gauges_leave_instances_without_a_value():
-    r = reader(FakeSession([]), dirty_rate_metric='memory.dirty.rate',
-               wss_metric='memory.dirty.working_set')
+    r = reader(FakeSession([]), dirty_rate_meter='memory.dirty.rate',
+               working_set_meter='memory.dirty.working_set')
     for metric in ('dirty_rate', 'wss'):
         got = r.read(metric, VMS, W)
         assert got[A].value is None and 'no samples' in got[A].reason
@@ -258,3 +258,56 @@ def test_series_name():
     assert prometheus.series_name('memory.dirty.rate') == \
         'ceilometer_memory_dirty_rate'
     assert prometheus.series_name('libvirt_dirty') == 'libvirt_dirty'
+
+
+@pytest.mark.parametrize('metric,series', [
+    ('ram', 'ceilometer_memory_usage'),
+    ('ram_resident', 'ceilometer_memory_resident'),
+])
+def test_memory_gauges_of_the_instance(metric, series):
+    """``memory.usage`` and ``memory.resident`` (MiB) as gauges."""
+    s = FakeSession([item(A, [180.0, 190.0, 200.0])])
+    got = reader(s).read(metric, VMS[:1], W)
+    assert got[A].value == pytest.approx(190.0)
+    assert s.calls[0][1]['query'] == '%s{resource=~"%s"}[1200s:300s]' % (
+        series, A)
+
+
+# -- issue 18: history and hosts' own meters ---------------------------------
+
+def test_read_series_is_the_same_subquery_with_rates_per_step():
+    s = FakeSession([item(A, [0, 3e11, 6e11, 9e11])])
+    got = reader(s).read_series('cpu', VMS, W)
+    assert got[A].values == pytest.approx((0.5, 0.5, 0.5))
+    assert got[B].times == () and got[B].reason
+    assert len(s.calls) == 1
+    assert s.calls[0][1]['query'].endswith('[1200s:300s]')
+
+
+@pytest.mark.parametrize('metric, answer, expected, fragment', [
+    ('cpu', 0.25, 0.25, 'node_cpu_seconds_total{mode="idle",fqdn=~'),
+    ('ram', 2048.0, 2048.0, 'node_memory_MemAvailable_bytes'),
+])
+def test_read_hosts_one_query_by_fqdn(metric, answer, expected, fragment):
+    body = {'status': 'success', 'data': {'resultType': 'vector', 'result': [
+        {'metric': {'fqdn': 'h1.example.com'}, 'value': [NOW, str(answer)]},
+        {'metric': {'fqdn': 'h2'}, 'value': [NOW, 'NaN']}]}}
+    s = FakeSession(body=body)
+    got = reader(s).read_hosts(metric, ['h1', 'h2', 'h3'], W)
+    assert got['h1'].value == pytest.approx(expected)
+    assert got['h2'].value is None and 'nan' in got['h2'].reason.lower()
+    assert got['h3'].value is None and 'h3' in got['h3'].reason
+    assert len(s.calls) == 1 and fragment in s.calls[0][1]['query']
+
+
+def test_read_hosts_escapes_the_regex_for_a_promql_string():
+    """``cmp-1`` is the regex ``cmp\\-1``, written ``"cmp\\\\-1"`` in PromQL.
+
+    Prometheus refuses ``"cmp\\-1"`` (an unknown string escape), HTTP 400.
+    """
+    body = {'status': 'success', 'data': {'resultType': 'vector',
+                                          'result': []}}
+    s = FakeSession(body=body)
+    reader(s).read_hosts('cpu', ['cmp-1', 'h.2'], W)
+    query = s.calls[0][1]['query']
+    assert 'fqdn=~"(cmp\\\\-1|h\\\\.2)([.].*)?"' in query, query
