@@ -253,9 +253,13 @@ def cmd_demo(args):
 
 
 def cmd_plan(args):
+    from watcher_informed.cli import export
     try:
-        scen = scenario_mod.load(args.scenario)
-    except scenario_mod.ScenarioError as exc:
+        if args.live:
+            scen = export.plan_live_scenario(args)
+        else:
+            scen = scenario_mod.load(args.scenario)
+    except (scenario_mod.ScenarioError, export.LiveError) as exc:
         print(exc, file=sys.stderr)
         return 2
     return _plan(scen, args)
@@ -296,9 +300,16 @@ def build_parser():
     demo.set_defaults(output_dir='watcher-informed-demo')
     demo.set_defaults(func=cmd_demo)
     plan = sub.add_parser('plan', help='plan a scenario file')
-    plan.add_argument('--scenario', required=True, help='scenario file')
+    source = plan.add_mutually_exclusive_group(required=True)
+    source.add_argument('--scenario', help='scenario file')
+    source.add_argument('--live', action='store_true',
+                        help='the live cloud (clouds.yaml / OS_*), read '
+                             'as the audit would; writes nothing')
     plan_options(plan)
+    from watcher_informed.cli import export
+    export.add_cloud_arguments(plan)
     plan.set_defaults(func=cmd_plan)
+    export.register(sub, _params_arg)
     val = sub.add_parser('validate', help='check a scenario file')
     val.add_argument('file')
     val.set_defaults(func=cmd_validate)
