@@ -228,7 +228,8 @@ def _plan(scen, args):
             pictures = [str(p) for p in pictures_mod.write_all(
                 doc, args.output_dir)]
         except ImportError as exc:
-            print('pictures skipped (%s); install matplotlib' % exc,
+            print('pictures skipped (%s); pip install '
+                  '"watcher-informed[plots]"' % exc,
                   file=sys.stderr)
     progress.stage('done')
     if args.format == 'json':

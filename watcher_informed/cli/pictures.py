@@ -81,7 +81,8 @@ def gantt(doc, pyplot):
         ax.barh(row, max(a['downtime_s'], width * 0.01),
                 left=a['end_s'] - a['downtime_s'], height=0.6,
                 color='black')
-        ax.text(a['start_s'] + width / 2, row, move_label(a, step_of), ha='center',
+        ax.text(a['start_s'] + width / 2, row, move_label(a, step_of),
+                ha='center',
                 va='center', fontsize=6, color='white')
     for parent, child in dependencies(doc):
         ax.annotate('', xy=(child['start_s'], lanes.index(child['lane'])),
