@@ -68,21 +68,21 @@ def add_store_arguments(parser):
         help='metric store the strategy reads (default: prometheus; env '
              'WI_METRICS_STORE); "none" plans without metrics')
     parser.add_argument(
-        '--prometheus-url', metavar='URL',
+        '--prometheus-url', metavar='<url>',
         default=os.environ.get('WI_PROMETHEUS_URL',
                                'http://127.0.0.1:9090'),
         help='Prometheus base URL, as in Watcher\'s [prometheus_client] '
              '(default: http://127.0.0.1:9090; env WI_PROMETHEUS_URL)')
     parser.add_argument(
-        '--uuid-label', default='resource', metavar='LABEL',
+        '--uuid-label', default='resource', metavar='<label>',
         help='Prometheus label holding the instance UUID (Watcher\'s '
              '[prometheus_client] instance_uuid_label; default resource)')
     parser.add_argument(
-        '--dirty-rate-meter', metavar='METER',
+        '--dirty-rate-meter', metavar='<meter>',
         default=defaults.get('dirty_rate_meter') or None,
         help='dirty-rate meter (the strategy option dirty_rate_meter)')
     parser.add_argument(
-        '--working-set-meter', metavar='METER',
+        '--working-set-meter', metavar='<meter>',
         default=defaults.get('working_set_meter') or None,
         help='working-set meter (the strategy option working_set_meter)')
 
@@ -166,6 +166,15 @@ def load_scenario(data, source):
     return scenario_mod.Scenario(data, source)
 
 
+def validate_parameters(given):
+    """Check audit parameters with the strategy's schema (Watcher's
+    validator, as the API does); raises its error naming the field."""
+    from watcher_informed.cli import main
+    main._watcher()     # Watcher's configuration, its import warnings off
+    from watcher_informed.strategies import informed_live_migration as s
+    return main.audit_parameters(s.InformedLiveMigration, given)
+
+
 def plan_live(data, source='<live cloud>'):
     """Plan an exported scenario with the real strategy and planner.
 
@@ -192,7 +201,7 @@ def write(data, path, stream=None):
 
 def add_cloud_arguments(parser):
     parser.add_argument(
-        '--os-cloud', default=os.environ.get('OS_CLOUD'), metavar='NAME',
+        '--os-cloud', default=os.environ.get('OS_CLOUD'), metavar='<name>',
         help='cloud of clouds.yaml (env OS_CLOUD; otherwise the OS_* '
              'environment variables)')
     add_store_arguments(parser)

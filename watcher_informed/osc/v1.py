@@ -150,9 +150,11 @@ class PlanInformed(_Base, command.Lister):
 
     def take_action(self, parsed_args):
         import jsonschema
-        data = self.read_live(parsed_args)
         try:
-            doc = export.plan_live(data)
+            export.validate_parameters(parse_parameters(
+                parsed_args.parameter_pairs, parsed_args.parameters_json))
+        except InputError as exc:
+            self.fail(str(exc))
         except jsonschema.ValidationError as exc:
             field = '.'.join(str(p) for p in exc.absolute_path) or \
                 '(parameters)'
@@ -166,6 +168,7 @@ class PlanInformed(_Base, command.Lister):
             if type(exc).__name__ != 'AuditParameterNotAllowed':
                 raise
             self.fail('invalid audit parameters: %s' % exc)
+        doc = export.plan_live(self.read_live(parsed_args))
         if parsed_args.output_document:
             with open(parsed_args.output_document, 'w') as f:
                 json.dump(doc, f, indent=1, sort_keys=True)
