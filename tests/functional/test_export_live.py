@@ -174,3 +174,27 @@ def test_recent_moves_from_watchers_api_rows():
     got = live.recent_moves(rows, now=1500.0, window_s=600)
     assert got == [{'uuid': 'u1', 'source': 'a', 'dest': 'b',
                     'finished_at': 1000.0}]
+
+
+def test_watcher_informed_export_and_plan_live(demo, tmp_path, monkeypatch,
+                                              capsys):
+    monkeypatch.setattr(export, 'connect', lambda args: NS(
+        session=None, **vars(fake_cloud(demo))))
+    monkeypatch.setattr(export, 'make_reader',
+                        lambda args, session=None: demo.reader())
+    monkeypatch.setattr(export, 'watcher_actions', lambda session: [])
+    params = json.dumps(dict(demo.parameters,
+                             communication_groups=demo.communication_groups))
+    path = tmp_path / 'cloud.json'
+    assert main.main(['export', '-o', str(path), '--parameters', params,
+                      '--anonymize']) == 0
+    assert 'anonymized' in json.loads(path.read_text())['description']
+    capsys.readouterr()
+    assert main.main(['plan', '--live', '--format', 'json',
+                      '--parameters', params]) == 0
+    live_doc = json.loads(capsys.readouterr().out)
+    original = main.to_document(main.run(demo, {}), demo)
+    assert moves(live_doc) == moves(original)
+    assert main.main(['plan', '--live', '--parameters',
+                      '{"cpu_threshold": 3}']) == 2
+    assert 'cpu_threshold' in capsys.readouterr().err
