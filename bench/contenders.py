@@ -22,38 +22,23 @@ order, or everything in parallel.  Watcher's own strategies are run by
 
 import random
 import time
-import types
 
 from bench import peers
+from watcher_informed import harness
 from watcher_informed.adapters.metrics import memory
 from watcher_informed.core import schedule as schedule_mod
 from watcher_informed.core import sequence
 
-InformedPlan = types.SimpleNamespace
-
-
-def _nova():
-    compute = types.SimpleNamespace(
-        server_groups=lambda all_projects=True: [],
-        services=lambda binary=None: [])
-    return types.SimpleNamespace(compute=compute)
-
 
 def informed(snapshot, history=(), now=0.0, **params):
     """Our strategy on the snapshot; returns a PeerPlan plus the core plan."""
-    peers.ensure_watcher()
     from watcher.common import utils
-    from watcher.decision_engine.loading import default as loading
-    strategy = loading.DefaultStrategyLoader().load(
-        'informed_live_migration')
-    strategy._compute_model = peers.build_model(snapshot)
-    values = {u: dict(usage.values) for u, usage in snapshot.usage.items()}
-    strategy.metrics_reader = memory.InMemoryMetrics.from_values(values)
-    strategy.nova_connection = _nova()
-    strategy.history_source = lambda now, window: tuple(history)
-    strategy.clock = lambda: now
-    strategy.input_parameters = peers.audit_parameters(
-        strategy.get_schema(), params)
+    cloud = harness.Cloud(
+        model=peers.build_model(snapshot),
+        reader=memory.InMemoryMetrics.from_values(
+            {u: dict(usage.values) for u, usage in snapshot.usage.items()}),
+        history=lambda now, window: tuple(history), now=now)
+    strategy = harness.prepare(cloud, params)
     start = time.perf_counter()
     strategy.execute()
     elapsed = time.perf_counter() - start

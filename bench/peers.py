@@ -62,7 +62,6 @@ if oslo_backend.get_backend_type() is None:
         else oslo_backend.BackendType.THREADING)
 
 import collections  # noqa: E402
-import copy  # noqa: E402
 import dataclasses  # noqa: E402
 import math  # noqa: E402
 import random  # noqa: E402
@@ -71,18 +70,15 @@ import time  # noqa: E402
 import types  # noqa: E402
 import uuid as uuid_mod  # noqa: E402
 
-from oslo_config import cfg  # noqa: E402
-from watcher import objects  # noqa: E402
 from watcher.common import context as watcher_context  # noqa: E402
 from watcher.common import exception  # noqa: E402
 from watcher.common import utils  # noqa: E402
 from watcher.decision_engine.datasources import base as ds_base  # noqa: E402
 from watcher.decision_engine.loading import default as loading  # noqa: E402
-from watcher.decision_engine.model import element  # noqa: E402
-from watcher.decision_engine.model import model_root  # noqa: E402
 from watcher.decision_engine.planner import weight  # noqa: E402
 import watcher.decision_engine.planner.workload_stabilization  # noqa: E402
 
+from watcher_informed import harness  # noqa: E402
 from watcher_informed.core import snapshot as snap  # noqa: E402
 
 ws_planner = watcher.decision_engine.planner.workload_stabilization
@@ -124,79 +120,18 @@ class PeerPlan:
 # Watcher configuration
 
 
-def _conf_parsed():
-    try:
-        cfg.CONF.config_file
-    except cfg.NoSuchOptError:
-        return False
-    return True
-
-
-def ensure_watcher():
-    """Parse Watcher's configuration once and register its objects."""
-    if not _conf_parsed():
-        cfg.CONF(args=[], project='watcher')
-    objects.register_all()
+ensure_watcher = harness.ensure_watcher
+host_uuid = harness.host_uuid
 
 
 # --------------------------------------------------------------------------
 # Compute model
 
 
-def host_uuid(host):
-    """The node uuid of a snapshot host (derived from its name if unset)."""
-    return host.uuid or str(uuid_mod.uuid5(_NS, 'host:' + host.name))
-
-
-def _int(value):
-    # Watcher's element fields are NonNegativeIntegerFields (Nova reports
-    # integers); snapshot sizes are floats.
-    return int(round(value))
-
-
-def make_node(host):
-    """A real ``ComputeNode`` with the attributes Nova's collector sets."""
-    return element.ComputeNode(
-        uuid=host_uuid(host), hostname=host.name,
-        vcpus=_int(host.vcpus), memory=_int(host.ram_mb),
-        disk=_int(host.disk_gb), vcpu_reserved=_int(host.vcpu_reserved),
-        memory_mb_reserved=_int(host.ram_reserved_mb),
-        disk_gb_reserved=_int(host.disk_reserved_gb),
-        vcpu_ratio=float(host.vcpu_ratio),
-        memory_ratio=float(host.ram_ratio),
-        disk_ratio=float(host.disk_ratio),
-        state=(element.ServiceState.ONLINE.value if host.up
-               else element.ServiceState.OFFLINE.value),
-        status=(element.ServiceState.ENABLED.value if host.enabled
-                else element.ServiceState.DISABLED.value),
-        disabled_reason=None)
-
-
-def make_instance(inst):
-    """A real ``Instance`` with the attributes Nova's collector sets."""
-    return element.Instance(
-        uuid=inst.uuid, name=inst.name or inst.uuid,
-        vcpus=_int(inst.vcpus), memory=_int(inst.ram_mb),
-        disk=_int(inst.disk_gb), state=inst.state,
-        metadata=dict(inst.metadata), project_id=PROJECT,
-        locked=bool(inst.locked), watcher_exclude=bool(inst.excluded),
-        host=inst.host, hypervisor_hostname=inst.host,
-        flavor_extra_specs={}, pinned_az=inst.pinned_az or '')
-
-
 def build_model(snapshot):
     """A real Watcher ``ModelRoot`` holding the snapshot's cluster."""
-    model = model_root.ModelRoot()
-    nodes = {}
-    for host in snapshot.hosts:
-        node = make_node(host)
-        model.add_node(node)
-        nodes[host.name] = node
-    for inst in snapshot.instances:
-        instance = make_instance(inst)
-        model.add_instance(instance)
-        model.map_instance(instance, nodes[inst.host])
-    return model
+    return harness.build_model(snapshot.hosts, snapshot.instances,
+                               project=PROJECT)
 
 
 # --------------------------------------------------------------------------
@@ -426,9 +361,7 @@ class SnapshotDatasource(ds_base.DataSourceBase):
 
 def audit_parameters(schema, params):
     """Validate and default-fill ``params`` as Watcher does (a copy)."""
-    params = copy.deepcopy(dict(params))
-    utils.StrictDefaultValidatingDraft4Validator(schema).validate(params)
-    return utils.Struct(params)
+    return utils.Struct(harness.audit_parameters(schema, params))
 
 
 def prepare(name, snapshot, params, model=None):

@@ -45,8 +45,8 @@ from watcher_informed.core import classify
 from watcher_informed.core import gate
 from watcher_informed.core import overload
 from watcher_informed.core import params as params_mod
-from watcher_informed.core import simulate
 from watcher_informed.core import snapshot as snap
+from watcher_informed.evaluation import simulate
 
 STEP_S = 300
 

@@ -77,7 +77,7 @@ def _sim_inputs(plan):
 
 def measure(scenario, plan, p, setup):
     from watcher_informed.core import overload
-    from watcher_informed.core import simulate
+    from watcher_informed.evaluation import simulate
     moves, parents = _sim_inputs(plan)
     result = simulate.simulate(scenario.truth, moves, parents, p, setup,
                                truths=scenario.truths or None)
@@ -105,8 +105,8 @@ def run_scenario(scenario):
     from bench import contenders
     from bench import peers
     from watcher_informed.adapters import parameters
-    from watcher_informed.core import simulate
-    from watcher_informed.core import workloads
+    from watcher_informed.evaluation import simulate
+    from watcher_informed.evaluation import workloads
     paper = scenario.name.startswith('paper')
     audit = {'max_migrations': 1000,
              'migration_bandwidth': scenario.link_mibps}
@@ -216,8 +216,8 @@ def cmd_gap(args):
     from bench import contenders
     from bench import scenarios
     from watcher_informed.adapters import parameters
-    from watcher_informed.core import simulate
-    from watcher_informed.core import workloads
+    from watcher_informed.evaluation import simulate
+    from watcher_informed.evaluation import workloads
     traces = scenarios.load_traces()
     rows = []
     todo = [scenarios.paper_mix(s) for s in args.seeds] + [

@@ -43,7 +43,7 @@ import random
 import numpy as np
 
 from watcher_informed.core import snapshot as snap
-from watcher_informed.core import workloads
+from watcher_informed.evaluation import workloads
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 TRACE_DIR = pathlib.Path(os.environ.get(

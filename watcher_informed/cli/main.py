@@ -31,29 +31,12 @@ import warnings
 from watcher_informed.cli import scenario as scenario_mod
 
 JSON_FORMAT = 'watcher-informed-plan/1'
-_CONF_READY = []
-
-
-def _watcher():
-    """Import Watcher quietly and parse its (empty) configuration once."""
-    warnings.simplefilter('ignore')
-    from oslo_config import cfg
-    if not _CONF_READY:
-        cfg.CONF(args=[], project='watcher')
-        _CONF_READY.append(True)
-    from watcher.common import utils
-    from watcher.decision_engine.loading import default as loading
-    warnings.simplefilter('ignore')
-    return utils, loading
 
 
 def audit_parameters(strategy_cls, given):
     """Validate and default audit parameters with Watcher's validator."""
-    utils, _ = _watcher()
-    params = dict(given)
-    utils.StrictDefaultValidatingDraft4Validator(
-        strategy_cls.get_schema()).validate(params)
-    return params
+    from watcher_informed import harness
+    return harness.audit_parameters(strategy_cls.get_schema(), given)
 
 
 class Progress:
@@ -80,29 +63,18 @@ def run(scen, given_params, progress=None):
     """Run strategy + planner DAG on a scenario; returns a result dict."""
     progress = progress or Progress()
     progress.stage('loading Watcher')
-    utils, loading = _watcher()
-    from watcher_informed.planners import informed_live_migration as plnr
-    strategy = loading.DefaultStrategyLoader().load(
-        'informed_live_migration')
-    loading.DefaultPlannerLoader().load(strategy.planner)
-    given = dict(scen.parameters)
-    given.update(given_params)
-    params = audit_parameters(type(strategy), given)
+    warnings.simplefilter('ignore')
+    from watcher_informed import harness
+    params = dict(scen.parameters)
+    params.update(given_params)
     if scen.communication_groups and 'communication_groups' not in \
             given_params:
         params['communication_groups'] = scen.communication_groups
-    strategy._compute_model = scen.model()
-    strategy.metrics_reader = scen.reader()
-    strategy.nova_connection = scen.nova()
-    strategy.history_source = scen.recent_moves
-    if scen.now is not None:
-        strategy.clock = lambda: scen.now
-    strategy.input_parameters = utils.Struct(params)
+    cloud = scen.cloud()
     progress.stage('planning')
-    solution = strategy.execute()
-    rows = plnr.action_parents(solution.actions, strategy.informed_plan)
+    strategy, solution, rows = harness.run(cloud, params)
     return {'plan': strategy.informed_plan, 'solution': solution,
-            'rows': rows, 'params': params}
+            'rows': rows, 'params': dict(strategy.input_parameters)}
 
 
 def to_document(result, scen):
@@ -111,7 +83,9 @@ def to_document(result, scen):
     action_of = {a['input_parameters']['resource_id']: uuid
                  for a, uuid, _ in result['rows']}
     names = {i['uuid']: i.get('name', '') for i in scen.data['instances']}
-    return {
+    # through JSON: enum members (workload classes, dimensions) become
+    # plain strings for every output format
+    return json.loads(json.dumps({
         'format': JSON_FORMAT,
         'scenario': scen.source,
         'parameters': result['params'],
@@ -143,7 +117,7 @@ def to_document(result, scen):
                      for i in result['solution'].efficacy_indicators},
         'global_efficacy': {i['name']: i['value']
                             for i in result['solution'].global_efficacy},
-    }
+    }))
 
 
 def _round_loads(loads):

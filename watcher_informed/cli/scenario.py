@@ -16,16 +16,15 @@ Contract: :func:`load` reads a version-1 scenario (JSON, or YAML when
 PyYAML is installed) and returns a :class:`Scenario`, or raises
 :class:`ScenarioError` listing every problem with its location (``hosts[2]
 .vcpus: must be a positive number``).  Nothing is half-built: the checks
-run before any object is made.  :meth:`Scenario.model` builds a real Watcher
-``ModelRoot``; :meth:`Scenario.reader` an in-memory metric store;
-:meth:`Scenario.nova` an object answering the two Nova calls the strategy
-makes (server groups, service zones) from the file.
+run before any object is made.  :meth:`Scenario.cloud` hands the file to
+the off-cloud harness (:mod:`watcher_informed.harness`): a real Watcher
+``ModelRoot``, an in-memory metric store and the two Nova calls the
+strategy makes (server groups, service zones) answered from the file.
 """
 
 import dataclasses
 import json
 import pathlib
-import types
 import typing
 
 from watcher_informed.adapters.metrics import memory
@@ -47,38 +46,49 @@ class Scenario:
     data: typing.Mapping
     source: str
 
+    def hosts(self):
+        """The scenario's hosts as core values."""
+        return tuple(snap.Host(
+            name=h['name'], uuid=h.get('uuid') or 'node-' + h['name'],
+            vcpus=float(h['vcpus']), ram_mb=float(h['ram_mb']),
+            disk_gb=float(h['disk_gb']),
+            vcpu_reserved=float(h.get('vcpu_reserved', 0)),
+            ram_reserved_mb=float(h.get('ram_reserved_mb', 0)),
+            disk_reserved_gb=float(h.get('disk_reserved_gb', 0)),
+            vcpu_ratio=float(h.get('vcpu_ratio', 1.0)),
+            ram_ratio=float(h.get('ram_ratio', 1.0)),
+            disk_ratio=float(h.get('disk_ratio', 1.0)),
+            up=h.get('state', 'up') == 'up',
+            enabled=h.get('status', 'enabled') == 'enabled')
+            for h in self.data['hosts'])
+
+    def instances(self):
+        """The scenario's instances as core values."""
+        return tuple(snap.Instance(
+            uuid=i['uuid'], host=i['host'], name=i.get('name', i['uuid']),
+            vcpus=float(i['vcpus']), ram_mb=float(i['ram_mb']),
+            disk_gb=float(i.get('disk_gb', 0)),
+            state=i.get('state', 'active'),
+            locked=bool(i.get('locked', False)),
+            excluded=bool(i.get('exclude', False)),
+            metadata=dict(i.get('metadata', {})),
+            pinned_az=i.get('pinned_az') or None)
+            for i in self.data['instances'])
+
     def model(self):
-        """A Watcher ``ModelRoot`` with the scenario's hosts and VMs."""
-        from watcher.decision_engine.model import element
-        from watcher.decision_engine.model import model_root
-        root = model_root.ModelRoot()
-        for h in self.data['hosts']:
-            root.add_node(element.ComputeNode(
-                uuid=h.get('uuid') or 'node-' + h['name'],
-                hostname=h['name'], vcpus=int(h['vcpus']),
-                memory=int(h['ram_mb']), disk=int(h['disk_gb']),
-                vcpu_reserved=int(h.get('vcpu_reserved', 0)),
-                memory_mb_reserved=int(h.get('ram_reserved_mb', 0)),
-                disk_gb_reserved=int(h.get('disk_reserved_gb', 0)),
-                vcpu_ratio=float(h.get('vcpu_ratio', 1.0)),
-                memory_ratio=float(h.get('ram_ratio', 1.0)),
-                disk_ratio=float(h.get('disk_ratio', 1.0)),
-                state=h.get('state', 'up'),
-                status=h.get('status', 'enabled')))
-        for i in self.data['instances']:
-            inst = element.Instance(
-                uuid=i['uuid'], name=i.get('name', i['uuid']),
-                vcpus=int(i['vcpus']), memory=int(i['ram_mb']),
-                disk=int(i.get('disk_gb', 0)),
-                state=i.get('state', 'active'),
-                metadata=dict(i.get('metadata', {})),
-                project_id=i.get('project_id', PROJECT),
-                locked=bool(i.get('locked', False)),
-                watcher_exclude=bool(i.get('exclude', False)),
-                pinned_az=i.get('pinned_az') or '')
-            root.add_instance(inst)
-            root.map_instance(inst, root.get_node_by_name(i['host']))
-        return root
+        """A real Watcher ``ModelRoot`` with the scenario's hosts and VMs."""
+        from watcher_informed import harness
+        return harness.build_model(
+            self.hosts(), self.instances(),
+            {i['uuid']: i.get('project_id', PROJECT)
+             for i in self.data['instances']})
+
+    def cloud(self):
+        """The scenario as the off-cloud harness's ``Cloud``."""
+        from watcher_informed import harness
+        return harness.Cloud(model=self.model(), reader=self.reader(),
+                             nova=self.nova(), history=self.recent_moves,
+                             now=self.now)
 
     def reader(self):
         """Metrics as an in-memory store (values, series or trace files).
@@ -102,17 +112,12 @@ class Scenario:
 
     def nova(self):
         """Answers ``compute.server_groups`` / ``compute.services``."""
-        groups = [types.SimpleNamespace(
-            id=g['uuid'], name=g.get('name', ''), policy=g['policy'],
-            member_ids=list(g['members']))
-            for g in self.data.get('server_groups', [])]
-        services = [types.SimpleNamespace(host=h['name'],
-                                          availability_zone=h.get('az'))
-                    for h in self.data['hosts']]
-        compute = types.SimpleNamespace(
-            server_groups=lambda all_projects=True: list(groups),
-            services=lambda binary=None: list(services))
-        return types.SimpleNamespace(compute=compute)
+        from watcher_informed import harness
+        return harness.StaticNova(
+            [{'id': g['uuid'], 'name': g.get('name', ''),
+              'policy': g['policy'], 'member_ids': list(g['members'])}
+             for g in self.data.get('server_groups', [])],
+            {h['name']: h.get('az') for h in self.data['hosts']})
 
     def recent_moves(self, now, window_s):
         """Migrations the scenario says finished recently (what-if)."""

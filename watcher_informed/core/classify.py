@@ -39,11 +39,12 @@ detected, which the evidence states, but the other classes still can.
 import dataclasses
 import typing
 
+from watcher_informed.core import kinds
 from watcher_informed.core import params as params_mod
 from watcher_informed.core import snapshot as snap
 
 #: Tie-break order among heavy classes (section 3.4's ordering concerns).
-HEAVY_ORDER = ('memory', 'web', 'net_rx', 'disk_io', 'cpu')
+HEAVY_ORDER = (kinds.MEMORY, kinds.WEB, kinds.NET_RX, kinds.DISK_IO, kinds.CPU)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,11 +72,11 @@ def _scores(usage, p):
     """Intensity per heavy class, ``None`` where the metric is missing."""
     disk = _sum_known(usage, (snap.DISK_READ, snap.DISK_WRITE))
     raw = {
-        'memory': (usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps),
-        'web': (usage.get(snap.NET_TX), p.net_heavy_mibps),
-        'net_rx': (usage.get(snap.NET_RX), p.net_heavy_mibps),
-        'disk_io': (disk, p.disk_heavy_mibps),
-        'cpu': (usage.get(snap.CPU), p.cpu_heavy),
+        kinds.MEMORY: (usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps),
+        kinds.WEB: (usage.get(snap.NET_TX), p.net_heavy_mibps),
+        kinds.NET_RX: (usage.get(snap.NET_RX), p.net_heavy_mibps),
+        kinds.DISK_IO: (disk, p.disk_heavy_mibps),
+        kinds.CPU: (usage.get(snap.CPU), p.cpu_heavy),
     }
     scores = {}
     for cls, (value, threshold) in raw.items():

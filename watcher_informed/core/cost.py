@@ -61,6 +61,7 @@ those factors.
 
 import dataclasses
 
+from watcher_informed.core import kinds
 from watcher_informed.core import snapshot as snap
 
 
@@ -149,12 +150,12 @@ def interference_factors(source_classes, dest_classes, p):
     the destination.  Each effect counts once per migration.
     """
     time_f = downtime_f = 1.0
-    if 'memory' in source_classes:
+    if kinds.MEMORY in source_classes:
         time_f *= p.dirty_on_source_time
-    if 'web' in source_classes:
+    if kinds.WEB in source_classes:
         time_f *= p.web_on_source_time
         downtime_f *= p.web_on_source_downtime
-    if 'net_rx' in dest_classes:
+    if kinds.NET_RX in dest_classes:
         time_f *= p.netrx_on_dest_time
         downtime_f *= p.netrx_on_dest_downtime
     return time_f, downtime_f

@@ -33,8 +33,9 @@ migration threshold: 1 moves only for an overwhelming benefit (margin 8),
 
 import dataclasses
 
+from watcher_informed.core import kinds
 from watcher_informed.core import overload
-from watcher_informed.core import simulate
+from watcher_informed.core import paper
 from watcher_informed.core import snapshot as snap
 
 MARGINS = {1: 8.0, 2: 4.0, 3: 2.0, 4: 1.0, 5: 0.5}
@@ -62,7 +63,8 @@ def busy_cores(instance, usage):
 def move_cost(instance, usage, cls, migration):
     """Core-seconds the tenant loses to one live migration."""
     busy = busy_cores(instance, usage)
-    overhead = simulate.TABLE1_OVERHEAD.get(cls, 0.0793)
+    overhead = paper.TABLE1_OVERHEAD.get(
+        cls, paper.TABLE1_OVERHEAD[kinds.UNKNOWN])
     return busy * (migration.time_s * overhead + migration.downtime_s)
 
 

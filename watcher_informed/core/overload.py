@@ -27,9 +27,10 @@ import dataclasses
 import math
 import typing
 
+from watcher_informed.core import kinds
 from watcher_informed.core import snapshot as snap
 
-DIMS = ('cpu', 'ram', 'disk_io', 'net')
+DIMS = kinds.DIMS
 
 
 @dataclasses.dataclass(frozen=True)

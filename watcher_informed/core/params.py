@@ -23,37 +23,15 @@ import dataclasses
 import types
 import typing
 
-CLASSES = ('cpu', 'memory', 'disk_io', 'net_rx', 'web', 'idle', 'unknown')
+from watcher_informed.core import kinds
+from watcher_informed.core import paper
 
-#: Soft co-location penalties between workload classes, 0 (fine) .. 1.
-#: cpu+cpu: mean of Table 2's "max-difference" row (25.1, 22.7, 33.6, 37.5,
-#: 3.9 %) = 0.25 -- cache-polluting CPU workloads slow each other.
-#: disk_io+disk_io: section 3.2 / Fig. 3, "significant degradation" on the
-#: non-sharable disk -> 0.5.  cpu+disk_io: "work well together" -> 0.
-#: memory, web and net_rx pairs are our extension (memory bandwidth and the
-#: shared NIC), documented as such.
-DEFAULT_INTERFERENCE = types.MappingProxyType({
-    ('cpu', 'cpu'): 0.25,
-    ('disk_io', 'disk_io'): 0.5,
-    ('cpu', 'disk_io'): 0.0,
-    ('memory', 'memory'): 0.25,
-    ('net_rx', 'net_rx'): 0.2,
-    ('web', 'web'): 0.2,
-    ('net_rx', 'web'): 0.1,
-})
+CLASSES = kinds.CLASSES
 
-#: Selection cost multiplier per class (section 3.4: "the CPU workload and
-#: Disk I/O are currently preferred"; Table 1: migrating WEBBENCH or OLTP
-#: costs the tenant 29-33 % of its performance, SPEC-CPU and IOZONE 3-8 %).
-DEFAULT_CLASS_WEIGHT = types.MappingProxyType({
-    'cpu': 1.0,
-    'disk_io': 1.0,
-    'idle': 1.0,
-    'unknown': 1.5,
-    'memory': 2.0,
-    'web': 2.0,
-    'net_rx': 2.0,
-})
+#: Table 2 / section 3.2 defaults and section 3.4 class weights
+#: (see ``paper``).
+DEFAULT_INTERFERENCE = paper.INTERFERENCE
+DEFAULT_CLASS_WEIGHT = paper.CLASS_WEIGHT
 
 
 class ParamError(ValueError):

@@ -14,25 +14,29 @@
 
 Contract: :func:`choose_destinations` gives every selected instance a
 destination or a reason why none exists, deciding on values only.  Hard
-rules first (``constraints``: host usable, pinned AZ, anti-affinity; never
-back to a host the instance left recently (``cooldown``);
-allocation capacity after reserved x ratio in the final placement; no
-destination pushed above its target load).  Among feasible hosts the
-lowest score wins (ties by host name), where the score adds:
+rules first: every rule of ``rules.RULES`` is asked whether the host may
+receive the instance in the working state of the ledger (usable, not the
+source, pinned AZ; allocatable capacity after reserved x ratio; never
+back to a host the instance left recently; anti-affinity; no destination
+pushed above its target load).  Among feasible hosts the lowest score
+wins (ties by host name), where the score adds:
 
 * interference: for each resident, the class-pair penalty (Table 2 / Fig. 3
   defaults, e.g. two disk-I/O VMs 0.5, two cache-polluting CPU VMs 0.25,
-  CPU + disk-I/O 0) scaled by both workloads' intensities;
+  CPU + disk-I/O 0) scaled by both workloads' intensities -- read from
+  the ledger's per-class intensity sums, O(classes) per host;
 * minus ``communication_bonus`` per communicating partner already there
   (Fig. 2(b)-(c): VMs that talk go together);
 * plus ``soft_anti_affinity_penalty`` per soft-anti-affinity group mate;
 * plus ``headroom_weight`` x the highest load fraction after the move.
 
 Instances are placed hardest first (largest normalised demand), and every
-decision updates the working placement, so later choices see earlier ones.
-Each score is logged at DEBUG with its terms, like Nova's weighers.
+decision moves the instance in the ledger, so later choices see earlier
+ones.  Each score is logged at DEBUG with its terms, like Nova's weighers;
+the explanation of the chosen host is built only for it.
 """
 
+import bisect
 import collections
 import dataclasses
 import logging
@@ -41,8 +45,9 @@ import typing
 import numpy as np
 
 from watcher_informed.core import constraints
-from watcher_informed.core import cooldown
-from watcher_informed.core import overload
+from watcher_informed.core import kinds
+from watcher_informed.core import ledger as ledger_mod
+from watcher_informed.core import rules
 from watcher_informed.core import snapshot as snap
 
 LOG = logging.getLogger(__name__)
@@ -57,95 +62,72 @@ class Destination:
     why: str
 
 
-@dataclasses.dataclass
-class _State:
-    placement: dict
-    alloc: dict
-    load: dict
-    residents: dict
+class _Context:
+    """The fixed facts of one placement run and the working ledger."""
+
+    def __init__(self, snapshot, profiles, p, ledger, groups_of):
+        self.profiles = profiles
+        self.p = p
+        self.ledger = ledger
+        self.groups_of = groups_of
+        self.talk = constraints.talkers(snapshot, groups_of)
+        self.view = rules.View(snapshot, p, ledger, groups_of)
+        # class-pair penalties as a row per class, columns in
+        # kinds.CLASSES order
+        self.penalty = {
+            c: np.array([p.pair_penalty(c, o) for o in kinds.CLASSES])
+            for c in kinds.CLASSES}
+        self.debug = LOG.isEnabledFor(logging.DEBUG)
 
 
-def _initial_state(snapshot, p, demand):
-    alloc = {h.name: snap.Resources() for h in snapshot.hosts}
-    for inst in snapshot.instances:
-        alloc[inst.host] = alloc[inst.host] + inst.resources
-    loads = overload.host_loads(snapshot, p, None, demand)
-    residents = {h.name: set() for h in snapshot.hosts}
-    for inst in snapshot.instances:
-        residents[inst.host].add(inst.uuid)
-    return _State(snapshot.placement(), alloc, loads, residents)
+def _interference(uuid, host, ctx):
+    me = ctx.profiles[uuid]
+    row = ctx.ledger.weights[ctx.ledger.index[host.name]]
+    return float(np.dot(ctx.penalty[me.cls], row)) * me.weight
 
 
-def _load_after(state, host, p, demand_frac):
-    return {d: state.load[host.name][d] + demand_frac[d]
-            for d in overload.DIMS}
-
-
-def _frac(demand, host, p):
-    scale = overload.host_scale(host, p)
-    return {d: demand[d] / scale[d] for d in overload.DIMS}
-
-
-def _score(uuid, host, state, ctx, after):
-    profiles, p, talk, groups_of, history, now = ctx
-    me = profiles[uuid]
-    residents = sorted(state.residents[host.name] - {uuid})
-    interference = 0.0
+def _explain(uuid, host, ctx, interference, partners, soft, headroom):
+    """The terms of a host's score, naming the interfering residents."""
+    me = ctx.profiles[uuid]
     notes = []
-    for other in residents:
-        prof = profiles[other]
-        pen = p.pair_penalty(me.cls, prof.cls) * me.weight * prof.weight
-        if pen > 0:
-            interference += pen
+    for other in sorted(ctx.ledger.residents[ctx.ledger.index[host.name]]
+                        - {uuid}):
+        prof = ctx.profiles[other]
+        if ctx.p.pair_penalty(me.cls, prof.cls) * me.weight * \
+                prof.weight > 0:
             notes.append('%s+%s with %s' % (me.cls, prof.cls, other))
-    partners = sorted(talk.get(uuid, set()).intersection(residents))
-    soft_mates = constraints.soft_mates(uuid, groups_of,
+    return 'interference %.2f%s; talkers %d; soft-anti %d; peak load %.2f' \
+        % (interference, (' (%s)' % ', '.join(notes)) if notes else '',
+           partners, soft, headroom)
+
+
+def _score(uuid, host, ctx, after):
+    """``(score, terms)``; terms feed :func:`_explain` for the winner."""
+    residents = ctx.ledger.residents[ctx.ledger.index[host.name]]
+    interference = _interference(uuid, host, ctx)
+    partners = len(ctx.talk.get(uuid, set()).intersection(residents))
+    soft_mates = constraints.soft_mates(uuid, ctx.groups_of,
                                         snap.SOFT_ANTI_AFFINITY)
-    soft = sorted(soft_mates.intersection(residents))
+    soft = len(soft_mates.intersection(residents))
     headroom = max(after.values())
-    score = (interference - p.communication_bonus * len(partners) +
-             p.soft_anti_affinity_penalty * len(soft) +
+    p = ctx.p
+    score = (interference - p.communication_bonus * partners +
+             p.soft_anti_affinity_penalty * soft +
              p.headroom_weight * headroom)
-    why = 'interference %.2f%s; talkers %d; soft-anti %d; peak load %.2f' % (
-        interference, (' (%s)' % ', '.join(notes)) if notes else '',
-        len(partners), len(soft), headroom)
-    LOG.debug('place %s on %s: score %.3f = %s', uuid, host.name, score, why)
-    return score, why
+    terms = (interference, partners, soft, headroom)
+    if ctx.debug:
+        LOG.debug('place %s on %s: score %.3f = %s', uuid, host.name, score,
+                  _explain(uuid, host, ctx, *terms))
+    return score, terms
 
 
-def _feasible(inst, host, state, ctx, demand_frac):
+def _feasible(inst, host, ctx):
     """Return (after-load, None) or (None, reason)."""
-    profiles, p, talk, groups_of, history, now = ctx
-    source = state.placement[inst.uuid]
-    reason = constraints.destination_reason(inst, source, host)
+    source = ctx.ledger.where[inst.uuid]
+    reason = rules.admit_reason(ctx.view, inst, source, host)
     if reason:
         return None, reason
-    if not (state.alloc[host.name] + inst.resources).fits_in(host.capacity):
-        return None, 'not enough allocatable vCPU/RAM/disk'
-    undo = cooldown.undo_reason(inst.uuid, host.name, history, now, p)
-    if undo:
-        return None, undo
-    mates = constraints.anti_affinity_mates(inst.uuid, groups_of)
-    for mate in sorted(mates):
-        if state.placement.get(mate) == host.name:
-            return None, 'anti-affinity with %s' % mate
-    after = _load_after(state, host, p, demand_frac)
-    targets = p.targets()
-    over = [d for d in overload.DIMS if after[d] > targets[d] + 1e-12]
-    if over:
-        return None, 'would exceed target load (%s)' % ', '.join(over)
-    return after, None
-
-
-def _apply(state, inst, src, dst, demand_frac_src, demand_frac_dst):
-    state.placement[inst.uuid] = dst.name
-    state.residents[src].discard(inst.uuid)
-    state.residents[dst.name].add(inst.uuid)
-    state.alloc[src] = state.alloc[src] - inst.resources
-    state.alloc[dst.name] = state.alloc[dst.name] + inst.resources
-    for d in overload.DIMS:
-        state.load[src][d] -= demand_frac_src[d]
-        state.load[dst.name][d] += demand_frac_dst[d]
+    return ctx.ledger.load_after(inst.uuid, host.name), None
 
 
 #: clusters up to this size are searched exhaustively for each instance.
@@ -153,56 +135,85 @@ EXHAUSTIVE_HOSTS = 200
 #: on larger clusters, how many of the least-loaded feasible hosts are
 #: scored (plus the hosts of the instance's talkers and soft mates).
 SHORTLIST = 16
+#: hosts walked in fullness order before the vectorised screen takes over.
+WALK = 256
 
 
 class _Coolest:
-    """Vectorised pre-filter of hosts for large clusters (numpy).
+    """Hosts by fullness, kept up to date by the ledger (large clusters).
 
-    Keeps every host's load (4 dimensions), allocation and capacity in
-    arrays; :meth:`take` screens all hosts at once on the numeric hard
-    rules (capacity, target load, usable, not the source) and hands the
-    survivors, least full first (the higher of peak load and allocation
-    ratio; ties by name), to the exact per-host check.
+    Fullness is the higher of a host's peak load and its peak allocation
+    ratio.  The ledger reports the two hosts each move changes, so the
+    sorted index costs O(log hosts) per move.  :meth:`take` walks it,
+    least full first (ties by name), screening each host on the numeric
+    hard rules (usable, not the source, capacity, target load) before the
+    exact check; after :data:`WALK` hosts without enough survivors it
+    screens all hosts at once with numpy -- the same hosts in the same
+    order either way.
     """
 
-    def __init__(self, state, hosts, p):
-        self.state = state
-        self.hosts = list(hosts)
-        self.index = {h.name: i for i, h in enumerate(self.hosts)}
-        self.scale = np.array([[overload.host_scale(h, p)[d]
-                                for d in overload.DIMS] for h in hosts])
-        self.cap = np.array([h.capacity.as_tuple() for h in hosts])
-        self.usable = np.array([h.usable for h in hosts])
-        self.targets = np.array([p.targets()[d] for d in overload.DIMS])
-        self.load = np.zeros((len(hosts), len(overload.DIMS)))
-        self.alloc = np.zeros((len(hosts), 3))
-        for h in hosts:
-            self.touch(h.name)
+    def __init__(self, ledger, p):
+        self.ledger = ledger
+        self.targets = np.array([p.targets()[d] for d in kinds.DIMS])
+        self.rank = np.argsort(np.argsort(np.array(ledger.names,
+                                                   dtype=object)))
+        self.key = [self._key(h) for h in range(len(ledger.names))]
+        self.order = sorted(self.key)
+        ledger.listen(self._changed)
 
-    def touch(self, name):
-        i = self.index[name]
-        self.load[i] = [self.state.load[name][d] for d in overload.DIMS]
-        self.alloc[i] = self.state.alloc[name].as_tuple()
+    def _key(self, h):
+        led = self.ledger
+        cap, alloc = led.cap[h], led.alloc[h]
+        allocated = max(alloc[k] / cap[k] if cap[k] > 0 else 1.0
+                        for k in range(3))
+        return (max(float(led.load[h].max()), allocated), int(self.rank[h]),
+                h)
 
-    def take(self, accept, count, demand, resources, source):
+    def _changed(self, h):
+        old = self.key[h]
+        del self.order[bisect.bisect_left(self.order, old)]
+        self.key[h] = new = self._key(h)
+        bisect.insort(self.order, new)
+
+    def _passes(self, h, need, res, source):
+        led = self.ledger
+        if not led.usable[h] or h == source:
+            return False
+        load, scale = led.load[h], led.scale[h]
+        if any(load[k] + need[k] / scale[k] > self.targets[k] + 1e-12
+               for k in range(4)):
+            return False
+        alloc, cap = led.alloc[h], led.cap[h]
+        return all(alloc[k] + res[k] <= cap[k] + 1e-9 for k in range(3))
+
+    def take(self, accept, count, uuid):
         """Up to ``count`` hosts passing ``accept``, least full first."""
-        need = np.array([demand[d] for d in overload.DIMS])
-        after = self.load + need / self.scale
-        ok = self.usable & np.all(after <= self.targets + 1e-12, axis=1)
-        ok &= np.all(self.alloc + np.array(resources.as_tuple()) <=
-                     self.cap + 1e-9, axis=1)
-        ok[self.index[source]] = False
-        if not ok.any():
-            return []
-        with np.errstate(divide='ignore', invalid='ignore'):
-            allocated = np.where(self.cap > 0, self.alloc / self.cap, 1.0)
-        full = np.maximum(self.load.max(axis=1), allocated.max(axis=1))
-        order = np.flatnonzero(ok)
-        order = order[np.lexsort((order, full[order]))]
+        led = self.ledger
+        need = [led.demand[uuid][d] for d in kinds.DIMS]
+        res = led.res[uuid]
+        source = led.index[led.where[uuid]]
         taken = []
-        for i in order:
-            if accept(self.hosts[i]):
-                taken.append(self.hosts[i])
+        for n, (_, _, h) in enumerate(self.order):
+            if n >= WALK:
+                return self._screen(accept, count, need, res, source)
+            if self._passes(h, need, res, source) and \
+                    accept(led.hosts[h]):
+                taken.append(led.hosts[h])
+                if len(taken) >= count:
+                    break
+        return taken
+
+    def _screen(self, accept, count, need, res, source):
+        led = self.ledger
+        after = led.load + np.array(need) / led.scale
+        ok = led.usable & np.all(after <= self.targets + 1e-12, axis=1)
+        ok &= np.all(led.alloc + np.array(res) <= led.cap + 1e-9, axis=1)
+        ok[source] = False
+        taken = []
+        for key in self.order:
+            h = key[2]
+            if ok[h] and accept(led.hosts[h]):
+                taken.append(led.hosts[h])
                 if len(taken) >= count:
                     break
         return taken
@@ -221,75 +232,67 @@ def _summary(reasons):
 
 
 def choose_destinations(selected, snapshot, profiles, p, demand,
-                        groups_of=None):
+                        groups_of=None, ledger=None):
     """Place ``selected`` uuids: ``({uuid: Destination}, {uuid: reason})``.
 
-    ``demand`` is ``{uuid: absolute demand}`` (see ``overload``).  Up to
+    ``demand`` is ``{uuid: absolute demand}`` (see ``overload``).
+    ``ledger`` is the working state to place into (moved as instances are
+    placed; default: a new one of the snapshot).  Up to
     :data:`EXHAUSTIVE_HOSTS` hosts every host is scored; beyond, the
     :data:`SHORTLIST` (16) least-full feasible hosts (by load and by
-    allocation) plus the hosts of the
-    instance's talkers and soft-policy mates are (Nova's scheduler narrows
-    its choice the same way at scale).
+    allocation) plus the hosts of the instance's talkers and soft-policy
+    mates are (Nova's scheduler narrows its choice the same way at scale).
     """
     groups_of = groups_of if groups_of is not None else \
         constraints.groups_by_member(snapshot)
-    talk = constraints.talkers(snapshot, groups_of)
-    ctx = (profiles, p, talk, groups_of, snapshot.recent_moves,
-           snapshot.now)
+    if ledger is None:
+        ledger = ledger_mod.Ledger(snapshot, p, demand, profiles)
+    ctx = _Context(snapshot, profiles, p, ledger, groups_of)
     hosts = sorted(snapshot.hosts, key=lambda h: h.name)
     by_name = snapshot.host_by_name
     insts = snapshot.instance_by_uuid
-    state = _initial_state(snapshot, p, demand)
-    coolest = _Coolest(state, hosts, p) \
+    coolest = _Coolest(ledger, p) \
         if len(hosts) > EXHAUSTIVE_HOSTS else None
 
     def hardness(uuid):
-        host = by_name[insts[uuid].host]
-        frac = _frac(demand[uuid], host, p)
-        return (-sum(frac.values()), uuid)
+        frac = ledger.frac(uuid, insts[uuid].host)
+        return (-sum(frac), uuid)
 
     def candidates(uuid):
         if coolest is None:
             return hosts
-        near = set(talk.get(uuid, ()))
+        near = set(ctx.talk.get(uuid, ()))
         for policy in (snap.SOFT_AFFINITY, snap.SOFT_ANTI_AFFINITY):
             near |= constraints.soft_mates(uuid, groups_of, policy)
-        names = {state.placement[u] for u in near if u in state.placement}
+        names = {ledger.where[u] for u in near if u in ledger.where}
         inst = insts[uuid]
 
         def accept(host):
-            frac = _frac(demand[uuid], host, p)
-            return _feasible(inst, host, state, ctx, frac)[1] is None
-        names.update(h.name for h in coolest.take(
-            accept, SHORTLIST, demand[uuid], inst.resources,
-            state.placement[uuid]))
+            return _feasible(inst, host, ctx)[1] is None
+        names.update(h.name for h in coolest.take(accept, SHORTLIST, uuid))
         return [by_name[n] for n in sorted(names)]
 
     placed, unplaced = {}, {}
     for uuid in sorted(selected, key=hardness):
         inst = insts[uuid]
-        src = state.placement[uuid]
+        src = ledger.where[uuid]
         best = None
         reasons = {}
         for host in candidates(uuid):
-            frac = _frac(demand[uuid], host, p)
-            after, reason = _feasible(inst, host, state, ctx, frac)
+            after, reason = _feasible(inst, host, ctx)
             if reason:
                 reasons[host.name] = reason
                 continue
-            score, why = _score(uuid, host, state, ctx, after)
+            score, terms = _score(uuid, host, ctx, after)
             if best is None or (score, host.name) < (best[0], best[1].name):
-                best = (score, host, why)
+                best = (score, host, terms)
         if best is None:
             unplaced[uuid] = _summary(reasons) if reasons else \
                 'no destination: no feasible host'
             continue
-        score, host, why = best
-        _apply(state, inst, src, host, _frac(demand[uuid], by_name[src], p),
-               _frac(demand[uuid], host, p))
-        if coolest is not None:
-            coolest.touch(src)
-            coolest.touch(host.name)
+        score, host, terms = best
+        why = _explain(uuid, host, ctx, *terms)
+        ledger.move(uuid, host.name)
         placed[uuid] = Destination(uuid, src, host.name, score, why)
     return placed, unplaced
 

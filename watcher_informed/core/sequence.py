@@ -38,10 +38,11 @@ import dataclasses
 import typing
 
 from watcher_informed.core import constraints
+from watcher_informed.core import paper
 from watcher_informed.core import snapshot as snap
 
-FIRST = ('memory', 'web')
-LAST = ('net_rx',)
+FIRST = paper.FIRST
+LAST = paper.LAST
 
 
 @dataclasses.dataclass(frozen=True)

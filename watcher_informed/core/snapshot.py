@@ -30,28 +30,20 @@ import math
 import types
 import typing
 
-CPU = 'cpu'
-RAM = 'ram'
-DISK_READ = 'disk_read'
-DISK_WRITE = 'disk_write'
-NET_RX = 'net_rx'
-NET_TX = 'net_tx'
-DIRTY_RATE = 'dirty_rate'
-WSS = 'wss'
-L3_CACHE = 'l3_cache'
+from watcher_informed.core import kinds
+
+CPU = kinds.Metric.CPU
+RAM = kinds.Metric.RAM
+DISK_READ = kinds.Metric.DISK_READ
+DISK_WRITE = kinds.Metric.DISK_WRITE
+NET_RX = kinds.Metric.NET_RX
+NET_TX = kinds.Metric.NET_TX
+DIRTY_RATE = kinds.Metric.DIRTY_RATE
+WSS = kinds.Metric.WSS
+L3_CACHE = kinds.Metric.L3_CACHE
 
 #: Every metric the core understands, with its unit.
-METRICS = types.MappingProxyType({
-    CPU: 'fraction of the instance vCPUs',
-    RAM: 'MiB used',
-    DISK_READ: 'MiB/s',
-    DISK_WRITE: 'MiB/s',
-    NET_RX: 'MiB/s',
-    NET_TX: 'MiB/s',
-    DIRTY_RATE: 'MiB/s',
-    WSS: 'MiB (writable working set)',
-    L3_CACHE: 'MiB',
-})
+METRICS = types.MappingProxyType(kinds.UNITS)
 
 AFFINITY = 'affinity'
 ANTI_AFFINITY = 'anti-affinity'

@@ -10,7 +10,10 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The core is pure: it never imports watcher or oslo (design rule 1)."""
+"""The core is pure: it never imports watcher, oslo or the evaluation.
+
+Design rule 1; issue 15: the simulator lives outside the core.
+"""
 
 import ast
 import pathlib
@@ -49,3 +52,11 @@ def test_core_module_states_its_contract(path):
         return
     doc = ast.get_docstring(ast.parse(path.read_text()))
     assert doc and ('Contract' in doc or 'contract' in doc), path.name
+
+
+def test_core_holds_no_simulator_and_never_imports_evaluation():
+    assert not (CORE / 'simulate.py').exists()
+    for path in sorted(CORE.glob('*.py')):
+        for name in _imports(path):
+            assert not name.startswith('watcher_informed.evaluation'), (
+                path.name, name)

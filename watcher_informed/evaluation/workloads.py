@@ -28,8 +28,9 @@ SPEC-jbb > SPEC-CPU) and of downtime (IOZONE > OLTP > SPEC-jbb > WEBBENCH
 
 import dataclasses
 
+from watcher_informed.core import paper
 from watcher_informed.core import params as params_mod
-from watcher_informed.core import simulate
+from watcher_informed.evaluation import simulate
 
 GIB = 2048.0
 LINK_1GBE = 119.0
@@ -44,13 +45,7 @@ PAPER = {
 }
 
 #: Table 1 as published: migration time (s), downtime (ms), overhead.
-TABLE1 = {
-    'IOZONE': (214.51, 1028, 0.0793),
-    'WEBBENCH': (47.67, 113, 0.2903),
-    'OLTP': (69.32, 998, 0.3326),
-    'SPEC-CPU': (26.69, 88, 0.0331),
-    'SPEC-jbb': (31.25, 232, 0.0829),
-}
+TABLE1 = paper.TABLE1
 
 
 def paper_params(**over):

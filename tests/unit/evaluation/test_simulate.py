@@ -18,8 +18,8 @@ import pytest
 
 from tests.unit import builders as b
 from watcher_informed.core import params
-from watcher_informed.core import simulate
-from watcher_informed.core import workloads
+from watcher_informed.evaluation import simulate
+from watcher_informed.evaluation import workloads
 
 P = workloads.paper_params()
 SETUP = simulate.Setup(link_mibps=workloads.LINK_1GBE)

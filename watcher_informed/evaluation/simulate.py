@@ -46,15 +46,12 @@ import typing
 
 from watcher_informed.core import cost as cost_mod
 from watcher_informed.core import overload
+from watcher_informed.core import paper
 from watcher_informed.core import snapshot as snap
 
-#: Table 1: performance lost by the migrating workload during migration.
-#: cpu = SPEC-CPU, disk_io = IOZONE, web = WEBBENCH, memory = OLTP;
-#: net_rx is taken like WEBBENCH (network-bound), idle loses nothing, and
-#: unknown is charged like IOZONE (the median of the table).
-TABLE1_OVERHEAD = {'cpu': 0.0331, 'disk_io': 0.0793, 'web': 0.2903,
-                   'memory': 0.3326, 'net_rx': 0.2903, 'idle': 0.0,
-                   'unknown': 0.0793}
+#: Table 1: performance lost by the migrating workload during migration
+#: (the planner's own table, ``core.paper``).
+TABLE1_OVERHEAD = paper.TABLE1_OVERHEAD
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,109 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Every hard rule: registered once, its checker catches its violation."""
+
+import pytest
+
+from tests.unit import builders as b
+from watcher_informed.core import ledger as ledger_mod
+from watcher_informed.core import params
+from watcher_informed.core import plan as plan_mod
+from watcher_informed.core import proofs
+from watcher_informed.core import rules
+
+P = params.Params(max_in_per_host=4)
+
+
+def mv(step, uuid, src, dst, parents=()):
+    return plan_mod.PlannedMove(step, uuid, uuid, 'cpu', src, dst,
+                                tuple(parents), src + '/out0', 0.0, 1.0,
+                                0.01, 100.0, True, '')
+
+
+def plan_of(*moves):
+    return plan_mod.Plan(tuple(moves), {}, (), {}, {}, {}, (), 0)
+
+
+HOSTS = [b.host('A'), b.host('B', vcpus=8), b.host('C'),
+         b.host('D', up=False), b.host('E', vcpus=16)]
+VMS = [b.vm('x', 'A'), b.vm('y', 'A', locked=True),
+       b.vm('o', 'B', vcpus=7),
+       b.vm('hot', 'A', vcpus=2)]
+#: 'hot' (2 busy cores) pushes C (8 cores, target 0.2) to 0.25, E (16
+#: cores) only to 0.125.
+USAGE = {'hot': b.usage('cpu', cpu=1.0), 'x': b.usage('idle'),
+         'o': b.usage('idle'), 'y': b.usage('idle')}
+
+
+@pytest.mark.parametrize('rule, moves, p, fragment', [
+    ('moves-once', [mv(1, 'x', 'A', 'C'), mv(2, 'x', 'A', 'E')], P,
+     'moves 2 times'),
+    ('dag', [mv(1, 'x', 'A', 'C', ['ghost'])], P, 'unknown parent'),
+    ('movable', [mv(1, 'y', 'A', 'C')], P, 'locked'),
+    ('destination', [mv(1, 'x', 'A', 'D')], P, 'down'),
+    ('capacity', [mv(1, 'x', 'A', 'B')], P, 'overcommitted'),
+    ('target-load', [mv(1, 'hot', 'A', 'C')],
+     params.Params(cpu_threshold=0.3, target_margin=0.1), 'target load'),
+    ('limits', [mv(1, 'x', 'A', 'C'), mv(2, 'hot', 'A', 'E')],
+     params.Params(max_migrations=1), 'max_migrations'),
+])
+def test_each_checker_catches_its_rule(rule, moves, p, fragment):
+    snapshot = b.cluster(HOSTS, VMS, USAGE)
+    checker = {r.name: r for r in rules.RULES}[rule]
+    plan = plan_of(*moves)
+    found = checker.check(snapshot, plan, p, proofs.Facts(snapshot, plan))
+    assert any(fragment in v for v in found), found
+
+
+def test_a_valid_plan_passes_every_rule():
+    snapshot = b.cluster(HOSTS, VMS, USAGE)
+    plan = plan_of(mv(1, 'x', 'A', 'C'), mv(2, 'hot', 'A', 'E', ['x']))
+    facts = proofs.Facts(snapshot, plan)
+    assert [v for r in rules.RULES for v in r.check(snapshot, plan, P,
+                                                    facts)] == []
+
+
+def test_every_rule_is_registered_once_and_says_what_it_checks():
+    names = [r.name for r in rules.RULES]
+    assert len(names) == len(set(names)) and all(names)
+    for rule in rules.RULES:
+        assert type(rule).check is not rules.Rule.check, rule.name
+        assert type(rule).check.__doc__, rule.name
+
+
+@pytest.mark.parametrize('uuid, host, fragment', [
+    ('x', 'A', 'is the source'),
+    ('x', 'D', 'down'),
+    ('x', 'B', 'allocatable'),
+    ('hot', 'C', 'target load'),
+    ('x', 'C', None),
+])
+def test_the_search_asks_the_same_rules(uuid, host, fragment):
+    snapshot = b.cluster(HOSTS, VMS, USAGE)
+    p = params.Params(cpu_threshold=0.3, target_margin=0.1)
+    view = rules.View(snapshot, p, ledger_mod.Ledger(snapshot, p))
+    inst = snapshot.instance_by_uuid[uuid]
+    reason = rules.admit_reason(view, inst, inst.host,
+                                snapshot.host_by_name[host])
+    if fragment is None:
+        assert reason is None
+    else:
+        assert fragment in reason
+
+
+def test_movable_reasons_come_from_the_rules():
+    snapshot = b.cluster(HOSTS, VMS, USAGE)
+    view = rules.View(snapshot, P)
+    assert 'locked' in rules.movable_reason(
+        view, snapshot.instance_by_uuid['y'])
+    assert rules.movable_reason(view, snapshot.instance_by_uuid['x']) is None

@@ -1,0 +1,205 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""One cluster-state ledger: what every host holds, as arrays.
+
+Contract: a :class:`Ledger` is built once per audit from a frozen
+:class:`~watcher_informed.core.snapshot.Snapshot` and holds, per host (one
+row each, in the snapshot's host order), in the spirit of Nova's
+``HostState``:
+
+* ``cap`` -- allocatable vCPUs, RAM MiB and disk GiB: (total - reserved)
+  x allocation ratio, as Placement computes it;
+* ``alloc`` -- what the instances placed there are allocated (flavors);
+* ``load`` -- measured load per dimension (``kinds.DIMS``: CPU, RAM, disk
+  I/O, network) as a fraction of the host (``overload.host_scale``);
+* ``counts`` / ``weights`` -- per workload class, how many instances and
+  the sum of their intensities (interference scoring, section 3.2);
+* ``usable`` -- up and enabled;
+
+and per instance its host, flavor and demand.  :meth:`move` updates the two
+hosts involved in O(1) (plus the class columns) and records what it
+changed, so :meth:`undo` restores them *exactly* (no floating-point
+drift); :meth:`mark` / :meth:`rollback` undo everything since a mark.
+Listeners (:meth:`listen`) hear the index of every host that changed, so
+derived indexes are kept up to date in O(1) per move instead of being
+recomputed.
+
+Placement, sequencing, the gate and the evaluation simulator read and
+update this one ledger; the plan checker only reads facts from it (its
+proofs stay independent of the search).
+"""
+
+import numpy as np
+
+from watcher_informed.core import kinds
+from watcher_informed.core import overload
+
+#: resource columns of ``cap`` and ``alloc``.
+RESOURCES = ('vcpus', 'ram_mb', 'disk_gb')
+_CLASS_INDEX = {c: i for i, c in enumerate(kinds.CLASSES)}
+
+
+class Ledger:
+    """Mutable cluster state (see the module documentation)."""
+
+    def __init__(self, snapshot, p, demand=None, profiles=None):
+        self.snapshot = snapshot
+        self.hosts = tuple(snapshot.hosts)
+        self.names = tuple(h.name for h in self.hosts)
+        self.index = {n: i for i, n in enumerate(self.names)}
+        nh = len(self.hosts)
+        self.cap = np.array([h.capacity.as_tuple() for h in self.hosts],
+                            dtype=float).reshape(nh, 3)
+        self.usable = np.array([h.usable for h in self.hosts], dtype=bool)
+        self.scale = np.array(
+            [[overload.host_scale(h, p)[d] for d in kinds.DIMS]
+             for h in self.hosts], dtype=float).reshape(nh, 4)
+        self.demand = demand if demand is not None else \
+            overload.demands(snapshot)
+        self.res = {i.uuid: i.resources.as_tuple()
+                    for i in snapshot.instances}
+        self.where = {}
+        self.residents = [set() for _ in self.hosts]
+        self.alloc = np.zeros((nh, 3))
+        for inst in snapshot.instances:
+            h = self.index[inst.host]
+            self.where[inst.uuid] = inst.host
+            self.residents[h].add(inst.uuid)
+            row = self.alloc[h]
+            # element by element, in instance order: the same float sums
+            # as adding Resources values one by one
+            row[0] += inst.vcpus
+            row[1] += inst.ram_mb
+            row[2] += inst.disk_gb
+        self.load = _loads(self, p)
+        self.cls = {}
+        self.intensity = {}
+        self.counts = np.zeros((nh, len(kinds.CLASSES)), dtype=np.int64)
+        self.weights = np.zeros((nh, len(kinds.CLASSES)))
+        if profiles is not None:
+            for inst in snapshot.instances:
+                prof = profiles[inst.uuid]
+                self.cls[inst.uuid] = _CLASS_INDEX[prof.cls]
+                self.intensity[inst.uuid] = prof.weight
+                h = self.index[inst.host]
+                self.counts[h, self.cls[inst.uuid]] += 1
+                self.weights[h, self.cls[inst.uuid]] += prof.weight
+        self._undo = []
+        self._listeners = []
+
+    # -- reading ---------------------------------------------------------
+    def host(self, name):
+        return self.hosts[self.index[name]]
+
+    def frac(self, uuid, host):
+        """Demand of ``uuid`` as load fractions of ``host`` (a row)."""
+        demand = self.demand[uuid]
+        scale = self.scale[self.index[host]]
+        return [demand[d] / scale[k] for k, d in enumerate(kinds.DIMS)]
+
+    def fits(self, uuid, host):
+        """Whether ``host`` has the allocatable room for ``uuid``."""
+        row = self.alloc[self.index[host]]
+        cap = self.cap[self.index[host]]
+        res = self.res[uuid]
+        return all(row[k] + res[k] <= cap[k] + 1e-9 for k in range(3))
+
+    def load_after(self, uuid, host):
+        """``{dim: load}`` of ``host`` once ``uuid`` arrives."""
+        row = self.load[self.index[host]]
+        frac = self.frac(uuid, host)
+        return {d: row[k] + frac[k] for k, d in enumerate(kinds.DIMS)}
+
+    def loads(self):
+        """``{host: {dim: load}}`` of the current state."""
+        return {n: {d: float(self.load[i, k])
+                    for k, d in enumerate(kinds.DIMS)}
+                for i, n in enumerate(self.names)}
+
+    def placement(self):
+        """A copy of the current placement: uuid -> host name."""
+        return dict(self.where)
+
+    def class_weight(self, host, cls):
+        """Sum of the intensities of class ``cls`` instances on ``host``."""
+        return float(self.weights[self.index[host], _CLASS_INDEX[cls]])
+
+    # -- changing --------------------------------------------------------
+    def listen(self, callback):
+        """Call ``callback(host_index)`` for every host that changes."""
+        self._listeners.append(callback)
+
+    def move(self, uuid, dest):
+        """Move ``uuid`` to host ``dest``; O(1) in hosts and instances."""
+        src = self.where[uuid]
+        s, d = self.index[src], self.index[dest]
+        self._undo.append((uuid, src, s, d) + tuple(
+            a[h].copy() for a in (self.alloc, self.load, self.weights)
+            for h in (s, d)))
+        res = self.res[uuid]
+        fs, fd = self.frac(uuid, src), self.frac(uuid, dest)
+        for k in range(3):
+            self.alloc[s, k] = self.alloc[s, k] - res[k]
+            self.alloc[d, k] = self.alloc[d, k] + res[k]
+        for k in range(4):
+            self.load[s, k] = self.load[s, k] - fs[k]
+            self.load[d, k] = self.load[d, k] + fd[k]
+        self._shift(uuid, s, d)
+        self.where[uuid] = dest
+        self._notify(s, d)
+
+    def undo(self):
+        """Undo the last :meth:`move`, restoring both hosts exactly."""
+        record = self._undo.pop()
+        uuid, src, s, d = record[:4]
+        self._shift(uuid, d, s)
+        rows = iter(record[4:])
+        for array in (self.alloc, self.load, self.weights):
+            array[s], array[d] = next(rows), next(rows)
+        self.where[uuid] = src
+        self._notify(s, d)
+
+    def mark(self):
+        """A point to :meth:`rollback` to."""
+        return len(self._undo)
+
+    def rollback(self, mark):
+        while len(self._undo) > mark:
+            self.undo()
+
+    def _shift(self, uuid, s, d):
+        self.residents[s].discard(uuid)
+        self.residents[d].add(uuid)
+        c = self.cls.get(uuid)
+        if c is not None:
+            w = self.intensity[uuid]
+            self.counts[s, c] -= 1
+            self.counts[d, c] += 1
+            self.weights[s, c] -= w
+            self.weights[d, c] += w
+
+    def _notify(self, *hosts):
+        for callback in self._listeners:
+            for h in hosts:
+                callback(h)
+
+
+def _loads(ledger, p):
+    """Initial loads, summed in uuid order like ``overload.host_loads``."""
+    sums = np.zeros((len(ledger.hosts), 4))
+    for uuid in sorted(ledger.where):
+        h = ledger.index[ledger.where[uuid]]
+        demand = ledger.demand[uuid]
+        for k, d in enumerate(kinds.DIMS):
+            sums[h, k] += demand[d]
+    return sums / ledger.scale

@@ -1,0 +1,359 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Each hard rule, one object: what the search asks, what the checker proves.
+
+Contract: a :class:`Rule` states one hard rule of the plan (BtrPlace style:
+one object per constraint, its checker beside the search).  The search
+asks it :meth:`Rule.movable` (may this instance move at all?) and
+:meth:`Rule.admits` (may it go to this host now, in the working state of
+the ledger?), each returning ``None`` or the reason for a refusal; the plan
+checker (``checks.verify``) calls :meth:`Rule.check` on every emitted plan,
+which returns the list of violations (empty when the rule holds).
+:data:`RULES` registers every rule once; the search asks them in that
+order, so the first refusal is the one reported.
+
+A checker never trusts the search: it reasons from the snapshot and the
+plan's DAG about every state reachable by executing the DAG in any order
+its edges allow (``proofs``).  Rules:
+
+* :class:`MovesOnce`, :class:`Dag` -- the plan is well-formed;
+* :class:`Movable` -- only active, unlocked, non-excluded instances on an
+  up compute service move; no member of a multi-member hard affinity
+  group moves (moving one alone breaks it);
+* :class:`Destination` -- up, enabled, not the source, inside the pinned
+  availability zone;
+* :class:`NoPingPong` -- resting instances do not move; no move undoes a
+  recent one (``cooldown``);
+* :class:`Capacity` -- no host exceeds its allocatable capacity in any
+  reachable state;
+* :class:`AntiAffinity` -- hard anti-affinity mates never newly share a
+  host in any reachable state;
+* :class:`TargetLoad` -- no destination is pushed above its target load
+  (threshold - margin) in any dimension;
+* :class:`Limits` -- migration count and per-host / global concurrency.
+"""
+
+import collections
+
+from watcher_informed.core import constraints
+from watcher_informed.core import cooldown
+from watcher_informed.core import kinds
+from watcher_informed.core import overload
+from watcher_informed.core import proofs
+
+
+class View:
+    """What a search-side question may look at: the working state.
+
+    ``ledger`` is the working :class:`~watcher_informed.core.ledger.
+    Ledger`; the rest are the audit's fixed facts.
+    """
+
+    def __init__(self, snapshot, p, ledger=None, groups_of=None):
+        self.snapshot = snapshot
+        self.p = p
+        self.ledger = ledger
+        self.groups_of = groups_of if groups_of is not None else \
+            constraints.groups_by_member(snapshot)
+        self.present = {i.uuid for i in snapshot.instances}
+        self.targets = p.targets()
+
+
+class Rule:
+    """A hard rule; subclasses override what applies to them."""
+
+    #: short name used in violations and docs.
+    name = ''
+
+    def movable(self, view, inst):
+        """Why ``inst`` may not move at all, or ``None``."""
+        return None
+
+    def admits(self, view, inst, source, host):
+        """Why ``host`` may not receive ``inst`` now, or ``None``."""
+        return None
+
+    def check(self, snapshot, plan, p, facts):
+        """Violations of this rule by ``plan`` (empty: it holds)."""
+        return []
+
+
+class MovesOnce(Rule):
+    name = 'moves-once'
+
+    def check(self, snapshot, plan, p, facts):
+        """Each instance moves at most once, from where it is."""
+        out = []
+        seen = collections.Counter(m.uuid for m in plan.moves)
+        out += ['%s moves %d times' % (u, n) for u, n in seen.items()
+                if n > 1]
+        for m in plan.moves:
+            inst = facts.insts.get(m.uuid)
+            if inst is None:
+                out.append('%s is not in the snapshot' % m.uuid)
+            elif inst.host != m.source:
+                out.append('%s source %s but it is on %s'
+                           % (m.uuid, m.source, inst.host))
+        return out
+
+
+class Dag(Rule):
+    name = 'dag'
+
+    def check(self, snapshot, plan, p, facts):
+        """Parents are earlier moves of the plan (so the DAG is acyclic)."""
+        out = []
+        step = {m.uuid: i for i, m in enumerate(plan.moves)}
+        for i, m in enumerate(plan.moves):
+            for parent in m.parents:
+                if parent not in step:
+                    out.append('%s has unknown parent %s'
+                               % (m.uuid, parent))
+                elif step[parent] >= i:
+                    out.append('%s has parent %s that is not earlier'
+                               % (m.uuid, parent))
+        return out
+
+
+class Movable(Rule):
+    name = 'movable'
+
+    def movable(self, view, inst):
+        return constraints.immovable_reason(
+            inst, view.groups_of, view.present,
+            view.snapshot.host_by_name.get(inst.host))
+
+    def check(self, snapshot, plan, p, facts):
+        """Only active, unlocked, non-excluded, not hard-affine instances."""
+        present = set(facts.insts)
+        out = []
+        for m in plan.moves:
+            inst = facts.insts.get(m.uuid)
+            if inst is None:
+                continue
+            reason = constraints.immovable_reason(
+                inst, facts.groups_of, present, facts.hosts.get(inst.host))
+            if reason:
+                out.append('%s must not move: %s' % (m.uuid, reason))
+        return out
+
+
+class NoPingPong(Rule):
+    name = 'no-ping-pong'
+
+    def movable(self, view, inst):
+        return cooldown.resting_reason(inst.uuid, view.snapshot.recent_moves,
+                                       view.snapshot.now, view.p)
+
+    def admits(self, view, inst, source, host):
+        return cooldown.undo_reason(inst.uuid, host.name,
+                                    view.snapshot.recent_moves,
+                                    view.snapshot.now, view.p)
+
+    def check(self, snapshot, plan, p, facts):
+        """No resting instance moves; no move undoes a recent one."""
+        out = []
+        for m in plan.moves:
+            reason = cooldown.resting_reason(
+                m.uuid, snapshot.recent_moves, snapshot.now, p) or \
+                cooldown.undo_reason(m.uuid, m.dest, snapshot.recent_moves,
+                                     snapshot.now, p)
+            if reason:
+                out.append('%s must not move: %s' % (m.uuid, reason))
+        return out
+
+
+class Destination(Rule):
+    name = 'destination'
+
+    def admits(self, view, inst, source, host):
+        return constraints.destination_reason(inst, source, host)
+
+    def check(self, snapshot, plan, p, facts):
+        """Destinations exist, are up, enabled, not the source, in the AZ."""
+        out = []
+        for m in plan.moves:
+            host = facts.hosts.get(m.dest)
+            inst = facts.insts.get(m.uuid)
+            if host is None:
+                out.append('%s goes to unknown host %s' % (m.uuid, m.dest))
+                continue
+            if inst is None:
+                continue
+            reason = constraints.destination_reason(inst, m.source, host)
+            if reason:
+                out.append('%s -> %s: destination %s'
+                           % (m.uuid, m.dest, reason))
+        return out
+
+
+class Capacity(Rule):
+    name = 'capacity'
+
+    def admits(self, view, inst, source, host):
+        if not view.ledger.fits(inst.uuid, host.name):
+            return 'not enough allocatable vCPU/RAM/disk'
+        return None
+
+    def check(self, snapshot, plan, p, facts):
+        """No host exceeds its allocatable capacity in any reachable state."""
+        out = []
+        for host in sorted({m.dest for m in plan.moves}):
+            if host not in facts.hosts:
+                continue
+            worst = proofs.worst_usage(facts, host)
+            if worst is None:
+                continue
+            over = worst.over(facts.hosts[host].capacity)
+            if over:
+                out.append('%s can be overcommitted (%s): worst %s > %s'
+                           % (host, ', '.join(over), worst.as_tuple(),
+                              facts.hosts[host].capacity.as_tuple()))
+        return out
+
+
+class AntiAffinity(Rule):
+    name = 'anti-affinity'
+
+    def admits(self, view, inst, source, host):
+        mates = constraints.anti_affinity_mates(inst.uuid, view.groups_of)
+        for mate in sorted(mates):
+            if view.ledger.where.get(mate) == host.name:
+                return 'anti-affinity with %s' % mate
+        return None
+
+    def check(self, snapshot, plan, p, facts):
+        """Hard anti-affinity mates never newly share a host."""
+        out = []
+        for group in snapshot.server_groups:
+            if group.policy != 'anti-affinity':
+                continue
+            members = sorted(m for m in group.members if m in facts.insts)
+            for i, a in enumerate(members):
+                for b in members[i + 1:]:
+                    if proofs.can_share(facts, a, b):
+                        out.append('anti-affinity group %s: %s and %s can '
+                                   'share a host' % (group.name or
+                                                     group.uuid, a, b))
+        return out
+
+
+class Affinity(Rule):
+    name = 'affinity'
+
+    def check(self, snapshot, plan, p, facts):
+        """No member of a multi-member hard affinity group moves."""
+        out = []
+        for group in snapshot.server_groups:
+            if group.policy != 'affinity':
+                continue
+            present = [m for m in group.members if m in facts.insts]
+            if len(present) < 2:
+                continue
+            out += ['%s moves away from affinity group %s'
+                    % (m, group.name or group.uuid)
+                    for m in present if m in facts.moves]
+        return out
+
+
+class TargetLoad(Rule):
+    name = 'target-load'
+
+    def admits(self, view, inst, source, host):
+        after = view.ledger.load_after(inst.uuid, host.name)
+        over = [d for d in kinds.DIMS
+                if after[d] > view.targets[d] + 1e-12]
+        if over:
+            return 'would exceed target load (%s)' % ', '.join(over)
+        return None
+
+    def check(self, snapshot, plan, p, facts):
+        """Every destination ends at or below its target in every dim."""
+        if not plan.moves:
+            return []
+        placement = snapshot.placement()
+        for m in plan.moves:
+            # unknown instances and hosts are other rules' to report
+            if m.uuid in placement and m.dest in facts.hosts:
+                placement[m.uuid] = m.dest
+        loads = overload.host_loads(snapshot, p, placement)
+        targets = p.targets()
+        out = []
+        for host in sorted({m.dest for m in plan.moves}):
+            if host not in loads:
+                continue
+            over = [d for d in kinds.DIMS
+                    if loads[host][d] > targets[d] + 1e-9]
+            if over:
+                out.append('%s ends above its target load (%s)'
+                           % (host, ', '.join(
+                               '%s %.3f > %.3f' % (d, loads[host][d],
+                                                   targets[d])
+                               for d in over)))
+        return out
+
+
+class Limits(Rule):
+    name = 'limits'
+
+    def check(self, snapshot, plan, p, facts):
+        """Migration count and concurrency limits hold in every execution."""
+        out = []
+        if len(plan.moves) > p.max_migrations:
+            out.append('%d migrations > max_migrations %d'
+                       % (len(plan.moves), p.max_migrations))
+        by_src = collections.defaultdict(list)
+        by_dst = collections.defaultdict(list)
+        for m in plan.moves:
+            by_src[m.source].append(m.uuid)
+            by_dst[m.dest].append(m.uuid)
+        for label, groups, limit in (
+                ('outgoing', by_src, p.max_out_per_host),
+                ('incoming', by_dst, p.max_in_per_host)):
+            for host, uuids in sorted(groups.items()):
+                if len(uuids) > limit:
+                    width = proofs.max_antichain(uuids, facts.ancestors)
+                    if width > limit:
+                        out.append('%s: %d %s migrations can run at once '
+                                   '(limit %d)' % (host, width, label,
+                                                   limit))
+        if p.max_parallel and len(plan.moves) > p.max_parallel:
+            width = proofs.max_antichain([m.uuid for m in plan.moves],
+                                         facts.ancestors)
+            if width > p.max_parallel:
+                out.append('%d migrations can run at once (max_parallel %d)'
+                           % (width, p.max_parallel))
+        return out
+
+
+#: every hard rule, once; the search asks them in this order.
+RULES = (MovesOnce(), Dag(), Movable(), Destination(), Capacity(),
+         NoPingPong(), AntiAffinity(), Affinity(), TargetLoad(), Limits())
+
+
+def movable_reason(view, inst):
+    """The first rule's reason why ``inst`` may not move, or ``None``."""
+    for rule in RULES:
+        reason = rule.movable(view, inst)
+        if reason:
+            return reason
+    return None
+
+
+def admit_reason(view, inst, source, host):
+    """The first rule's reason why ``host`` may not receive ``inst``."""
+    for rule in RULES:
+        reason = rule.admits(view, inst, source, host)
+        if reason:
+            return reason
+    return None
