@@ -169,10 +169,13 @@ def load_scenario(data, source):
 def validate_parameters(given):
     """Check audit parameters with the strategy's schema (Watcher's
     validator, as the API does); raises its error naming the field."""
-    from watcher_informed.cli import main
-    main._watcher()     # Watcher's configuration, its import warnings off
+    import warnings
+    warnings.simplefilter('ignore')    # Watcher's import-time warnings
+    from watcher_informed import harness
+    harness.ensure_watcher()
     from watcher_informed.strategies import informed_live_migration as s
-    return main.audit_parameters(s.InformedLiveMigration, given)
+    return harness.audit_parameters(s.InformedLiveMigration.get_schema(),
+                                    dict(given))
 
 
 def plan_live(data, source='<live cloud>'):
