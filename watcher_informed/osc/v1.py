@@ -47,7 +47,7 @@ from watcher_informed.cli import export
 LOG = logging.getLogger(__name__)
 
 STRATEGY = 'informed_live_migration'
-MOVE_COLUMNS = ('Step', 'Action', 'Instance', 'Class', 'Source',
+MOVE_COLUMNS = ('Step', 'Instance', 'Class', 'Source',
                 'Destination', 'Time (s)', 'Downtime (ms)',
                 'Transferred (MiB)', 'After', 'Reason')
 
@@ -188,7 +188,7 @@ class PlanInformed(_Base, command.Lister):
 def plan_rows(doc):
     """Table rows of a plan document's moves, in execution order."""
     step_of = {a['action_uuid']: a['step'] for a in doc['actions']}
-    return [(a['step'], a['action_uuid'], a['name'] or a['instance'],
+    return [(a['step'], a['name'] or a['instance'],
              a['class'], a['source'], a['destination'],
              round(a['end_s'] - a['start_s'], 1),
              round(a['downtime_s'] * 1000.0), round(a['transferred_mib']),

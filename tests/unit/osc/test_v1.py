@@ -72,3 +72,18 @@ def test_explain_rows_follow_the_steps_and_keep_foreign_messages():
     assert rows[1][10] == '1'
     assert rows[2][2] == 'u3' and rows[2][3] == '-'
     assert rows[2][11].endswith('Action failed in execute: boom')
+
+
+def test_plan_rows_give_the_steps_each_move_waits_for():
+    def a(step, uuid, parents):
+        return {'step': step, 'action_uuid': uuid, 'name': 'vm%d' % step,
+                'instance': 'u%d' % step, 'class': 'cpu', 'source': 's',
+                'destination': 'd', 'start_s': 1.0, 'end_s': 3.26,
+                'downtime_s': 0.0123, 'transferred_mib': 99.6,
+                'parents': parents, 'reason': 'why VM: r%d' % step}
+    doc = {'actions': [a(1, 'X', []), a(2, 'Y', []), a(3, 'Z', ['Y', 'X'])]}
+    rows = [dict(zip(v1.MOVE_COLUMNS, r)) for r in v1.plan_rows(doc)]
+    assert [r['After'] for r in rows] == ['-', '-', '2,1']
+    assert rows[2]['Time (s)'] == 2.3 and rows[2]['Downtime (ms)'] == 12
+    assert rows[2]['Transferred (MiB)'] == 100
+    assert rows[2]['Instance'] == 'vm3' and rows[2]['Reason'] == 'why VM: r3'
