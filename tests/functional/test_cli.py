@@ -60,23 +60,22 @@ def test_demo_plan_is_checked_and_relieves(demo_json):
 
 def test_demo_plan_passes_the_core_checkers(demo_json):
     # Rebuild the plan as a value and run every hard-rule checker on it.
+    from watcher_informed.adapters.metrics import base
     from watcher_informed.core import checks
     from watcher_informed.core import params
     from watcher_informed.core import plan as plan_mod
     from watcher_informed.core import snapshot as snap
-    data = scenario.load(scenario.demo_path()).data
-    hosts = tuple(snap.Host(h['name'], h['vcpus'], h['ram_mb'],
-                            h['disk_gb'], vcpu_ratio=h['vcpu_ratio'],
-                            ram_ratio=h['ram_ratio'],
-                            disk_ratio=h['disk_ratio'])
-                  for h in data['hosts'])
-    insts = tuple(snap.Instance(i['uuid'], i['host'], i['vcpus'],
-                                i['ram_mb'], i['disk_gb'])
-                  for i in data['instances'])
+    scen = scenario.load(scenario.demo_path())
+    data = scen.data
+    insts = scen.instances()
+    # the metrics the strategy read: the target-load rule needs them
+    usage = base.read_usage(scen.reader(), insts, base.Window(
+        **{k: v for k, v in (('period_s', data.get('parameters', {}).get(
+            'period')),) if v}))
     groups = tuple(snap.ServerGroup(g['uuid'], g['policy'],
                                     tuple(g['members']))
                    for g in data['server_groups'])
-    snapshot = snap.Snapshot(hosts, insts, {}, groups)
+    snapshot = snap.Snapshot(scen.hosts(), insts, usage, groups)
     by_action = {a['action_uuid']: a['instance']
                  for a in demo_json['actions']}
     moves = tuple(plan_mod.PlannedMove(

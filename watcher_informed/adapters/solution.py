@@ -85,17 +85,42 @@ def parse_status_message(text):
             'reason': match['reason']}
 
 
+def _adder(solution):
+    """``solution.add_action`` without its scan of earlier actions.
+
+    Watcher's ``DefaultSolution.add_action`` drops an action equal to an
+    earlier one by scanning them all, which is quadratic in the plan
+    size.  Ours are distinct by construction (one per instance, which the
+    ``moves-once`` checker proves), so for that class the same action
+    dict is appended directly; any other solution class gets its own
+    ``add_action``.
+    """
+    from watcher.decision_engine.solution import default
+    actions = getattr(solution, '_actions', None)
+    if type(solution) is not default.DefaultSolution or \
+            not isinstance(actions, list):
+        return solution.add_action
+
+    def add(action_type, resource_id, input_parameters):
+        params = dict(input_parameters)
+        params['resource_id'] = resource_id
+        actions.append({'action_type': action_type,
+                        'input_parameters': params})
+    return add
+
+
 def emit(solution, plan, model=None):
     """Add ``plan``'s actions and indicators to a Watcher ``solution``."""
     # ModelRoot.get_node_by_name scans every node: look them up once
     nodes = {n.hostname: n for n in model.get_all_compute_nodes().values()} \
         if model is not None else {}
+    add = _adder(solution)
     for move in plan.moves:
         if model is not None:
             inst = model.get_instance_by_uuid(move.uuid)
             model.migrate_instance(inst, nodes[move.source],
                                    nodes[move.dest])
-        solution.add_action(action_type='migrate', resource_id=move.uuid,
-                            input_parameters=migrate_input(move))
+        add(action_type='migrate', resource_id=move.uuid,
+            input_parameters=migrate_input(move))
     solution.set_efficacy_indicators(**plan_mod.efficacy(plan))
     return solution

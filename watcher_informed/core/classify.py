@@ -36,12 +36,16 @@ The dirty rate is optional: without it the ``memory`` class cannot be
 detected, which the evidence states, but the other classes still can.
 """
 
+import collections.abc
 import dataclasses
 import typing
+
+import numpy as np
 
 from watcher_informed.core import kinds
 from watcher_informed.core import params as params_mod
 from watcher_informed.core import snapshot as snap
+from watcher_informed.core import usage as usage_mod
 
 #: Tie-break order among heavy classes (section 3.4's ordering concerns).
 HEAVY_ORDER = (kinds.MEMORY, kinds.WEB, kinds.NET_RX, kinds.DISK_IO, kinds.CPU)
@@ -154,8 +158,113 @@ def classify_instance(instance, usage, p):
     return Profile(instance.uuid, best, known[best], tuple(evidence))
 
 
+class Profiles(collections.abc.Mapping):
+    """Every instance's class as arrays; :class:`Profile` on access.
+
+    ``cls`` (class index into ``kinds.CLASSES``) and ``weight`` (intensity
+    capped at 1) are arrays in the snapshot's instance order, computed for
+    all instances at once by :func:`classify_arrays`; the
+    :class:`Profile` of one instance, with its evidence, is built by
+    :func:`classify_instance` when asked for (the same rules, so the same
+    class -- a property test holds the two together).
+    """
+
+    def __init__(self, snapshot, p, cls, intensity):
+        self._snapshot = snapshot
+        self._p = p
+        self.uuids = tuple(i.uuid for i in snapshot.instances)
+        self.index = {u: k for k, u in enumerate(self.uuids)}
+        self.cls = cls
+        self.intensity = intensity
+        self.weight = np.minimum(intensity, 1.0)
+        self._built = {}
+
+    def class_of(self, uuid):
+        return kinds.CLASSES[self.cls[self.index[uuid]]]
+
+    def __getitem__(self, uuid):
+        prof = self._built.get(uuid)
+        if prof is None:
+            inst = self._snapshot.instance_by_uuid[uuid]
+            prof = classify_instance(inst, self._snapshot.usage_of(uuid),
+                                     self._p)
+            self._built[uuid] = prof
+        return prof
+
+    def __iter__(self):
+        return iter(self.uuids)
+
+    def __len__(self):
+        return len(self.uuids)
+
+    def of_class(self, cls):
+        """uuids of the instances of class ``cls``, sorted."""
+        k = kinds.CLASSES.index(cls)
+        return sorted(self.uuids[i] for i in np.flatnonzero(self.cls == k))
+
+
+def _score_column(value, threshold):
+    if threshold <= 0:
+        return np.where(np.isnan(value), np.nan,
+                        np.where(value > 0, np.inf, 0.0))
+    return value / threshold
+
+
+def classify_arrays(snapshot, p):
+    """``(class index, intensity)`` arrays of every instance at once.
+
+    The rules of :func:`classify_instance`, on the usage columns; an
+    instance forced by metadata is classified by that function.
+    """
+    def col(metric):
+        return usage_mod.column(snapshot, metric)
+
+    n = len(snapshot.instances)
+    cpu, net_rx, net_tx = col(snap.CPU), col(snap.NET_RX), col(snap.NET_TX)
+    disk = _nan_sum(col(snap.DISK_READ), col(snap.DISK_WRITE))
+    net = _nan_sum(net_rx, net_tx)
+    raw = {
+        kinds.MEMORY: _score_column(col(snap.DIRTY_RATE),
+                                    p.dirty_heavy_mibps),
+        kinds.WEB: _score_column(net_tx, p.net_heavy_mibps),
+        kinds.NET_RX: _score_column(net_rx, p.net_heavy_mibps),
+        kinds.DISK_IO: _score_column(disk, p.disk_heavy_mibps),
+        kinds.CPU: _score_column(cpu, p.cpu_heavy),
+    }
+    scores = np.column_stack([np.nan_to_num(raw[c], nan=-1.0)
+                              for c in HEAVY_ORDER]).reshape(n, 5)
+    # argmax takes the first of equal maxima: HEAVY_ORDER's tie-break
+    best = np.argmax(scores, axis=1) if n else np.zeros(0, dtype=int)
+    top = scores[np.arange(n), best]
+    order_index = np.array([kinds.CLASSES.index(c) for c in HEAVY_ORDER])
+    cls = order_index[best]
+    intensity = top.copy()
+    light = top < 1.0
+    blocked = np.isnan(cpu) | np.isnan(disk) | np.isnan(net)
+    with np.errstate(invalid='ignore'):
+        idle = (cpu < p.idle_cpu) & (disk < p.idle_disk_mibps) & \
+            (net < p.idle_net_mibps)
+    unknown = light & blocked
+    cls = np.where(unknown, kinds.CLASSES.index(kinds.UNKNOWN), cls)
+    is_idle = light & ~blocked & idle
+    cls = np.where(is_idle, kinds.CLASSES.index(kinds.IDLE), cls)
+    intensity = np.where(unknown | is_idle, 0.0, intensity)
+    for k, inst in enumerate(snapshot.instances):
+        if inst.metadata and snap.CLASS_METADATA_KEY in inst.metadata:
+            prof = classify_instance(inst, snapshot.usage_of(inst.uuid), p)
+            cls[k] = kinds.CLASSES.index(prof.cls)
+            intensity[k] = prof.intensity
+    return cls.astype(int), intensity.astype(float)
+
+
+def _nan_sum(a, b):
+    """Sum of the known terms; NaN only when both are missing."""
+    both = np.isnan(a) & np.isnan(b)
+    return np.where(both, np.nan,
+                    np.nan_to_num(a, nan=0.0) + np.nan_to_num(b, nan=0.0))
+
+
 def classify(snapshot, p):
-    """Classify every instance: ``{uuid: Profile}``."""
-    return {inst.uuid: classify_instance(inst, snapshot.usage_of(inst.uuid),
-                                         p)
-            for inst in snapshot.instances}
+    """Classify every instance: ``{uuid: Profile}`` (:class:`Profiles`)."""
+    cls, intensity = classify_arrays(snapshot, p)
+    return Profiles(snapshot, p, cls, intensity)

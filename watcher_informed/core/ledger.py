@@ -87,13 +87,19 @@ class Ledger:
         self.counts = np.zeros((nh, len(kinds.CLASSES)), dtype=np.int64)
         self.weights = np.zeros((nh, len(kinds.CLASSES)))
         if profiles is not None:
-            for inst in snapshot.instances:
-                prof = profiles[inst.uuid]
-                self.cls[inst.uuid] = _CLASS_INDEX[prof.cls]
-                self.intensity[inst.uuid] = prof.weight
+            for k, inst in enumerate(snapshot.instances):
+                if hasattr(profiles, 'cls'):
+                    # classify.Profiles: arrays, no per-instance objects
+                    c = int(profiles.cls[profiles.index[inst.uuid]])
+                    w = float(profiles.weight[profiles.index[inst.uuid]])
+                else:
+                    c = _CLASS_INDEX[profiles[inst.uuid].cls]
+                    w = profiles[inst.uuid].weight
+                self.cls[inst.uuid] = c
+                self.intensity[inst.uuid] = w
                 h = self.index[inst.host]
-                self.counts[h, self.cls[inst.uuid]] += 1
-                self.weights[h, self.cls[inst.uuid]] += prof.weight
+                self.counts[h, c] += 1
+                self.weights[h, c] += w
         self._undo = []
         self._listeners = []
 
@@ -138,6 +144,9 @@ class Ledger:
     def listen(self, callback):
         """Call ``callback(host_index)`` for every host that changes."""
         self._listeners.append(callback)
+
+    def unlisten(self, callback):
+        self._listeners.remove(callback)
 
     def move(self, uuid, dest):
         """Move ``uuid`` to host ``dest``; O(1) in hosts and instances."""

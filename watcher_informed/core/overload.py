@@ -23,12 +23,16 @@ nothing to CPU, disk and network load; RAM falls back to the flavor size
 (the conservative choice, since RAM is what overcommit breaks first).
 """
 
+import collections.abc
 import dataclasses
 import math
 import typing
 
+import numpy as np
+
 from watcher_informed.core import kinds
 from watcher_informed.core import snapshot as snap
+from watcher_informed.core import usage as usage_mod
 
 DIMS = kinds.DIMS
 
@@ -69,26 +73,92 @@ def host_scale(host, p):
             'disk_io': p.host_disk_io_mibps, 'net': p.host_net_mibps}
 
 
+class Demands(collections.abc.Mapping):
+    """Every instance's demand as one array, ``uuid -> {dim: value}``.
+
+    ``array`` is (instances x ``DIMS``) in the snapshot's instance order,
+    computed from the usage columns at once; the per-instance mapping of
+    :func:`instance_demand` is built on access.
+    """
+
+    def __init__(self, snapshot):
+        self.uuids = tuple(i.uuid for i in snapshot.instances)
+        self.index = {u: k for k, u in enumerate(self.uuids)}
+
+        def col(metric):
+            return usage_mod.column(snapshot, metric)
+
+        vcpus = np.array([i.vcpus for i in snapshot.instances], dtype=float)
+        ram_mb = np.array([i.ram_mb for i in snapshot.instances],
+                          dtype=float)
+        cpu, ram = col(snap.CPU), col(snap.RAM)
+        self.array = np.column_stack([
+            np.nan_to_num(cpu, nan=0.0) * vcpus,
+            np.where(np.isnan(ram), ram_mb, np.minimum(ram, ram_mb)),
+            _known_sum(col(snap.DISK_READ), col(snap.DISK_WRITE)),
+            _known_sum(col(snap.NET_RX), col(snap.NET_TX)),
+        ]).reshape(len(self.uuids), len(DIMS))
+
+    def row(self, uuid):
+        return self.array[self.index[uuid]]
+
+    def __getitem__(self, uuid):
+        row = self.array[self.index[uuid]]
+        return {d: float(row[k]) for k, d in enumerate(DIMS)}
+
+    def __iter__(self):
+        return iter(self.uuids)
+
+    def __len__(self):
+        return len(self.uuids)
+
+
+def _known_sum(a, b):
+    """``a + b`` counting a missing (NaN) term as absent, as 0 + known."""
+    return np.nan_to_num(a, nan=0.0) + np.nan_to_num(b, nan=0.0)
+
+
 def demands(snapshot):
     """``{uuid: demand}`` for every instance of the snapshot."""
-    return {i.uuid: instance_demand(i, snapshot.usage_of(i.uuid))
-            for i in snapshot.instances}
+    return Demands(snapshot)
 
 
 def host_loads(snapshot, p, placement=None, demand=None):
     """``{host: {dim: fraction}}`` for a placement (default: current)."""
-    placement = placement or snapshot.placement()
-    demand = demand or demands(snapshot)
-    sums = {h.name: dict.fromkeys(DIMS, 0.0) for h in snapshot.hosts}
-    # a fixed summation order: float sums must not depend on input order
-    for uuid, host in sorted(placement.items()):
-        for dim, value in demand[uuid].items():
-            sums[host][dim] += value
+    demand = demand if demand is not None else demands(snapshot)
+    if not isinstance(demand, Demands):
+        demand = _table(demand, snapshot)
+    index = {h.name: k for k, h in enumerate(snapshot.hosts)}
+    if placement is None:
+        uuids = [i.uuid for i in snapshot.instances]
+        hosts = [i.host for i in snapshot.instances]
+    else:
+        uuids, hosts = list(placement), list(placement.values())
+    # a fixed summation order (by uuid): float sums must not depend on
+    # input order; np.add.at adds repeated indices one after the other
+    order = sorted(range(len(uuids)), key=uuids.__getitem__)
+    rows = np.array([demand.index[uuids[k]] for k in order], dtype=int)
+    at = np.array([index[hosts[k]] for k in order], dtype=int)
+    sums = np.zeros((len(snapshot.hosts), len(DIMS)))
+    if len(rows):
+        np.add.at(sums, at, demand.array[rows])
     loads = {}
-    for host in snapshot.hosts:
+    for k, host in enumerate(snapshot.hosts):
         scale = host_scale(host, p)
-        loads[host.name] = {d: sums[host.name][d] / scale[d] for d in DIMS}
+        loads[host.name] = {d: float(sums[k, j]) / scale[d]
+                            for j, d in enumerate(DIMS)}
     return loads
+
+
+def _table(demand, snapshot):
+    """A :class:`Demands` holding the values of a ``{uuid: dict}``."""
+    table = Demands.__new__(Demands)
+    table.uuids = tuple(demand)
+    table.index = {u: k for k, u in enumerate(table.uuids)}
+    table.array = np.array([[demand[u][d] for d in DIMS]
+                            for u in table.uuids],
+                           dtype=float).reshape(len(table.uuids), len(DIMS))
+    return table
 
 
 def over_dims(load, p):

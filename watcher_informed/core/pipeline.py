@@ -14,32 +14,49 @@
 
 Contract: :func:`build_plan` is a pure function of a
 :class:`~watcher_informed.core.snapshot.Snapshot` and
-:class:`~watcher_informed.core.params.Params`.  It classifies, finds
-overloaded hosts, selects (section 3.1), places (3.2), orders (3.3-3.4),
-schedules, and runs every checker (``checks.verify``) before returning a
-:class:`~watcher_informed.core.plan.Plan`.  Selection and placement
-iterate: an instance that has no feasible destination is set aside with
-its reason and the host's selection is recomputed without it.  A set's
-cost includes the slowdown its moves suffer from the memory-dirtying and
-web-server instances still on the host when they run (section 3.3), so
-moving those first is chosen when it is cheaper overall.  A host's moves
-are kept only if they pass the cost-benefit gate (``gate``); instances
-cooling down after recent migrations do not move, and no move undoes a
-recent one (``cooldown``).
+:class:`~watcher_informed.core.params.Params`, made of named stages, each
+a function that can be called and tested alone:
+
+1. :func:`classify` -- workload class of every instance (sections 3.1-3.3);
+2. :func:`find_hot` -- host loads and the overloaded hosts (section 2);
+3. :func:`price` -- which instances on hot hosts may move (``rules``) and
+   what each migration costs (pre-copy model);
+4. :func:`select_and_place` -- which instances leave each hot host
+   (section 3.1) and where each goes (3.2), in rounds: an instance that
+   has no feasible destination is set aside with its reason and only the
+   hosts it came from are selected again; placement keeps the ledger
+   across rounds and re-places only from the first instance whose
+   decision can differ (the decisions before it are the same by
+   construction, so the result equals a recomputation from scratch);
+5. :func:`order` -- the paper's order with capacity and anti-affinity
+   dependencies (3.3-3.4);
+6. :func:`schedule` -- lanes and a predicted timeline;
+7. :func:`assemble` -- the plan with a reason per move, the loads after,
+   and every checker run on it (``checks.verify``).
+
+A set's cost includes the slowdown its moves suffer from the
+memory-dirtying and web-server instances still on the host when they run
+(section 3.3), so moving those first is chosen when it is cheaper overall.
+A host's moves are kept only if they pass the cost-benefit gate
+(``gate``); instances cooling down after recent migrations do not move,
+and no move undoes a recent one (``rules.NoPingPong``).
 """
 
 import collections
+import dataclasses
 import logging
+import typing
 
 from watcher_informed.core import checks
 from watcher_informed.core import classify as classify_mod
 from watcher_informed.core import constraints
-from watcher_informed.core import cooldown
 from watcher_informed.core import cost as cost_mod
 from watcher_informed.core import gate
+from watcher_informed.core import ledger as ledger_mod
 from watcher_informed.core import overload
 from watcher_informed.core import place
 from watcher_informed.core import plan as plan_mod
+from watcher_informed.core import rules
 from watcher_informed.core import schedule as schedule_mod
 from watcher_informed.core import select
 from watcher_informed.core import sequence
@@ -49,13 +66,56 @@ LOG = logging.getLogger(__name__)
 MAX_ROUNDS = 20
 
 
-def _candidates(hot, on_host, profiles, p, demand, costs, excluded):
+# -- 1. classify --------------------------------------------------------
+def classify(snapshot, p):
+    """``{uuid: Profile}`` of every instance."""
+    return classify_mod.classify(snapshot, p)
+
+
+# -- 2. find hot hosts --------------------------------------------------
+def find_hot(snapshot, p, demand):
+    """``(loads before, overloaded hosts worst first)``."""
+    loads = overload.host_loads(snapshot, p, None, demand)
+    return loads, overload.find_overloaded(snapshot, p, None, demand)
+
+
+# -- 3. price -----------------------------------------------------------
+@dataclasses.dataclass
+class Priced:
+    """Movable instances of the hot hosts, their costs, the rest's why."""
+
+    on_host: typing.Mapping[str, list]
+    costs: typing.Mapping[str, cost_mod.MigrationCost]
+    not_moved: typing.Dict[str, str]
+
+
+def price(snapshot, p, hot_hosts, groups_of):
+    """Ask every rule whether each instance on a hot host may move."""
+    hot_names = {h.name for h in hot_hosts}
+    view = rules.View(snapshot, p, None, groups_of)
+    on_host = collections.defaultdict(list)
+    costs, not_moved = {}, {}
+    for inst in snapshot.instances:
+        if inst.host not in hot_names:
+            continue
+        on_host[inst.host].append(inst)
+        reason = rules.movable_reason(view, inst)
+        if reason:
+            not_moved[inst.uuid] = reason
+            continue
+        costs[inst.uuid] = cost_mod.instance_cost(
+            inst, snapshot.usage_of(inst.uuid), p)
+    return Priced(on_host, costs, not_moved)
+
+
+# -- 4. select and place ------------------------------------------------
+def _candidates(hot, priced, profiles, p, demand, excluded):
     out = []
-    for inst in on_host[hot.name]:
-        if inst.uuid in excluded:
+    for inst in priced.on_host[hot.name]:
+        if inst.uuid in excluded or inst.uuid not in priced.costs:
             continue
         cls = profiles[inst.uuid].cls
-        c = costs[inst.uuid]
+        c = priced.costs[inst.uuid]
         out.append(select.Candidate(
             inst.uuid, inst.host, cls, demand[inst.uuid], c.time_s,
             c.time_s * p.class_weight.get(cls, 1.0)))
@@ -82,7 +142,7 @@ def _set_cost(host_classes, p):
     return cost
 
 
-def _gate(sel, hot, snapshot, profiles, p, costs):
+def _gate(sel, hot, snapshot, p, costs):
     """Cost-benefit verdict on a host's selection (``gate.judge``)."""
     insts = snapshot.instance_by_uuid
     host = snapshot.host_by_name[hot.name]
@@ -92,30 +152,131 @@ def _gate(sel, hot, snapshot, profiles, p, costs):
                       prices, p, p.horizon_s, p.aggressiveness)
 
 
-def _select_all(hot_hosts, on_host, profiles, p, demand, costs, excluded,
-                snapshot=None, gated=None):
+@dataclasses.dataclass
+class _Choice:
+    """One host's selection in one round, and what it depended on."""
+
+    selection: select.Selection
+    verdict: typing.Optional[gate.Verdict]
+    candidates: int
+    budget: int
+
+
+def _select_host(hot, priced, profiles, p, demand, excluded, snapshot,
+                 remaining):
+    cands = _candidates(hot, priced, profiles, p, demand, excluded)
+    classes = collections.Counter(
+        profiles[i.uuid].cls for i in priced.on_host[hot.name])
+    sel = select.choose_for_host(hot, cands, remaining,
+                                 p.exact_select_limit, p.seed,
+                                 _set_cost(classes, p))
+    verdict = None
+    if sel.chosen:
+        verdict = _gate(sel, hot, snapshot, p, priced.costs)
+        if not verdict.keep:
+            LOG.info('not worth moving off %s: %s', hot.name, verdict.why)
+            sel = select.Selection(hot.name, (), False)
+    return _Choice(sel, verdict, len(cands), remaining)
+
+
+def _reusable(previous, remaining):
+    """Whether a host's previous choice is what a new search would give.
+
+    Its candidates did not change (no instance of it failed), and the
+    migration budget bounded neither search (a selection never holds
+    more instances than it has candidates).
+    """
+    return previous is not None and \
+        previous.budget >= previous.candidates and \
+        remaining >= previous.candidates
+
+
+def select_hosts(hot_hosts, priced, profiles, p, demand, excluded,
+                 snapshot, previous=None, changed=()):
+    """Selection per hot host, under the audit's migration budget.
+
+    ``previous`` (``{host: _Choice}`` of the last round) is reused for
+    hosts not in ``changed`` when :func:`_reusable` says the search would
+    give the same answer.
+    """
+    previous = previous or {}
     remaining = p.max_migrations
-    selections = []
+    choices = {}
     for hot in hot_hosts:
-        cands = _candidates(hot, on_host, profiles, p, demand, costs,
-                            excluded)
-        classes = collections.Counter(
-            profiles[i.uuid].cls for i in on_host[hot.name])
-        sel = select.choose_for_host(hot, cands, remaining,
-                                     p.exact_select_limit, p.seed,
-                                     _set_cost(classes, p))
-        if sel.chosen and snapshot is not None:
-            verdict = _gate(sel, hot, snapshot, profiles, p, costs)
-            if not verdict.keep:
-                LOG.info('not worth moving off %s: %s', hot.name,
-                         verdict.why)
-                gated[hot.name] = verdict
-                sel = select.Selection(hot.name, (), False)
-        remaining -= len(sel.chosen)
-        selections.append(sel)
-    return selections
+        old = previous.get(hot.name)
+        if hot.name not in changed and _reusable(old, remaining):
+            choice = old
+        else:
+            choice = _select_host(hot, priced, profiles, p, demand,
+                                  excluded, snapshot, remaining)
+        remaining -= len(choice.selection.chosen)
+        choices[hot.name] = choice
+    return choices
 
 
+@dataclasses.dataclass
+class Placed:
+    """What selection and placement decided."""
+
+    selections: typing.List[select.Selection]
+    destinations: typing.Dict[str, place.Destination]
+    gated: typing.Dict[str, gate.Verdict]
+    not_moved: typing.Dict[str, str]
+    rounds: int
+
+
+def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
+                     groups_of, ledger):
+    """Rounds of selection and placement until every choice is placed."""
+    excluded = dict(priced.not_moved)
+    not_moved = dict(priced.not_moved)
+    journal = place.Journal()
+    choices, changed = None, ()
+    rounds = 0
+    for rounds in range(1, MAX_ROUNDS + 1):
+        choices = select_hosts(hot_hosts, priced, profiles, p, demand,
+                               excluded, snapshot, choices, changed)
+        chosen = [c.uuid for h in hot_hosts
+                  for c in choices[h.name].selection.chosen]
+        placed, unplaced = place.choose_destinations(
+            chosen, snapshot, profiles, p, demand, groups_of, ledger,
+            journal)
+        if not unplaced:
+            break
+        insts = snapshot.instance_by_uuid
+        changed = {insts[u].host for u in unplaced}
+        for uuid, reason in unplaced.items():
+            LOG.info('instance %s cannot move: %s', uuid, reason)
+            excluded[uuid] = reason
+            not_moved[uuid] = reason
+    gated = {h: c.verdict for h, c in choices.items()
+             if c.verdict is not None and not c.verdict.keep}
+    for host, verdict in sorted(gated.items()):
+        for inst in priced.on_host[host]:
+            if inst.uuid not in not_moved:
+                not_moved[inst.uuid] = 'not worth it: ' + verdict.why
+    selections = [choices[h.name].selection for h in hot_hosts]
+    return Placed(selections, placed, gated, not_moved, rounds)
+
+
+# -- 5. order -----------------------------------------------------------
+def order(snapshot, profiles, priced, placed, groups_of):
+    """The paper's order with its dependencies (``sequence``)."""
+    insts = snapshot.instance_by_uuid
+    moves = [sequence.Move(u, d.source, d.host, profiles[u].cls,
+                           priced.costs[u].time_s, insts[u].resources)
+             for u, d in sorted(placed.destinations.items())]
+    return sequence.order_moves(snapshot, moves, groups_of,
+                                safe_order=list(placed.destinations))
+
+
+# -- 6. schedule --------------------------------------------------------
+def schedule(snapshot, profiles, p, ordering):
+    """Lanes and predicted timeline (``schedule``)."""
+    return schedule_mod.schedule(ordering, snapshot, profiles, p)
+
+
+# -- 7. assemble --------------------------------------------------------
 def _position_reason(move, ordering, slot):
     if move.cls in sequence.FIRST:
         why = '%s first: it slows migrations out of its host while there' \
@@ -132,68 +293,31 @@ def _position_reason(move, ordering, slot):
     return why
 
 
-def build_plan(snapshot, p):
-    """Run the whole pipeline and return a verified :class:`Plan`."""
-    p.validate()
-    profiles = classify_mod.classify(snapshot, p)
-    demand = overload.demands(snapshot)
-    loads_before = overload.host_loads(snapshot, p, None, demand)
-    hot_hosts = overload.find_overloaded(snapshot, p, None, demand)
-    groups_of = constraints.groups_by_member(snapshot)
-    present = {i.uuid for i in snapshot.instances}
-    hot_names = {h.name for h in hot_hosts}
-    not_moved = {}
-    costs = {}
-    for inst in snapshot.instances:
-        if inst.host not in hot_names:
-            continue
-        reason = constraints.immovable_reason(
-            inst, groups_of, present, snapshot.host_by_name[inst.host]) \
-            or cooldown.resting_reason(inst.uuid, snapshot.recent_moves,
-                                       snapshot.now, p)
-        if reason:
-            not_moved[inst.uuid] = reason
-            continue
-        costs[inst.uuid] = cost_mod.instance_cost(
-            inst, snapshot.usage_of(inst.uuid), p)
-    excluded = dict(not_moved)
-    on_host = collections.defaultdict(list)
-    for inst in snapshot.instances:
-        if inst.host in hot_names:
-            on_host[inst.host].append(inst)
-    placed = {}
-    selections = []
-    for _ in range(MAX_ROUNDS):
-        gated = {}
-        selections = _select_all(hot_hosts, on_host, profiles, p, demand,
-                                 costs, excluded, snapshot, gated)
-        chosen = [c.uuid for s in selections for c in s.chosen]
-        placed, unplaced = place.choose_destinations(
-            chosen, snapshot, profiles, p, demand, groups_of)
-        if not unplaced:
-            break
-        for uuid, reason in unplaced.items():
-            LOG.info('instance %s cannot move: %s', uuid, reason)
-            excluded[uuid] = reason
-            not_moved[uuid] = reason
-    for host, verdict in sorted(gated.items()):
-        for inst in on_host[host]:
-            if inst.uuid not in not_moved:
-                not_moved[inst.uuid] = 'not worth it: ' + verdict.why
-    insts = snapshot.instance_by_uuid
-    moves = [sequence.Move(u, d.source, d.host, profiles[u].cls,
-                           costs[u].time_s, insts[u].resources)
-             for u, d in sorted(placed.items())]
-    ordering = sequence.order_moves(snapshot, moves, groups_of,
-                                    safe_order=list(placed))
+def _selection_reasons(selections, hot_hosts, p):
+    over = {h.name: '/'.join(sorted(h.excess)) for h in hot_hosts}
+    reasons = {}
+    for sel in selections:
+        for c in sel.chosen:
+            reasons[c.uuid] = (
+                'relieves %s on %s at least cost (%.1f s x class weight '
+                '%.1f)%s' % (over[sel.host], sel.host, c.time_s,
+                             p.class_weight.get(c.cls, 1.0),
+                             '' if sel.relieved else ', partial relief'))
+    return reasons
+
+
+def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
+             placed, ordering, slots):
+    """The :class:`~watcher_informed.core.plan.Plan`, verified."""
+    not_moved = dict(placed.not_moved)
     not_moved.update(ordering.dropped)
-    slots = schedule_mod.schedule(ordering, snapshot, profiles, p)
-    why_vm = _selection_reasons(selections, hot_hosts, p)
+    why_vm = _selection_reasons(placed.selections, hot_hosts, p)
+    insts = snapshot.instance_by_uuid
     planned = []
     for step, move in enumerate(ordering.order, 1):
         slot = slots[move.uuid]
         reason = 'why VM: %s. why host: %s. why now: %s' % (
-            why_vm[move.uuid], placed[move.uuid].why,
+            why_vm[move.uuid], placed.destinations[move.uuid].why,
             _position_reason(move, ordering, slot))
         planned.append(plan_mod.PlannedMove(
             step, move.uuid, insts[move.uuid].name, move.cls, move.source,
@@ -212,14 +336,18 @@ def build_plan(snapshot, p):
     return checks.verify(snapshot, result, p)
 
 
-def _selection_reasons(selections, hot_hosts, p):
-    over = {h.name: '/'.join(sorted(h.excess)) for h in hot_hosts}
-    reasons = {}
-    for sel in selections:
-        for c in sel.chosen:
-            reasons[c.uuid] = (
-                'relieves %s on %s at least cost (%.1f s x class weight '
-                '%.1f)%s' % (over[sel.host], sel.host, c.time_s,
-                             p.class_weight.get(c.cls, 1.0),
-                             '' if sel.relieved else ', partial relief'))
-    return reasons
+def build_plan(snapshot, p):
+    """Run every stage and return a verified :class:`Plan`."""
+    p.validate()
+    profiles = classify(snapshot, p)
+    demand = overload.demands(snapshot)
+    loads_before, hot_hosts = find_hot(snapshot, p, demand)
+    groups_of = constraints.groups_by_member(snapshot)
+    priced = price(snapshot, p, hot_hosts, groups_of)
+    ledger = ledger_mod.Ledger(snapshot, p, demand, profiles)
+    placed = select_and_place(snapshot, p, profiles, demand, hot_hosts,
+                              priced, groups_of, ledger)
+    ordering = order(snapshot, profiles, priced, placed, groups_of)
+    slots = schedule(snapshot, profiles, p, ordering)
+    return assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
+                    placed, ordering, slots)

@@ -136,7 +136,7 @@ EXHAUSTIVE_HOSTS = 200
 #: scored (plus the hosts of the instance's talkers and soft mates).
 SHORTLIST = 16
 #: hosts walked in fullness order before the vectorised screen takes over.
-WALK = 256
+WALK = 32
 
 
 class _Coolest:
@@ -159,7 +159,8 @@ class _Coolest:
                                                    dtype=object)))
         self.key = [self._key(h) for h in range(len(ledger.names))]
         self.order = sorted(self.key)
-        ledger.listen(self._changed)
+        self.full = np.array([k[0] for k in self.key])
+        ledger.listen(self.changed)
 
     def _key(self, h):
         led = self.ledger
@@ -169,11 +170,12 @@ class _Coolest:
         return (max(float(led.load[h].max()), allocated), int(self.rank[h]),
                 h)
 
-    def _changed(self, h):
+    def changed(self, h):
         old = self.key[h]
         del self.order[bisect.bisect_left(self.order, old)]
         self.key[h] = new = self._key(h)
         bisect.insort(self.order, new)
+        self.full[h] = new[0]
 
     def _passes(self, h, need, res, source):
         led = self.ledger
@@ -209,10 +211,12 @@ class _Coolest:
         ok = led.usable & np.all(after <= self.targets + 1e-12, axis=1)
         ok &= np.all(led.alloc + np.array(res) <= led.cap + 1e-9, axis=1)
         ok[source] = False
+        survivors = np.flatnonzero(ok)
+        survivors = survivors[np.lexsort((self.rank[survivors],
+                                          self.full[survivors]))]
         taken = []
-        for key in self.order:
-            h = key[2]
-            if ok[h] and accept(led.hosts[h]):
+        for h in survivors:
+            if accept(led.hosts[h]):
                 taken.append(led.hosts[h])
                 if len(taken) >= count:
                     break
@@ -231,13 +235,41 @@ def _summary(reasons):
     return 'no destination: ' + '; '.join(parts)
 
 
+class Journal:
+    """The decisions of a placement run, to resume the next one from.
+
+    Each entry is ``(uuid, ledger mark before it, Destination or
+    reason)``.  A later run on the same ledger whose hardest-first order
+    starts with the same instances makes the same decisions for them (same
+    ledger state, same candidates), so it keeps them and rolls the ledger
+    back only to the first instance that differs.
+    """
+
+    def __init__(self):
+        self.entries = []
+
+    def resume(self, order, ledger):
+        """Decisions kept for the common prefix of ``order``."""
+        k = 0
+        for uuid, entry in zip(order, self.entries):
+            if uuid != entry[0]:
+                break
+            k += 1
+        if k < len(self.entries):
+            ledger.rollback(self.entries[k][1])
+            del self.entries[k:]
+        return list(self.entries)
+
+
 def choose_destinations(selected, snapshot, profiles, p, demand,
-                        groups_of=None, ledger=None):
+                        groups_of=None, ledger=None, journal=None):
     """Place ``selected`` uuids: ``({uuid: Destination}, {uuid: reason})``.
 
     ``demand`` is ``{uuid: absolute demand}`` (see ``overload``).
     ``ledger`` is the working state to place into (moved as instances are
-    placed; default: a new one of the snapshot).  Up to
+    placed; default: a new one of the snapshot); ``journal`` (a
+    :class:`Journal` of an earlier run on the same ledger) lets the run
+    keep the earlier decisions it would repeat.  Up to
     :data:`EXHAUSTIVE_HOSTS` hosts every host is scored; beyond, the
     :data:`SHORTLIST` (16) least-full feasible hosts (by load and by
     allocation) plus the hosts of the instance's talkers and soft-policy
@@ -273,8 +305,16 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         return [by_name[n] for n in sorted(names)]
 
     placed, unplaced = {}, {}
-    for uuid in sorted(selected, key=hardness):
+    todo = sorted(selected, key=hardness)
+    journal = journal if journal is not None else Journal()
+    for uuid, _, outcome in journal.resume(todo, ledger):
+        if isinstance(outcome, Destination):
+            placed[uuid] = outcome
+        else:
+            unplaced[uuid] = outcome
+    for uuid in todo[len(journal.entries):]:
         inst = insts[uuid]
+        mark = ledger.mark()
         src = ledger.where[uuid]
         best = None
         reasons = {}
@@ -289,11 +329,15 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         if best is None:
             unplaced[uuid] = _summary(reasons) if reasons else \
                 'no destination: no feasible host'
+            journal.entries.append((uuid, mark, unplaced[uuid]))
             continue
         score, host, terms = best
         why = _explain(uuid, host, ctx, *terms)
         ledger.move(uuid, host.name)
         placed[uuid] = Destination(uuid, src, host.name, score, why)
+        journal.entries.append((uuid, mark, placed[uuid]))
+    if coolest is not None:
+        ledger.unlisten(coolest.changed)
     return placed, unplaced
 
 

@@ -60,8 +60,10 @@ class _Slots:
 
 def _base_counts(snapshot, profiles):
     counts = {h.name: collections.Counter() for h in snapshot.hosts}
+    class_of = getattr(profiles, 'class_of', None) or (
+        lambda uuid: profiles[uuid].cls)
     for inst in snapshot.instances:
-        counts[inst.host][profiles[inst.uuid].cls] += 1
+        counts[inst.host][class_of(inst.uuid)] += 1
     return counts
 
 

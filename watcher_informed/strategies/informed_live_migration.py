@@ -49,6 +49,7 @@ from watcher_informed.adapters import watcher_model
 from watcher_informed.adapters.metrics import base as metrics_base
 from watcher_informed.adapters.metrics import stores
 from watcher_informed.conf import strategy as strategy_conf
+from watcher_informed.core import kinds
 from watcher_informed.core import params as params_mod
 from watcher_informed.core import pipeline
 
@@ -158,16 +159,16 @@ class InformedLiveMigration(base.BaseStrategy):
         snapshot = watcher_model.build_snapshot(hosts, instances, usage,
                                                 groups, comm, recent, now)
         plan = pipeline.build_plan(snapshot, p)
-        unknown = sorted(u for u, prof in plan.profiles.items()
-                         if prof.cls == 'unknown')
+        unknown = plan.profiles.of_class(kinds.UNKNOWN)
         if unknown:
             LOG.warning('%s: %d of %d instances have an unknown workload '
                         'class (missing metrics), e.g. %s: %s', NAME,
                         len(unknown), len(plan.profiles), unknown[0],
                         plan.profiles[unknown[0]].evidence[0])
-        for uuid, profile in sorted(plan.profiles.items()):
-            LOG.debug('%s: %s is %s (%s)', NAME, uuid, profile.cls,
-                      '; '.join(profile.evidence))
+        if LOG.isEnabledFor(logging.DEBUG):
+            for uuid, profile in sorted(plan.profiles.items()):
+                LOG.debug('%s: %s is %s (%s)', NAME, uuid, profile.cls,
+                          '; '.join(profile.evidence))
         for move in plan.moves:
             LOG.info('%s: step %d %s %s -> %s: %s', NAME, move.step,
                      move.uuid, move.source, move.dest, move.reason)

@@ -12,9 +12,11 @@
 
 import math
 
+import hypothesis
 import pytest
 
 from tests.unit import builders as b
+from tests.unit.core import strategies
 from watcher_informed.core import classify
 from watcher_informed.core import params
 from watcher_informed.core import snapshot as snap
@@ -107,3 +109,28 @@ def test_classify_covers_every_instance():
     profiles = classify.classify(snapshot, P)
     classes = {k: v.cls for k, v in profiles.items()}
     assert classes == {'a': 'web', 'c': 'idle'}
+
+
+@hypothesis.settings(max_examples=150, deadline=None)
+@hypothesis.given(strategies.snapshots(), strategies.params())
+def test_arrays_and_profiles_agree(snapshot, p):
+    """The vectorised classification equals the per-instance rules."""
+    profiles = classify.classify(snapshot, p)
+    for inst in snapshot.instances:
+        one = classify.classify_instance(inst, snapshot.usage_of(inst.uuid),
+                                         p)
+        assert profiles.class_of(inst.uuid) == one.cls, inst.uuid
+        k = profiles.index[inst.uuid]
+        assert profiles.intensity[k] == pytest.approx(one.intensity)
+        assert profiles[inst.uuid] == one
+
+
+def test_arrays_read_a_usage_table_like_a_mapping():
+    from watcher_informed.core import usage
+    snapshot = b.cluster(
+        [b.host('h')], [b.vm(k, 'h') for k in b.WORKLOADS],
+        {k: b.usage(k) for k in b.WORKLOADS})
+    table = snap.Snapshot(snapshot.hosts, snapshot.instances,
+                          usage.from_usages(snapshot.usage))
+    assert [classify.classify(table, P).class_of(k) for k in b.WORKLOADS] \
+        == list(b.WORKLOADS)

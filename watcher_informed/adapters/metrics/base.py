@@ -26,7 +26,10 @@ import abc
 import dataclasses
 import typing
 
+import numpy as np
+
 from watcher_informed.core import snapshot as snap
+from watcher_informed.core import usage as usage_mod
 
 
 class MetricsUnavailable(Exception):
@@ -72,22 +75,51 @@ class MetricsReader(metaclass=abc.ABCMeta):
         """Whether this reader can ever serve ``metric``."""
         return True
 
+    def read_values(self, metric, instances, window):
+        """``(values, {uuid: reason})`` of ``metric``, in instance order.
+
+        ``values`` is a float array with NaN where the metric is missing,
+        and the reasons explain those.  The default asks :meth:`read`;
+        readers that hold arrays answer without per-instance objects.
+        """
+        answers = self.read(metric, instances, window)
+        values = np.full(len(instances), np.nan)
+        reasons = {}
+        for k, inst in enumerate(instances):
+            reading = answers.get(inst.uuid) or Reading(None, 'no samples')
+            if reading.value is None:
+                reasons[inst.uuid] = reading.reason or 'no samples'
+            else:
+                values[k] = _number(reading.value, inst.uuid, reasons)
+        return values, reasons
+
+
+def _number(value, uuid, reasons):
+    """``value`` as a float, or NaN with the reason recorded."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        reasons[uuid] = 'not a number: %r' % (value,)
+        return np.nan
+
 
 def read_usage(reader, instances, window, metrics=None):
-    """Read every metric and build ``{uuid: core Usage}``."""
+    """Read every metric: a ``core.usage.UsageTable`` (uuid -> Usage).
+
+    One :meth:`MetricsReader.read_values` call per metric; values are
+    checked as ``snapshot.make_usage`` does (NaN, infinite and negative
+    values are missing with their reason).
+    """
     metrics = metrics or tuple(snap.METRICS)
-    values = {i.uuid: {} for i in instances}
-    reasons = {i.uuid: {} for i in instances}
+    instances = list(instances)
+    uuids = [i.uuid for i in instances]
+    raw, reasons = {}, {}
     for metric in metrics:
         if not reader.supports(metric):
-            for inst in instances:
-                reasons[inst.uuid][metric] = (
-                    '%s does not provide %s' % (reader.name, metric))
+            raw[metric] = np.full(len(uuids), np.nan)
+            why = '%s does not provide %s' % (reader.name, metric)
+            reasons[metric] = dict.fromkeys(uuids, why)
             continue
-        answers = reader.read(metric, instances, window)
-        for inst in instances:
-            reading = answers.get(inst.uuid) or Reading(None, 'no samples')
-            values[inst.uuid][metric] = reading.value
-            if reading.value is None:
-                reasons[inst.uuid][metric] = reading.reason or 'no samples'
-    return {u: snap.make_usage(values[u], reasons[u]) for u in values}
+        raw[metric], reasons[metric] = reader.read_values(
+            metric, instances, window)
+    return usage_mod.table(uuids, raw, reasons)

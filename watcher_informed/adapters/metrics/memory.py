@@ -22,6 +22,8 @@ the queries it serves (``queries``), one per :meth:`read` call.
 
 import math
 
+import numpy as np
+
 from watcher_informed.adapters.metrics import base
 
 
@@ -32,15 +34,23 @@ class InMemoryMetrics(base.MetricsReader):
         self._series = series
         self._now = float(now)
         self.queries = 0
+        #: metric -> {uuid: value} when every series of the metric is one
+        #: sample taken at ``now`` (constant values): answered without
+        #: per-instance work.
+        self._current = {}
 
     @classmethod
     def from_values(cls, values, now=0.0):
         """Constant values: ``{uuid: {metric: value}}``, one sample each."""
         series = {}
+        current = {}
         for uuid, metrics in values.items():
             for metric, value in metrics.items():
                 series.setdefault(metric, {})[uuid] = [(now, value)]
-        return cls(series, now)
+                current.setdefault(metric, {})[uuid] = value
+        reader = cls(series, now)
+        reader._current = current
+        return reader
 
     def supports(self, metric):
         return metric in self._series
@@ -50,6 +60,28 @@ class InMemoryMetrics(base.MetricsReader):
         per_uuid = self._series.get(metric, {})
         return {inst.uuid: self._one(per_uuid.get(inst.uuid), window)
                 for inst in instances}
+
+    def read_values(self, metric, instances, window):
+        current = self._current.get(metric)
+        if current is None:
+            return super().read_values(metric, instances, window)
+        self.queries += 1
+        raw = [current.get(inst.uuid) for inst in instances]
+        values = np.array([np.nan if v is None else v for v in raw],
+                          dtype=float)
+        reasons = {}
+        with np.errstate(invalid='ignore'):
+            bad = np.isnan(values) | (values < 0)
+        for k in np.flatnonzero(bad):
+            uuid = instances[k].uuid
+            if uuid not in self._series.get(metric, {}):
+                reasons[uuid] = 'no samples'
+            elif values[k] != values[k]:
+                reasons[uuid] = '1 NaN sample(s) in window'
+            else:
+                reasons[uuid] = 'negative sample in window'
+        values[bad] = np.nan
+        return values, reasons
 
     def _one(self, samples, window):
         if not samples:
