@@ -145,8 +145,19 @@ def read_metrics(reader, instances, window):
                                       name=i.get('name', ''))
                 for i in instances]
     usage = metrics_base.read_usage(reader, elements, window)
-    return {u: dict(sorted(usage[u].values.items()))
-            for u in sorted(usage) if usage[u].values}
+    out = {}
+    columns = getattr(usage, 'columns', None)
+    if columns is None:         # a plain {uuid: Usage} mapping
+        for uuid in usage:
+            out[uuid] = dict(usage[uuid].values)
+    else:                       # core.usage.UsageTable: read the arrays
+        out = {u: {} for u in usage.uuids}
+        for metric, col in sorted(columns.items()):
+            for uuid, value in zip(usage.uuids, col.tolist()):
+                if value == value:      # NaN: missing
+                    out[uuid][metric] = value
+    return {u: dict(sorted(m.items())) for u, m in sorted(out.items())
+            if m}
 
 
 def _epoch(text):
