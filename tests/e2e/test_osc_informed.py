@@ -45,7 +45,8 @@ def osc(stack, *args):
               '-p', 'period=%s' % client.PARAMETERS['period'],
               '-p', 'granularity=%s' % client.PARAMETERS['granularity']]
     if args[0] in ('plan', 'export'):
-        args = args + tuple(store + params)
+        # the tests' own options come last, so they win
+        args = (args[0],) + tuple(store + params) + args[1:]
     return subprocess.run(
         [os.path.join(BIN, 'openstack'), 'optimize', 'informed'] +
         list(args), capture_output=True, text=True, timeout=600)
