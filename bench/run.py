@@ -16,6 +16,7 @@
     python -m bench.run gap
     python -m bench.run scale [--sizes 20x200 100x2000 500x10000]
     python -m bench.run fingerprint [--sizes 8 20 50] [--seeds 1 2 3]
+    python -m bench.run cli [--sizes 500x10000 5000x100000]
 
 Every contender plans on the *seen* metrics of a scenario; every plan is
 executed by the simulator on the *true* parameters (bench/scenarios.py).
@@ -114,7 +115,7 @@ def run_scenario(scenario):
     p, _ = parameters.to_params(dict(strategy.input_parameters),
                                 strategy.config)
     sim_p = workloads.paper_params() if paper else dataclasses.replace(
-        p, bandwidth_mibps=scenario.link_mibps)
+        p, migration_bandwidth=scenario.link_mibps)
     setup = simulate.Setup(link_mibps=scenario.link_mibps, workers=8)
     plans = [ours] + contenders.ablations(scenario.seen, plan, p)
     plans.append(peers.workload_stabilization(scenario.seen))
@@ -229,7 +230,7 @@ def cmd_gap(args):
         p, _ = parameters.to_params(dict(strategy.input_parameters),
                                     strategy.config)
         sim_p = workloads.paper_params() if paper else dataclasses.replace(
-            p, bandwidth_mibps=scenario.link_mibps)
+            p, migration_bandwidth=scenario.link_mibps)
         setup = simulate.Setup(link_mibps=scenario.link_mibps, workers=8)
         best = best_orders(scenario, plan, sim_p, setup)
         if best is None:
@@ -296,6 +297,72 @@ def cmd_scale(args):
     (OUT / 'scale.json').write_text(json.dumps(rows, indent=1))
 
 
+def scenario_file(snapshot, path):
+    """Write a bench snapshot as a ``watcher-informed`` scenario file."""
+    doc = {
+        'version': 1,
+        'description': 'bench scale scenario',
+        'hosts': [{'name': h.name, 'vcpus': h.vcpus, 'ram_mb': h.ram_mb,
+                   'disk_gb': h.disk_gb, 'vcpu_ratio': h.vcpu_ratio,
+                   'ram_ratio': h.ram_ratio, 'disk_ratio': h.disk_ratio,
+                   'vcpu_reserved': h.vcpu_reserved,
+                   'ram_reserved_mb': h.ram_reserved_mb,
+                   'disk_reserved_gb': h.disk_reserved_gb}
+                  for h in snapshot.hosts],
+        'instances': [{'uuid': i.uuid, 'name': i.name, 'host': i.host,
+                       'vcpus': int(i.vcpus), 'ram_mb': int(i.ram_mb),
+                       'disk_gb': int(i.disk_gb)}
+                      for i in snapshot.instances],
+        'metrics': {u: dict(usage.values)
+                    for u, usage in snapshot.usage.items()},
+        'parameters': {'max_migrations': 10000},
+    }
+    pathlib.Path(path).write_text(json.dumps(doc))
+
+
+def cmd_cli(args):
+    """``watcher-informed plan --scenario`` end to end on big files.
+
+    Wall time and peak RSS of the whole command (start-up, file load,
+    model, metrics, planning, output), measured by ``/usr/bin/time``-like
+    ``resource.getrusage`` of the child.
+    """
+    from bench import scenarios
+    OUT.mkdir(exist_ok=True)
+    rows = []
+    for size in args.sizes:
+        hosts, vms = (int(x) for x in size.split('x'))
+        scenario = scenarios.bitbrains(hosts, 1, vms_per_host=vms // hosts)
+        path = OUT / ('scale-%s.json' % size)
+        scenario_file(scenario.seen, path)
+        exe = pathlib.Path(sys.executable).parent / 'watcher-informed'
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [str(exe), 'plan', '--scenario', str(path), '--format', 'json'],
+            capture_output=True, text=True, timeout=3600)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode:
+            print(proc.stderr[-2000:], file=sys.stderr)
+            continue
+        doc = json.loads(proc.stdout)
+        rows.append({'hosts': hosts, 'vms': len(scenario.seen.instances),
+                     'wall_s': wall, 'moves': len(doc['actions']),
+                     'cpu_s': (after.ru_utime + after.ru_stime) -
+                     (before.ru_utime + before.ru_stime),
+                     'peak_rss_mib': after.ru_maxrss / 1024})
+        print(rows[-1], file=sys.stderr)
+    lines = ['| hosts x VMs | wall (s) | CPU (s) | moves | peak RSS (MiB) |',
+             '|---|---|---|---|---|']
+    for r in rows:
+        lines.append('| %dx%d | %.1f | %.1f | %d | %.0f |' % (
+            r['hosts'], r['vms'], r['wall_s'], r['cpu_s'], r['moves'],
+            r['peak_rss_mib']))
+    print('\n'.join(lines))
+    (OUT / 'cli.json').write_text(json.dumps(rows, indent=1))
+
+
 def cmd_fingerprint(args):
     """Our plan, move for move, on every bench scenario (refactor check).
 
@@ -346,6 +413,9 @@ def main(argv=None):
     f.add_argument('--sizes', type=int, nargs='+',
                    default=[8, 20, 50, 300])
     f.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
+    c = sub.add_parser('cli')
+    c.add_argument('--sizes', nargs='+',
+                   default=['500x10000', '5000x100000'])
     one = sub.add_parser('_scale_one')
     one.add_argument('contender')
     one.add_argument('hosts', type=int)
@@ -359,6 +429,8 @@ def main(argv=None):
         cmd_scale(args)
     elif args.command == 'fingerprint':
         cmd_fingerprint(args)
+    elif args.command == 'cli':
+        cmd_cli(args)
     else:
         _scale_one(args.contender, args.hosts, args.vms)
 

@@ -34,7 +34,6 @@ deterministic for a seed.
 """
 
 import dataclasses
-import gzip
 import math
 import os
 import pathlib
@@ -42,6 +41,7 @@ import random
 
 import numpy as np
 
+from watcher_informed.adapters import bitbrains as trace_reader
 from watcher_informed.core import snapshot as snap
 from watcher_informed.evaluation import workloads
 
@@ -68,13 +68,7 @@ def load_traces(trace_dir=TRACE_DIR, cache=CACHE):
     if cache.exists():
         with np.load(cache) as data:
             return {int(k): data[k] for k in data.files}
-    traces = {}
-    for path in sorted(pathlib.Path(trace_dir, '2013-7').glob('*.csv.gz')):
-        with gzip.open(path, 'rt') as f:
-            f.readline()
-            text = f.read().replace('\t', '').replace(';', ' ')
-        values = np.array(text.split(), dtype=float)
-        traces[int(path.name.split('.')[0])] = values.reshape(-1, 11)
+    traces = trace_reader.load_traces(trace_dir)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cache, **{str(k): v for k, v in traces.items()})
     return traces

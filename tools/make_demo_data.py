@@ -27,12 +27,13 @@ published by the Grid Workloads Archive, TU Delft (Shen, van Beek, Iosup,
 CCGrid 2015).
 """
 
-import gzip
 import json
 import pathlib
 import random
 import sys
 import uuid
+
+from watcher_informed.adapters import bitbrains
 
 START, END = 1373457600, 1373461200   # 2013-07-10 12:00 / 13:00 UTC
 #: 42 ... 408 are heavy in the trace's own classes, the rest typical VMs.
@@ -61,13 +62,8 @@ PAPER = (  # name, class metrics (core units), flavor
 
 
 def read_vm(path):
-    rows = []
-    with gzip.open(path, 'rt') as f:
-        f.readline()
-        for line in f:
-            cols = [float(x) for x in line.replace('\t', '').split(';')]
-            if START <= cols[0] < END and cols[1] > 0:
-                rows.append(cols)
+    rows = [cols for cols in bitbrains.read_trace(path).tolist()
+            if START <= cols[0] < END and cols[1] > 0]
     if not rows:
         return None
     n = len(rows)
@@ -96,12 +92,12 @@ def main(argv):
               'ram_mb': 131072, 'disk_gb': 2000,
               'vcpu_ratio': 4.0, 'ram_ratio': 1.5, 'disk_ratio': 1.0,
               'az': 'nova'} for i in range(12)]
-    listed = sorted(int(p.name.split('.')[0])
-                    for p in (trace / '2013-7').glob('*.csv.gz'))
+    files = dict(bitbrains.trace_files(trace))
+    listed = sorted(files)
     others = [i for i in listed if i not in HEAVY][:30]
     vms = []
     for vm_id in [i for i in HEAVY if i in listed] + others:
-        got = read_vm(trace / '2013-7' / ('%d.csv.gz' % vm_id))
+        got = read_vm(files[vm_id])
         if got is None or got['ram_mb'] > 32768:
             continue
         got['name'] = 'bitbrains-%d' % vm_id

@@ -12,12 +12,19 @@
 
 """Sphinx configuration for the watcher-informed documentation."""
 
+import os
+import sys
+
+# our own extensions (the parameter tables, generated from the code)
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '_exts'))
+
 # -- General configuration ------------------------------------------------
 
 extensions = [
     'sphinx.ext.autodoc',
     'openstackdocstheme',
     'oslo_config.sphinxext',
+    'parameters',
 ]
 
 source_suffix = '.rst'

@@ -190,8 +190,8 @@ def reader(stack):
     """Our Prometheus reader, with the meters the strategy is set to."""
     return prometheus.PrometheusMetrics(
         stack.facts['prometheus_url'],
-        dirty_rate_metric=stack.facts['dirty_rate_meter'],
-        wss_metric=stack.facts.get('working_set_meter'))
+        dirty_rate_meter=stack.facts['dirty_rate_meter'],
+        working_set_meter=stack.facts.get('working_set_meter'))
 
 
 def readings(stack, live, metric):

@@ -243,3 +243,21 @@ def test_schema_defaults_satisfy_their_own_bounds(schema):
                 assert default >= spec['minimum'], name
         if 'maximum' in spec:
             assert default <= spec['maximum'], name
+
+
+def test_every_option_help_is_nova_style(strategy):
+    # summary, blank line, details, "Possible values:" and, when it has
+    # any, "Related options:" naming options or audit parameters we have
+    ours = [o for o in strategy.get_config_opts() if o.name != 'datasources']
+    assert {o.name for o in ours} >= set(OUR_OPTS)
+    names = set(strategy.get_schema()['properties']) | {
+        o.name for o in ours}
+    for opt in ours:
+        text = opt.help.strip()
+        assert text.split('\n')[1] == '', opt.name
+        assert '\nPossible values:\n\n* ' in text, opt.name
+        if 'Related options:' in text:
+            related = text.split('Related options:')[1]
+            for line in related.strip().splitlines():
+                name = line.split('``')[1]
+                assert name in names, (opt.name, name)

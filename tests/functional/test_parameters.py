@@ -22,18 +22,28 @@ the strategy, whose ``to_params`` must catch the rest (NaN passes every
 JSON-schema bound) and name the offending field.
 """
 
+import ast
+import json
 import math
 
 import jsonschema
 from oslo_config import cfg
 import pytest
+from watcher import objects
 from watcher.common import exception
 from watcher.common import utils
+from watcher.db import api as db_api
+from watcher.decision_engine import sync
 from watcher.decision_engine.loading import default as loading
+from watcher.tests.unit.db import base as db_base
+import yaml
 
 from tests.functional import cluster as cl
+from tests.functional import conftest
 from watcher_informed.adapters import parameters
+from watcher_informed.conf import strategy as strategy_conf
 from watcher_informed.core import params as params_mod
+from watcher_informed.core import paramtable
 
 UUID_A = cl.uid('a')
 UUID_B = cl.uid('b')
@@ -128,11 +138,11 @@ def test_to_params_turns_defaults_into_params(schema):
         'cpu_threshold': 0.8, 'ram_threshold': 0.9,
         'disk_io_threshold': 0.8, 'net_threshold': 0.8,
         'target_margin': 0.1, 'max_migrations': 50,
-        'bandwidth_mibps': 1250, 'max_out_per_host': 1,
-        'max_in_per_host': 1, 'max_parallel': 0, 'seed': 0,
+        'migration_bandwidth': 1250, 'max_concurrent_out': 1,
+        'max_concurrent_in': 1, 'max_parallel': 0, 'seed': 0,
         # deploy-time options at their defaults
-        'host_disk_io_mibps': 500.0, 'host_net_mibps': 1250.0,
-        'downtime_limit_ms': 500, 'max_rounds': 30,
+        'host_disk_io_capacity': 500.0, 'host_network_capacity': 1250.0,
+        'live_migration_downtime': 500, 'max_precopy_rounds': 30,
     }
     for name, value in expected.items():
         assert getattr(p, name) == value, name
@@ -149,10 +159,10 @@ def test_to_params_uses_the_loaded_strategy_config(schema):
         'interference_overrides': {'disk_io+disk_io': 0.9},
         'communication_groups': [[UUID_A, UUID_B]]})
     p, comm = parameters.to_params(audit, config)
-    assert p.host_disk_io_mibps == 250.0
-    assert p.downtime_limit_ms == 300
-    assert p.bandwidth_mibps == 100
-    assert p.max_out_per_host == 2
+    assert p.host_disk_io_capacity == 250.0
+    assert p.live_migration_downtime == 300
+    assert p.migration_bandwidth == 100
+    assert p.max_concurrent_out == 2
     assert p.pair_penalty('disk_io', 'disk_io') == 0.9
     assert p.pair_penalty('cpu', 'cpu') == 0.25
     assert comm == ((UUID_A, UUID_B),)
@@ -169,8 +179,8 @@ def test_to_params_uses_the_loaded_strategy_config(schema):
     ({'communication_groups': [[1, 2]]}, 'communication_groups'),
     ({'max_migrations': 2.5}, 'max_migrations'),
     ({'foo': 1}, 'foo'),
-    # the core calls these bandwidth_mibps, max_out_per_host and
-    # max_in_per_host; the operator must see the audit parameter's name
+    # the core calls these migration_bandwidth, max_concurrent_out and
+    # max_concurrent_in; the operator must see the audit parameter's name
     ({'migration_bandwidth': NAN}, 'migration_bandwidth'),
     ({'max_concurrent_out': 0}, 'max_concurrent_out'),
     ({'max_concurrent_in': 0}, 'max_concurrent_in'),
@@ -221,8 +231,8 @@ def test_nan_deploy_option_fails_the_audit(watcher_conf_file, option):
 @pytest.mark.parametrize('option', NAN_OPTIONS)
 def test_nan_deploy_option_is_reported_by_its_name(
         watcher_conf_file, option):
-    # not the core Params field (host_disk_io_mibps, host_net_mibps,
-    # stop_copy_mibps), which the operator cannot find anywhere
+    # not the core Params field (host_disk_io_capacity, host_network_capacity,
+    # stop_copy_bandwidth), which the operator cannot find anywhere
     error = _run_with_nan_option(watcher_conf_file, option)
     assert option in str(error)
     assert '_mibps' not in str(error)
@@ -248,3 +258,110 @@ def test_strategy_turns_a_param_error_into_invalid_parameter():
         strategy.execute()
     assert 'cpu_threshold' in str(info.value)
     assert strategy.solution.actions == []
+
+
+# -- settings parsed once: Params, groups, window, options --
+
+def test_read_gives_the_window_and_options_parsed_once(schema):
+    audit = validate(schema, {'period': 7200, 'granularity': 60})
+    config = utils.Struct(metric_stale_after=120, metrics_store='gnocchi')
+    settings = parameters.read(audit, config)
+    assert (settings.window.period_s, settings.window.granularity_s,
+            settings.window.stale_after_s) == (7200, 60, 120)
+    assert settings.options['metrics_store'] == 'gnocchi'
+    # an option the config lacks takes its declared default
+    assert settings.options['dirty_rate_meter'] == 'memory.dirty.rate'
+    assert set(settings.options) == {o.name for o in strategy_conf.OPTS}
+
+
+def test_every_core_knob_at_its_default_gives_default_params(schema):
+    # parameters and options feed the Params field of the same name
+    p, _ = parameters.to_params(validate(schema, {}), utils.Struct())
+    assert p == params_mod.Params()
+
+
+@pytest.mark.parametrize('row', [
+    r for r in paramtable.TABLE
+    if r.feeds == paramtable.CORE and r.when != paramtable.INTERNAL
+    and r.minimum is not None], ids=lambda r: r.name)
+def test_each_knob_reaches_its_params_field(schema, row):
+    value = row.minimum + (1 if row.type == 'integer' else 0.5)
+    if row.maximum is not None:
+        value = min(value, row.maximum)
+    assert value != row.default
+    if row.when == paramtable.AUDIT:
+        audit, config = validate(schema, {row.name: value}), utils.Struct()
+    else:
+        audit, config = {}, utils.Struct({row.name: value})
+    p, _ = parameters.to_params(audit, config)
+    assert getattr(p, row.name) == value
+
+
+class SchemaDbTest(db_base.DbTestCase):
+    """The schema as Watcher stores it, serves it and Horizon shows it.
+
+    The decision engine's ``Syncer`` stores ``str(get_schema())`` in the
+    strategies table and, at each start, compares the stored spec with
+    ``ast.literal_eval`` of the discovered one: a schema that did not
+    survive the trip would make Watcher replace the strategy (and re-map
+    every audit template) at each restart.
+    """
+
+    def setUp(self):
+        self.addCleanup(conftest.ensure_watcher_conf)
+        super().setUp()
+        sync.Syncer().sync()
+
+    def stored(self):
+        return objects.Strategy.get_by_name(self.context, cl.STRATEGY)
+
+    def test_stored_spec_is_the_generated_schema(self):
+        generated = parameters.schema()
+        self.assertEqual(generated, self.stored().parameters_spec)
+        # the DB row itself (JSONEncodedDict), not only the object
+        row = db_api.get_instance().get_strategy_by_name(self.context,
+                                                         cl.STRATEGY)
+        self.assertEqual(generated, row.parameters_spec)
+        self.assertEqual(list(generated['properties']),
+                         list(row.parameters_spec['properties']))
+
+    def test_restart_finds_the_strategy_unchanged(self):
+        before = self.stored()
+        sync.Syncer().sync()
+        after = self.stored()
+        self.assertEqual((before.id, before.uuid), (after.id, after.uuid))
+        self.assertEqual(ast.literal_eval(str(parameters.schema())),
+                         after.parameters_spec)
+
+    def test_api_and_horizon_show_the_generated_properties(self):
+        spec = self.stored().parameters_spec
+        # the API serves the spec as JSON ...
+        served = json.loads(json.dumps(spec))
+        self.assertEqual(parameters.schema(), served)
+        # ... and watcher-dashboard shows its properties as YAML
+        shown = yaml.safe_load(yaml.safe_dump(served['properties'],
+                                              sort_keys=False))
+        self.assertEqual(parameters.schema()['properties'], shown)
+        for row in paramtable.rows(when=paramtable.AUDIT):
+            self.assertEqual(row.description(),
+                             shown[row.name]['description'])
+            self.assertEqual(row.default, shown[row.name]['default'])
+
+    def test_stored_spec_validates_audits_like_the_generated_one(self):
+        # the API and the decision engine validate with the stored spec
+        filled = validate(self.stored().parameters_spec, {})
+        self.assertEqual(parameters.defaults(), filled)
+        with pytest.raises(jsonschema.ValidationError):
+            validate(self.stored().parameters_spec, {'period': 59})
+
+
+def test_filled_defaults_are_not_the_tables_objects(schema):
+    # the validator fills defaults in place: a caller that extends its
+    # communication_groups must not change the next audit's default
+    filled = validate(parameters.schema(), {})
+    filled['communication_groups'].append([UUID_A, UUID_B])
+    filled['interference_overrides']['cpu+cpu'] = 1
+    assert parameters.schema()['properties']['communication_groups'][
+        'default'] == []
+    assert parameters.defaults()['interference_overrides'] == {}
+    assert paramtable.BY_NAME['communication_groups'].default == []

@@ -163,7 +163,7 @@ def fit_stop_copy(samples):
 
 def predict(v0_mib, dirty, ws, bw, stop_copy_mibps, fixed_downtime_ms):
     c = cost.precopy(v0_mib, dirty, ws, bw, DOWNTIME_LIMIT_MS, MAX_ROUNDS,
-                     stop_copy_mibps=stop_copy_mibps,
+                     stop_copy_bandwidth=stop_copy_mibps,
                      fixed_downtime_ms=fixed_downtime_ms)
     return {'time_s': c.time_s, 'downtime_ms': c.downtime_s * 1000.0,
             'sent_mib': c.sent_mib, 'rounds': c.rounds,

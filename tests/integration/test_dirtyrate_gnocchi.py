@@ -64,8 +64,8 @@ def test_published_estimates_reach_the_gnocchi_reader(data, gnocchi_url):
 
     reader = gnocchi_reader.GnocchiMetrics(
         conftest.gnocchi_client(gnocchi_url),
-        dirty_rate_metric=_default('dirty_rate_meter'),
-        wss_metric=_default('working_set_meter'),
+        dirty_rate_meter=_default('dirty_rate_meter'),
+        working_set_meter=_default('working_set_meter'),
         clock=lambda: t0 + 600 + 60)
     for metric, index in ((snap.DIRTY_RATE, 0), (snap.WSS, 1)):
         got = reader.read(metric, [measured, other], WINDOW)

@@ -232,8 +232,8 @@ def test_estimates_match_the_known_rates_and_working_sets(stack):
 
 def test_prometheus_reader_feeds_the_cost_model(stack):
     reader = prometheus.PrometheusMetrics(
-        stack.prometheus_url, dirty_rate_metric='memory.dirty.rate',
-        wss_metric='memory.dirty.working_set')
+        stack.prometheus_url, dirty_rate_meter='memory.dirty.rate',
+        working_set_meter='memory.dirty.working_set')
     window = base.Window(period_s=30, granularity_s=2, stale_after_s=30)
     instances = {g.name: snap.Instance(
         uuid=stack.uuids[g.name], name=g.name, host='compute-test',
@@ -260,7 +260,7 @@ def test_prometheus_reader_feeds_the_cost_model(stack):
     usage = base.read_usage(reader, [ghost], window, (snap.DIRTY_RATE,))
     assert usage[ghost.uuid].get(snap.DIRTY_RATE) is None
     _, dirty, _ = cost.model_inputs(ghost, usage[ghost.uuid], p)
-    assert dirty == p.assumed_dirty_mibps
+    assert dirty == p.dirty_rate_when_unknown
 
 
 def test_domain_destroyed_mid_run_is_dropped_others_go_on(stack):

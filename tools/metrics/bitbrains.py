@@ -39,12 +39,13 @@ cores, memory in KB, disk and network in KB/s.  A counter starts at a
 random offset, so that absolute values look like a running guest's.
 """
 
-import gzip
 import hashlib
 import pathlib
 import random
 
 import numpy as np
+
+from watcher_informed.adapters import bitbrains as reader
 
 STEP = 300
 ROWS = 25          # 24 rates (2 h) and the base sample before them
@@ -73,21 +74,9 @@ DEFAULT_TRACE_DIR = (pathlib.Path(__file__).resolve().parents[3] / 'shared'
                      / 'data' / 'bitbrains-gwa-t-12-rnd')
 
 
-def read_trace(path):
-    """``array(n, 11)`` of one trace file (``;\\t`` separated)."""
-    with gzip.open(path, 'rt') as f:
-        f.readline()
-        text = f.read().replace('\t', '').replace(';', ' ')
-    return np.array(text.split(), dtype=float).reshape(-1, 11)
-
-
 def load_traces(trace_dir, count=120):
     """The first ``count`` traces of the data set, ``{id: rows}``."""
-    paths = sorted(pathlib.Path(trace_dir, '2013-7').glob('*.csv.gz'),
-                   key=lambda p: int(p.name.split('.')[0]))[:count]
-    if not paths:
-        raise FileNotFoundError('no Bitbrains traces in %s' % trace_dir)
-    return {int(p.name.split('.')[0]): read_trace(p) for p in paths}
+    return reader.load_traces(trace_dir, count)
 
 
 def windows(traces, rng, ram_cap_mb=16384, vcpu_cap=8):

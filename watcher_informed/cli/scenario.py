@@ -27,6 +27,7 @@ import json
 import pathlib
 import typing
 
+from watcher_informed.adapters import bitbrains
 from watcher_informed.adapters.metrics import memory
 from watcher_informed.core import snapshot as snap
 
@@ -140,40 +141,12 @@ class Scenario:
         return [list(g) for g in self.data.get('communication_groups', [])]
 
 
-#: Bitbrains GWA-T-12 columns -> (core metric, factor to core units).
-BITBRAINS_COLUMNS = {4: ('cpu', 0.01), 6: ('ram', 1 / 1024.0),
-                     7: ('disk_read', 1 / 1024.0),
-                     8: ('disk_write', 1 / 1024.0),
-                     9: ('net_rx', 1 / 1024.0), 10: ('net_tx', 1 / 1024.0)}
-
-
-def read_bitbrains(path):
-    """``{metric: [(t, value)]}`` from a Bitbrains trace file (.csv[.gz]).
-
-    Rows where the VM is off (0 cores) are skipped; the timestamp column is
-    in seconds despite its header.
-    """
-    import gzip
-    opener = gzip.open if str(path).endswith('.gz') else open
-    out = {metric: [] for metric, _ in BITBRAINS_COLUMNS.values()}
-    with opener(path, 'rt') as f:
-        f.readline()
-        for line in f:
-            if not line.strip():
-                continue
-            cols = [float(x) for x in line.replace('\t', '').split(';')]
-            if cols[1] <= 0:
-                continue
-            for col, (metric, factor) in BITBRAINS_COLUMNS.items():
-                out[metric].append((cols[0], cols[col] * factor))
-    return out
-
-
 def _instance_series(metrics, base):
     series = {}
     trace = metrics.get('bitbrains_csv')
     if trace:
-        series.update(read_bitbrains(base / trace))
+        series.update(bitbrains.core_series(
+            bitbrains.read_trace(base / trace)))
     for metric, value in metrics.items():
         if metric == 'bitbrains_csv':
             continue

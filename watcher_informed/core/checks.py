@@ -47,18 +47,22 @@ check_target_load = _BY_NAME['target-load'].check
 check_limits = _BY_NAME['limits'].check
 
 
-def violations(snapshot, plan, p):
-    """Every violation of every hard rule (empty list: the plan is safe)."""
-    facts = proofs.Facts(snapshot, plan)
+def violations(snapshot, plan, p, ledger=None):
+    """Every violation of every hard rule (empty list: the plan is safe).
+
+    ``ledger`` (the state before the plan) supplies facts only; the
+    proofs do not depend on how the search used it.
+    """
+    facts = proofs.Facts(snapshot, plan, ledger)
     found = []
     for rule in rules.RULES:
         found += rule.check(snapshot, plan, p, facts)
     return found
 
 
-def verify(snapshot, plan, p):
+def verify(snapshot, plan, p, ledger=None):
     """Raise :class:`PlanViolation` unless ``plan`` keeps every rule."""
-    found = violations(snapshot, plan, p)
+    found = violations(snapshot, plan, p, ledger)
     if found:
         raise PlanViolation(found)
     return plan

@@ -36,7 +36,6 @@ The dirty rate is optional: without it the ``memory`` class cannot be
 detected, which the evidence states, but the other classes still can.
 """
 
-import collections.abc
 import dataclasses
 import typing
 
@@ -76,10 +75,10 @@ def _scores(usage, p):
     """Intensity per heavy class, ``None`` where the metric is missing."""
     disk = _sum_known(usage, (snap.DISK_READ, snap.DISK_WRITE))
     raw = {
-        kinds.MEMORY: (usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps),
-        kinds.WEB: (usage.get(snap.NET_TX), p.net_heavy_mibps),
-        kinds.NET_RX: (usage.get(snap.NET_RX), p.net_heavy_mibps),
-        kinds.DISK_IO: (disk, p.disk_heavy_mibps),
+        kinds.MEMORY: (usage.get(snap.DIRTY_RATE), p.dirty_heavy),
+        kinds.WEB: (usage.get(snap.NET_TX), p.network_heavy),
+        kinds.NET_RX: (usage.get(snap.NET_RX), p.network_heavy),
+        kinds.DISK_IO: (disk, p.disk_heavy),
         kinds.CPU: (usage.get(snap.CPU), p.cpu_heavy),
     }
     scores = {}
@@ -97,10 +96,10 @@ def _evidence(usage, p, disk):
     lines = []
     specs = (
         (snap.CPU, usage.get(snap.CPU), p.cpu_heavy, ''),
-        ('disk', disk, p.disk_heavy_mibps, ' MiB/s'),
-        (snap.NET_RX, usage.get(snap.NET_RX), p.net_heavy_mibps, ' MiB/s'),
-        (snap.NET_TX, usage.get(snap.NET_TX), p.net_heavy_mibps, ' MiB/s'),
-        (snap.DIRTY_RATE, usage.get(snap.DIRTY_RATE), p.dirty_heavy_mibps,
+        ('disk', disk, p.disk_heavy, ' MiB/s'),
+        (snap.NET_RX, usage.get(snap.NET_RX), p.network_heavy, ' MiB/s'),
+        (snap.NET_TX, usage.get(snap.NET_TX), p.network_heavy, ' MiB/s'),
+        (snap.DIRTY_RATE, usage.get(snap.DIRTY_RATE), p.dirty_heavy,
          ' MiB/s'),
     )
     for name, value, threshold, unit in specs:
@@ -158,7 +157,7 @@ def classify_instance(instance, usage, p):
     return Profile(instance.uuid, best, known[best], tuple(evidence))
 
 
-class Profiles(collections.abc.Mapping):
+class Profiles(usage_mod.ByUuid):
     """Every instance's class as arrays; :class:`Profile` on access.
 
     ``cls`` (class index into ``kinds.CLASSES``) and ``weight`` (intensity
@@ -170,32 +169,20 @@ class Profiles(collections.abc.Mapping):
     """
 
     def __init__(self, snapshot, p, cls, intensity):
+        super().__init__(i.uuid for i in snapshot.instances)
         self._snapshot = snapshot
         self._p = p
-        self.uuids = tuple(i.uuid for i in snapshot.instances)
-        self.index = {u: k for k, u in enumerate(self.uuids)}
         self.cls = cls
         self.intensity = intensity
         self.weight = np.minimum(intensity, 1.0)
-        self._built = {}
 
     def class_of(self, uuid):
         return kinds.CLASSES[self.cls[self.index[uuid]]]
 
-    def __getitem__(self, uuid):
-        prof = self._built.get(uuid)
-        if prof is None:
-            inst = self._snapshot.instance_by_uuid[uuid]
-            prof = classify_instance(inst, self._snapshot.usage_of(uuid),
-                                     self._p)
-            self._built[uuid] = prof
-        return prof
-
-    def __iter__(self):
-        return iter(self.uuids)
-
-    def __len__(self):
-        return len(self.uuids)
+    def build(self, uuid):
+        inst = self._snapshot.instance_by_uuid[uuid]
+        return classify_instance(inst, self._snapshot.usage_of(uuid),
+                                 self._p)
 
     def of_class(self, cls):
         """uuids of the instances of class ``cls``, sorted."""
@@ -225,10 +212,10 @@ def classify_arrays(snapshot, p):
     net = _nan_sum(net_rx, net_tx)
     raw = {
         kinds.MEMORY: _score_column(col(snap.DIRTY_RATE),
-                                    p.dirty_heavy_mibps),
-        kinds.WEB: _score_column(net_tx, p.net_heavy_mibps),
-        kinds.NET_RX: _score_column(net_rx, p.net_heavy_mibps),
-        kinds.DISK_IO: _score_column(disk, p.disk_heavy_mibps),
+                                    p.dirty_heavy),
+        kinds.WEB: _score_column(net_tx, p.network_heavy),
+        kinds.NET_RX: _score_column(net_rx, p.network_heavy),
+        kinds.DISK_IO: _score_column(disk, p.disk_heavy),
         kinds.CPU: _score_column(cpu, p.cpu_heavy),
     }
     scores = np.column_stack([np.nan_to_num(raw[c], nan=-1.0)

@@ -36,22 +36,22 @@ def recent(history, uuid, now, window_s):
 
 def resting_reason(uuid, history, now, p):
     """Why ``uuid`` may not move now, or ``None``."""
-    moves = recent(history, uuid, now, p.history_window_s)
+    moves = recent(history, uuid, now, p.history_window)
     if not moves:
         return None
     last = max(m.finished_at for m in moves)
-    rest = rest_needed(len(moves), p.cooldown_s, p.cooldown_cap_s)
+    rest = rest_needed(len(moves), p.cooldown, p.cooldown_cap)
     waited = now - last
     if waited < rest:
         return ('cooling down: migrated %d time(s) in the last %.0f h, '
                 'last %.0f s ago, rests %.0f s'
-                % (len(moves), p.history_window_s / 3600.0, waited, rest))
+                % (len(moves), p.history_window / 3600.0, waited, rest))
     return None
 
 
 def undo_reason(uuid, dest, history, now, p):
     """Why sending ``uuid`` to ``dest`` would undo a recent move."""
-    for m in recent(history, uuid, now, p.history_window_s):
+    for m in recent(history, uuid, now, p.history_window):
         if m.source == dest:
             return 'would undo its migration from %s %.0f s ago' % (
                 dest, now - m.finished_at)

@@ -20,28 +20,29 @@ first round sends the guest's memory ``V0`` at bandwidth ``B``; while round
 *i* lasts ``T_i = V_i / B`` the guest re-dirties ``V_{i+1} = min(W, D T_i)``
 (dirty rate ``D``, writable working set ``W``).  Copying stops when the
 remainder fits the downtime limit (``V <= B * downtime_limit``) or after
-``max_rounds``; the remainder is then sent with the guest paused, which is
-the downtime.  This reproduces the paper's Fig. 1: time grows with memory
-and dirty size, downtime with dirty size but not with memory size.
+``max_precopy_rounds``; the remainder is then sent with the guest paused,
+which is the downtime.  This reproduces the paper's Fig. 1: time grows
+with memory and dirty size, downtime with dirty size but not with memory
+size.
 
 ``V0`` is the guest's used memory when that metric exists (QEMU sends
 never-touched zero pages as ~9-byte markers), else its flavor size.
 
 The hypervisor's knobs, with Nova's libvirt defaults:
 
-* ``downtime_limit_ms`` is QEMU's ``downtime-limit``, which libvirt sets
-  from Nova's ``[libvirt] live_migration_downtime`` (500 ms, at least
+* ``live_migration_downtime`` is QEMU's ``downtime-limit``, which libvirt
+  sets from Nova's ``[libvirt] live_migration_downtime`` (500 ms, at least
   100).  Nova does not set it at once: it starts at 500 / 10 = 50 ms and
   raises it linearly to 500 ms in ``live_migration_downtime_steps`` (10)
   steps, one every ``live_migration_downtime_delay`` (75 s) per GiB of RAM
   + disk, counting at least 2 GiB, i.e. every 150 s or more.
-* ``max_rounds``: QEMU itself never gives up on a pre-copy that does not
-  converge.  Nova aborts it after ``live_migration_completion_timeout``
-  (800 s per GiB, at least 2 GiB; ``live_migration_timeout_action`` =
-  abort) unless auto-converge or post-copy are permitted (both off by
-  default); an operator can force completion.  The cap stands for that
-  end of the copy rounds.
-* ``stop_copy_mibps``: QEMU 7.2 sends the final remainder unthrottled,
+* ``max_precopy_rounds``: QEMU itself never gives up on a pre-copy that
+  does not converge.  Nova aborts it after
+  ``live_migration_completion_timeout`` (800 s per GiB, at least 2 GiB;
+  ``live_migration_timeout_action`` = abort) unless auto-converge or
+  post-copy are permitted (both off by default); an operator can force
+  completion.  The cap stands for that end of the copy rounds.
+* ``stop_copy_bandwidth``: QEMU 7.2 sends the final remainder unthrottled,
   ignoring ``max-bandwidth`` (850-2400 MiB/s measured on a 2-core test
   host), so the downtime is ``fixed_downtime_ms + V_last / stop_copy``;
   0 keeps the textbook ``V_last / B``.
@@ -80,23 +81,24 @@ class MigrationCost:
         return int(self.sent_mib * 1024 * 1024)
 
 
-def precopy(memory_mib, dirty_mibps, wss_mib, bandwidth_mibps,
-            downtime_limit_ms, max_rounds, stop_copy_mibps=0.0,
+def precopy(memory_mib, dirty_mibps, wss_mib, migration_bandwidth,
+            live_migration_downtime, max_precopy_rounds,
+            stop_copy_bandwidth=0.0,
             fixed_downtime_ms=0.0, time_factor=1.0, downtime_factor=1.0):
     """Simulate pre-copy rounds and return a :class:`MigrationCost`.
 
-    Sizes in MiB, rates in MiB/s.  ``stop_copy_mibps`` is the rate of the
-    final copy with the guest paused (0: ``bandwidth_mibps``) and
+    Sizes in MiB, rates in MiB/s.  ``stop_copy_bandwidth`` is the rate of the
+    final copy with the guest paused (0: ``migration_bandwidth``) and
     ``fixed_downtime_ms`` the pause on top of it.  ``time_factor``
     divides the live-phase bandwidth and ``downtime_factor`` the
     stop-and-copy rate (section 3.3 interference).
     """
-    if bandwidth_mibps <= 0:
-        raise ValueError('bandwidth_mibps must be > 0')
-    live_bw = bandwidth_mibps / max(time_factor, 1e-9)
-    stop_rate = stop_copy_mibps or bandwidth_mibps
+    if migration_bandwidth <= 0:
+        raise ValueError('migration_bandwidth must be > 0')
+    live_bw = migration_bandwidth / max(time_factor, 1e-9)
+    stop_rate = stop_copy_bandwidth or migration_bandwidth
     stop_bw = stop_rate / max(downtime_factor, 1e-9)
-    limit_mib = live_bw * downtime_limit_ms / 1000.0
+    limit_mib = live_bw * live_migration_downtime / 1000.0
     dirty = max(0.0, dirty_mibps)
     wss = max(0.0, wss_mib)
     volume = max(0.0, memory_mib)
@@ -111,7 +113,7 @@ def precopy(memory_mib, dirty_mibps, wss_mib, bandwidth_mibps,
         if remainder <= limit_mib:
             converged = True
             break
-        if rounds >= max_rounds:
+        if rounds >= max_precopy_rounds:
             converged = False
             break
         volume = remainder
@@ -127,7 +129,7 @@ def model_inputs(instance, usage, p):
         instance.ram_mb
     dirty = usage.get(snap.DIRTY_RATE)
     if dirty is None:
-        dirty = p.assumed_dirty_mibps
+        dirty = p.dirty_rate_when_unknown
     wss = usage.get(snap.WSS)
     if wss is None:
         wss = first
@@ -137,8 +139,9 @@ def model_inputs(instance, usage, p):
 def instance_cost(instance, usage, p, time_factor=1.0, downtime_factor=1.0):
     """Predicted :class:`MigrationCost` of migrating ``instance``."""
     first, dirty, wss = model_inputs(instance, usage, p)
-    return precopy(first, dirty, wss, p.bandwidth_mibps,
-                   p.downtime_limit_ms, p.max_rounds, p.stop_copy_mibps,
+    return precopy(first, dirty, wss, p.migration_bandwidth,
+                   p.live_migration_downtime, p.max_precopy_rounds,
+                   p.stop_copy_bandwidth,
                    p.fixed_downtime_ms, time_factor, downtime_factor)
 
 

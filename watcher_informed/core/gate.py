@@ -81,7 +81,7 @@ def relief(host, load_before, removed, p):
     return total
 
 
-def judge(host, load_before, demands, costs, p, horizon_s, aggressiveness):
+def judge(host, load_before, demands, costs, p, horizon, aggressiveness):
     """Verdict on moving instances with ``demands`` (absolute) off a host.
 
     ``costs`` are the moves' core-second costs (see :func:`move_cost`).
@@ -90,7 +90,7 @@ def judge(host, load_before, demands, costs, p, horizon_s, aggressiveness):
     for demand in demands:
         for dim, value in demand.items():
             removed[dim] = removed.get(dim, 0.0) + value
-    benefit = relief(host, load_before, removed, p) * horizon_s
+    benefit = relief(host, load_before, removed, p) * horizon
     cost = sum(costs)
     margin = MARGINS[aggressiveness]
     return Verdict(benefit >= margin * cost, benefit, cost, margin)

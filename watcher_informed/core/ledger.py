@@ -43,6 +43,8 @@ import numpy as np
 
 from watcher_informed.core import kinds
 from watcher_informed.core import overload
+from watcher_informed.core import params as params_mod
+from watcher_informed.core import snapshot as snap
 
 #: resource columns of ``cap`` and ``alloc``.
 RESOURCES = ('vcpus', 'ram_mb', 'disk_gb')
@@ -52,7 +54,8 @@ _CLASS_INDEX = {c: i for i, c in enumerate(kinds.CLASSES)}
 class Ledger:
     """Mutable cluster state (see the module documentation)."""
 
-    def __init__(self, snapshot, p, demand=None, profiles=None):
+    def __init__(self, snapshot, p=None, demand=None, profiles=None):
+        p = p if p is not None else params_mod.Params()
         self.snapshot = snapshot
         self.hosts = tuple(snapshot.hosts)
         self.names = tuple(h.name for h in self.hosts)
@@ -125,6 +128,15 @@ class Ledger:
         row = self.load[self.index[host]]
         frac = self.frac(uuid, host)
         return {d: row[k] + frac[k] for k, d in enumerate(kinds.DIMS)}
+
+    def capacity(self, name):
+        """Allocatable resources of host ``name`` (a ``Resources``)."""
+        return snap.Resources(*(float(x) for x in self.cap[self.index[name]]))
+
+    def allocated(self, name):
+        """What the instances now on ``name`` are allocated."""
+        return snap.Resources(*(float(x)
+                                for x in self.alloc[self.index[name]]))
 
     def loads(self):
         """``{host: {dim: load}}`` of the current state."""

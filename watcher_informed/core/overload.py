@@ -23,7 +23,6 @@ nothing to CPU, disk and network load; RAM falls back to the flavor size
 (the conservative choice, since RAM is what overcommit breaks first).
 """
 
-import collections.abc
 import dataclasses
 import math
 import typing
@@ -70,10 +69,10 @@ def instance_demand(instance, usage):
 def host_scale(host, p):
     """Physical capacity per dimension used to normalise loads."""
     return {'cpu': max(host.vcpus, 1e-9), 'ram': max(host.ram_mb, 1e-9),
-            'disk_io': p.host_disk_io_mibps, 'net': p.host_net_mibps}
+            'disk_io': p.host_disk_io_capacity, 'net': p.host_network_capacity}
 
 
-class Demands(collections.abc.Mapping):
+class Demands(usage_mod.ByUuid):
     """Every instance's demand as one array, ``uuid -> {dim: value}``.
 
     ``array`` is (instances x ``DIMS``) in the snapshot's instance order,
@@ -82,8 +81,7 @@ class Demands(collections.abc.Mapping):
     """
 
     def __init__(self, snapshot):
-        self.uuids = tuple(i.uuid for i in snapshot.instances)
-        self.index = {u: k for k, u in enumerate(self.uuids)}
+        super().__init__(i.uuid for i in snapshot.instances)
 
         def col(metric):
             return usage_mod.column(snapshot, metric)
@@ -102,15 +100,9 @@ class Demands(collections.abc.Mapping):
     def row(self, uuid):
         return self.array[self.index[uuid]]
 
-    def __getitem__(self, uuid):
+    def build(self, uuid):
         row = self.array[self.index[uuid]]
         return {d: float(row[k]) for k, d in enumerate(DIMS)}
-
-    def __iter__(self):
-        return iter(self.uuids)
-
-    def __len__(self):
-        return len(self.uuids)
 
 
 def _known_sum(a, b):
@@ -142,19 +134,18 @@ def host_loads(snapshot, p, placement=None, demand=None):
     sums = np.zeros((len(snapshot.hosts), len(DIMS)))
     if len(rows):
         np.add.at(sums, at, demand.array[rows])
-    loads = {}
-    for k, host in enumerate(snapshot.hosts):
-        scale = host_scale(host, p)
-        loads[host.name] = {d: float(sums[k, j]) / scale[d]
-                            for j, d in enumerate(DIMS)}
-    return loads
+    scale = np.array([[host_scale(h, p)[d] for d in DIMS]
+                      for h in snapshot.hosts],
+                     dtype=float).reshape(len(snapshot.hosts), len(DIMS))
+    fractions = (sums / scale).tolist()
+    return {h.name: dict(zip(DIMS, row))
+            for h, row in zip(snapshot.hosts, fractions)}
 
 
 def _table(demand, snapshot):
     """A :class:`Demands` holding the values of a ``{uuid: dict}``."""
     table = Demands.__new__(Demands)
-    table.uuids = tuple(demand)
-    table.index = {u: k for k, u in enumerate(table.uuids)}
+    usage_mod.ByUuid.__init__(table, demand)
     table.array = np.array([[demand[u][d] for d in DIMS]
                             for u in table.uuids],
                            dtype=float).reshape(len(table.uuids), len(DIMS))

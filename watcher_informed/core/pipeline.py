@@ -149,7 +149,7 @@ def _gate(sel, hot, snapshot, p, costs):
     prices = [gate.move_cost(insts[c.uuid], snapshot.usage_of(c.uuid),
                              c.cls, costs[c.uuid]) for c in sel.chosen]
     return gate.judge(host, hot.load, [c.demand for c in sel.chosen],
-                      prices, p, p.horizon_s, p.aggressiveness)
+                      prices, p, p.horizon, p.aggressiveness)
 
 
 @dataclasses.dataclass
@@ -260,14 +260,18 @@ def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
 
 
 # -- 5. order -----------------------------------------------------------
-def order(snapshot, profiles, priced, placed, groups_of):
-    """The paper's order with its dependencies (``sequence``)."""
+def order(snapshot, profiles, priced, placed, groups_of, ledger=None):
+    """The paper's order with its dependencies (``sequence``).
+
+    ``ledger`` is the cluster state before any move.
+    """
     insts = snapshot.instance_by_uuid
     moves = [sequence.Move(u, d.source, d.host, profiles[u].cls,
                            priced.costs[u].time_s, insts[u].resources)
              for u, d in sorted(placed.destinations.items())]
     return sequence.order_moves(snapshot, moves, groups_of,
-                                safe_order=list(placed.destinations))
+                                safe_order=list(placed.destinations),
+                                ledger=ledger)
 
 
 # -- 6. schedule --------------------------------------------------------
@@ -307,7 +311,7 @@ def _selection_reasons(selections, hot_hosts, p):
 
 
 def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
-             placed, ordering, slots):
+             placed, ordering, slots, ledger=None):
     """The :class:`~watcher_informed.core.plan.Plan`, verified."""
     not_moved = dict(placed.not_moved)
     not_moved.update(ordering.dropped)
@@ -333,7 +337,7 @@ def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
     result = plan_mod.Plan(tuple(planned), profiles, tuple(hot_hosts),
                            not_moved, loads_before, loads_after, still,
                            len(snapshot.instances))
-    return checks.verify(snapshot, result, p)
+    return checks.verify(snapshot, result, p, ledger)
 
 
 def build_plan(snapshot, p):
@@ -347,7 +351,9 @@ def build_plan(snapshot, p):
     ledger = ledger_mod.Ledger(snapshot, p, demand, profiles)
     placed = select_and_place(snapshot, p, profiles, demand, hot_hosts,
                               priced, groups_of, ledger)
-    ordering = order(snapshot, profiles, priced, placed, groups_of)
+    # back to the state before any move, exactly (the ledger's undo)
+    ledger.rollback(0)
+    ordering = order(snapshot, profiles, priced, placed, groups_of, ledger)
     slots = schedule(snapshot, profiles, p, ordering)
     return assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
-                    placed, ordering, slots)
+                    placed, ordering, slots, ledger)

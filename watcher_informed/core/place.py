@@ -135,8 +135,8 @@ EXHAUSTIVE_HOSTS = 200
 #: on larger clusters, how many of the least-loaded feasible hosts are
 #: scored (plus the hosts of the instance's talkers and soft mates).
 SHORTLIST = 16
-#: hosts walked in fullness order before the vectorised screen takes over.
-WALK = 32
+#: hosts of the sorted index screened at once (numpy) per step.
+WALK = 128
 
 
 class _Coolest:
@@ -145,11 +145,9 @@ class _Coolest:
     Fullness is the higher of a host's peak load and its peak allocation
     ratio.  The ledger reports the two hosts each move changes, so the
     sorted index costs O(log hosts) per move.  :meth:`take` walks it,
-    least full first (ties by name), screening each host on the numeric
-    hard rules (usable, not the source, capacity, target load) before the
-    exact check; after :data:`WALK` hosts without enough survivors it
-    screens all hosts at once with numpy -- the same hosts in the same
-    order either way.
+    least full first (ties by name), screening :data:`WALK` hosts at a
+    time with numpy on the numeric hard rules (usable, not the source,
+    capacity, target load) before the exact check of each survivor.
     """
 
     def __init__(self, ledger, p):
@@ -159,7 +157,6 @@ class _Coolest:
                                                    dtype=object)))
         self.key = [self._key(h) for h in range(len(ledger.names))]
         self.order = sorted(self.key)
-        self.full = np.array([k[0] for k in self.key])
         ledger.listen(self.changed)
 
     def _key(self, h):
@@ -175,51 +172,32 @@ class _Coolest:
         del self.order[bisect.bisect_left(self.order, old)]
         self.key[h] = new = self._key(h)
         bisect.insort(self.order, new)
-        self.full[h] = new[0]
-
-    def _passes(self, h, need, res, source):
-        led = self.ledger
-        if not led.usable[h] or h == source:
-            return False
-        load, scale = led.load[h], led.scale[h]
-        if any(load[k] + need[k] / scale[k] > self.targets[k] + 1e-12
-               for k in range(4)):
-            return False
-        alloc, cap = led.alloc[h], led.cap[h]
-        return all(alloc[k] + res[k] <= cap[k] + 1e-9 for k in range(3))
 
     def take(self, accept, count, uuid):
-        """Up to ``count`` hosts passing ``accept``, least full first."""
+        """Up to ``count`` hosts passing ``accept``, least full first.
+
+        The sorted index is screened in chunks of :data:`WALK` hosts at a
+        time with numpy (usable, not the source, capacity, target load),
+        and the survivors of a chunk are offered to ``accept`` in order.
+        """
         led = self.ledger
-        need = [led.demand[uuid][d] for d in kinds.DIMS]
-        res = led.res[uuid]
+        need = np.array([led.demand[uuid][d] for d in kinds.DIMS])
+        res = np.array(led.res[uuid])
         source = led.index[led.where[uuid]]
         taken = []
-        for n, (_, _, h) in enumerate(self.order):
-            if n >= WALK:
-                return self._screen(accept, count, need, res, source)
-            if self._passes(h, need, res, source) and \
-                    accept(led.hosts[h]):
-                taken.append(led.hosts[h])
-                if len(taken) >= count:
-                    break
-        return taken
-
-    def _screen(self, accept, count, need, res, source):
-        led = self.ledger
-        after = led.load + np.array(need) / led.scale
-        ok = led.usable & np.all(after <= self.targets + 1e-12, axis=1)
-        ok &= np.all(led.alloc + np.array(res) <= led.cap + 1e-9, axis=1)
-        ok[source] = False
-        survivors = np.flatnonzero(ok)
-        survivors = survivors[np.lexsort((self.rank[survivors],
-                                          self.full[survivors]))]
-        taken = []
-        for h in survivors:
-            if accept(led.hosts[h]):
-                taken.append(led.hosts[h])
-                if len(taken) >= count:
-                    break
+        for start in range(0, len(self.order), WALK):
+            chunk = np.fromiter((key[2] for key in
+                                 self.order[start:start + WALK]), dtype=int)
+            ok = led.usable[chunk] & (chunk != source)
+            ok &= np.all(led.load[chunk] + need / led.scale[chunk] <=
+                         self.targets + 1e-12, axis=1)
+            ok &= np.all(led.alloc[chunk] + res <= led.cap[chunk] + 1e-9,
+                         axis=1)
+            for h in chunk[ok]:
+                if accept(led.hosts[h]):
+                    taken.append(led.hosts[h])
+                    if len(taken) >= count:
+                        return taken
         return taken
 
 
@@ -239,26 +217,33 @@ class Journal:
     """The decisions of a placement run, to resume the next one from.
 
     Each entry is ``(uuid, ledger mark before it, Destination or
-    reason)``.  A later run on the same ledger whose hardest-first order
-    starts with the same instances makes the same decisions for them (same
-    ledger state, same candidates), so it keeps them and rolls the ledger
-    back only to the first instance that differs.
+    reason)``.  A later run on the same ledger makes the same decision as
+    an earlier one for an instance when the instances placed before it are
+    the same (same ledger state, same candidates); an instance that found
+    no destination moved nothing, so leaving it out changes no later
+    decision.  :meth:`resume` keeps the decisions up to the first placed
+    instance that differs and rolls the ledger back to just before it.
     """
 
     def __init__(self):
         self.entries = []
 
     def resume(self, order, ledger):
-        """Decisions kept for the common prefix of ``order``."""
-        k = 0
-        for uuid, entry in zip(order, self.entries):
-            if uuid != entry[0]:
-                break
-            k += 1
-        if k < len(self.entries):
-            ledger.rollback(self.entries[k][1])
-            del self.entries[k:]
-        return list(self.entries)
+        """Decisions kept for ``order``; the rest are to be made."""
+        wanted = set(order)
+        kept, k = [], 0
+        for entry in self.entries:
+            uuid, mark, outcome = entry
+            if not isinstance(outcome, Destination) and uuid not in wanted:
+                continue            # failed before, left out now: no move
+            if k < len(order) and order[k] == uuid:
+                kept.append(entry)
+                k += 1
+                continue
+            ledger.rollback(mark)
+            break
+        self.entries = kept
+        return list(kept)
 
 
 def choose_destinations(selected, snapshot, profiles, p, demand,
@@ -313,6 +298,7 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         else:
             unplaced[uuid] = outcome
     for uuid in todo[len(journal.entries):]:
+        # (the kept decisions are exactly the first len(entries) of todo)
         inst = insts[uuid]
         mark = ledger.mark()
         src = ledger.where[uuid]

@@ -43,7 +43,9 @@ from watcher_informed.core import snapshot as snap
 class Facts:
     """Derived facts shared by the checkers (computed once)."""
 
-    def __init__(self, snapshot, plan):
+    def __init__(self, snapshot, plan, ledger=None):
+        """``ledger``: the cluster state before the plan, read for the
+        allocation of each host (default: summed from the snapshot)."""
         self.insts = snapshot.instance_by_uuid
         self.hosts = snapshot.host_by_name
         self.groups_of = constraints.groups_by_member(snapshot)
@@ -54,34 +56,13 @@ class Facts:
         for m in plan.moves:
             if m.uuid in self.insts:
                 self.incoming[m.dest].append(m)
+        if ledger is not None:
+            self.used = {n: ledger.allocated(n) for n in ledger.names}
+            return
         self.used = {h.name: snap.Resources() for h in snapshot.hosts}
         for inst in snapshot.instances:
             if inst.host in self.used:
                 self.used[inst.host] += inst.resources
-
-
-def _ancestors(moves):
-    by_uuid = {m.uuid: m for m in moves}
-    memo = {}
-
-    def visit(uuid, stack):
-        if uuid in memo:
-            return memo[uuid]
-        if uuid in stack:
-            return set()
-        stack.add(uuid)
-        result = set()
-        for parent in by_uuid[uuid].parents:
-            if parent in by_uuid:
-                result.add(parent)
-                result |= visit(parent, stack)
-        stack.discard(uuid)
-        memo[uuid] = result
-        return result
-
-    for m in moves:
-        visit(m.uuid, set())
-    return memo
 
 
 def ancestors(moves):

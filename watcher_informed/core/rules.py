@@ -318,8 +318,8 @@ class Limits(Rule):
             by_src[m.source].append(m.uuid)
             by_dst[m.dest].append(m.uuid)
         for label, groups, limit in (
-                ('outgoing', by_src, p.max_out_per_host),
-                ('incoming', by_dst, p.max_in_per_host)):
+                ('outgoing', by_src, p.max_concurrent_out),
+                ('incoming', by_dst, p.max_concurrent_in)):
             for host, uuids in sorted(groups.items()):
                 if len(uuids) > limit:
                     width = proofs.max_antichain(uuids, facts.ancestors)

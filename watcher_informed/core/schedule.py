@@ -13,9 +13,9 @@
 """Parallel lanes and a predicted timeline for an ordered set of moves.
 
 Contract: :func:`schedule` list-schedules the sequencer's order.  Each move
-takes the earliest free outgoing slot of its source (``max_out_per_host``,
+takes the earliest free outgoing slot of its source (``max_concurrent_out``,
 default 1 like Nova's ``max_concurrent_live_migrations``), incoming slot of
-its destination (``max_in_per_host``) and, when ``max_parallel`` > 0, a
+its destination (``max_concurrent_in``) and, when ``max_parallel`` > 0, a
 global slot; it starts when those slots and its dependencies are free.
 The previous holder of each slot becomes a parent, so the DAG itself
 enforces the limits in any execution.  Predicted duration comes from the
@@ -94,8 +94,8 @@ def schedule(ordering, snapshot, profiles, p):
     finished = {}
     result = {}
     for move in ordering.order:
-        out = outs.setdefault(move.source, _Slots(p.max_out_per_host))
-        inn = ins.setdefault(move.dest, _Slots(p.max_in_per_host))
+        out = outs.setdefault(move.source, _Slots(p.max_concurrent_out))
+        inn = ins.setdefault(move.dest, _Slots(p.max_concurrent_in))
         deps = ordering.deps[move.uuid]
         ready = max([result[d].end_s for d in deps] or [0.0])
         o_idx, o_free, o_hold = out.pick()

@@ -38,6 +38,7 @@ import dataclasses
 import typing
 
 from watcher_informed.core import constraints
+from watcher_informed.core import ledger as ledger_mod
 from watcher_informed.core import paper
 from watcher_informed.core import snapshot as snap
 
@@ -83,11 +84,10 @@ def _mate_deps(moves, groups_of):
 
 
 class _Sequencer:
-    def __init__(self, snapshot, moves, groups_of):
-        self.cap = {h.name: h.capacity for h in snapshot.hosts}
-        self.used = {h.name: snap.Resources() for h in snapshot.hosts}
-        for inst in snapshot.instances:
-            self.used[inst.host] = self.used[inst.host] + inst.resources
+    def __init__(self, snapshot, moves, groups_of, ledger):
+        # capacity and allocation before any move, from the one ledger
+        self.cap = {n: ledger.capacity(n) for n in ledger.names}
+        self.used = {n: ledger.allocated(n) for n in ledger.names}
         self.incoming = {h.name: snap.Resources() for h in snapshot.hosts}
         self.out_seq = {h.name: [] for h in snapshot.hosts}
         self.ancestors = {}
@@ -107,7 +107,8 @@ class _Sequencer:
     def try_deps(self, move):
         """Parents that make ``move`` safe now, or ``None``."""
         mates = self.mates[move.uuid]
-        if not mates.issubset(self.ancestors):
+        # not mates.issubset(dict): that would copy the dict into a set
+        if any(m not in self.ancestors for m in mates):
             return None
         need = self.used[move.dest] + self.incoming[move.dest] + \
             move.resources
@@ -154,7 +155,7 @@ class _Sequencer:
 
 
 def order_moves(snapshot, moves, groups_of=None, safe_order=None,
-                key=priority):
+                key=priority, ledger=None):
     """Return an :class:`Ordering` of ``moves``.
 
     ``safe_order`` (uuids) is an order known to be safe when the moves run
@@ -162,23 +163,26 @@ def order_moves(snapshot, moves, groups_of=None, safe_order=None,
     ordering by priority has to drop moves, ordering is redone so that a
     move is only committed if the rest can still follow in
     ``safe_order``, which never drops a move.  ``key`` replaces the
-    paper's priority (the benchmark's ablations use it).
+    paper's priority (the benchmark's ablations use it).  ``ledger`` is
+    the cluster state *before* the moves (default: the snapshot's).
     """
     groups_of = groups_of if groups_of is not None else \
         constraints.groups_by_member(snapshot)
-    result = _order(snapshot, moves, groups_of, None, key)
+    if ledger is None:
+        ledger = ledger_mod.Ledger(snapshot)
+    result = _order(snapshot, moves, groups_of, None, key, ledger)
     if result.dropped and safe_order:
         rank = {u: i for i, u in enumerate(safe_order)}
         fallback = sorted(moves, key=lambda m: (rank.get(m.uuid, len(rank)),
                                                 m.uuid))
-        alt = _order(snapshot, moves, groups_of, fallback, key)
+        alt = _order(snapshot, moves, groups_of, fallback, key, ledger)
         if len(alt.dropped) < len(result.dropped):
             result = alt
     return result
 
 
-def _order(snapshot, moves, groups_of, lookahead, key):
-    seq = _Sequencer(snapshot, moves, groups_of)
+def _order(snapshot, moves, groups_of, lookahead, key, ledger):
+    seq = _Sequencer(snapshot, moves, groups_of, ledger)
     pending = sorted(moves, key=key)
     order, deps, dropped = [], {}, {}
     while pending:

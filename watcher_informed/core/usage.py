@@ -31,17 +31,43 @@ from watcher_informed.core import kinds
 from watcher_informed.core import snapshot as snap
 
 
-class UsageTable(collections.abc.Mapping):
+class ByUuid(collections.abc.Mapping):
+    """A read-only ``uuid -> value`` mapping over per-instance arrays.
+
+    Rows are in ``uuids`` order (``index`` maps a uuid to its row); the
+    value of a uuid is built by :meth:`build` on first access and kept.
+    """
+
+    def __init__(self, uuids):
+        self.uuids = tuple(uuids)
+        self.index = {u: i for i, u in enumerate(self.uuids)}
+        self._built = {}
+
+    def build(self, uuid):
+        raise NotImplementedError
+
+    def __getitem__(self, uuid):
+        value = self._built.get(uuid)
+        if value is None:
+            value = self._built[uuid] = self.build(uuid)
+        return value
+
+    def __iter__(self):
+        return iter(self.uuids)
+
+    def __len__(self):
+        return len(self.uuids)
+
+
+class UsageTable(ByUuid):
     """Usage of many instances, column per metric (see module doc)."""
 
     def __init__(self, uuids, columns, reasons):
-        self.uuids = tuple(uuids)
-        self.index = {u: i for i, u in enumerate(self.uuids)}
+        super().__init__(uuids)
         #: ``{metric: float array}``, NaN where missing.
         self.columns = columns
         #: ``{metric: {uuid: reason}}`` for missing values only.
         self.reasons = reasons
-        self._built = {}
 
     def column(self, metric, uuids=None):
         """The values of ``metric`` (NaN: missing), in ``uuids`` order."""
@@ -56,27 +82,17 @@ class UsageTable(collections.abc.Mapping):
             return np.full(len(uuids), np.nan)
         return np.where(idx >= 0, col[idx], np.nan)
 
-    def __getitem__(self, uuid):
-        usage = self._built.get(uuid)
-        if usage is None:
-            i = self.index[uuid]
-            values, missing = {}, {}
-            for metric, col in self.columns.items():
-                value = col[i]
-                if value == value:
-                    values[metric] = float(value)
-                else:
-                    missing[metric] = self.reasons.get(metric, {}).get(
-                        uuid, 'no samples')
-            usage = snap.Usage(values, missing)
-            self._built[uuid] = usage
-        return usage
-
-    def __iter__(self):
-        return iter(self.uuids)
-
-    def __len__(self):
-        return len(self.uuids)
+    def build(self, uuid):
+        i = self.index[uuid]
+        values, missing = {}, {}
+        for metric, col in self.columns.items():
+            value = col[i]
+            if value == value:
+                values[metric] = float(value)
+            else:
+                missing[metric] = self.reasons.get(metric, {}).get(
+                    uuid, 'no samples')
+        return snap.Usage(values, missing)
 
 
 def table(uuids, raw, reasons=None):

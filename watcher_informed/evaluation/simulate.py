@@ -23,7 +23,7 @@ Execution model (what Watcher's applier and Nova do):
 * an action is ready when all its parents completed; the applier runs at
   most ``workers`` actions at once (its taskflow ``max_workers``);
 * Nova starts a live migration only while its source host runs fewer than
-  ``max_out_per_host`` outgoing ones (``max_concurrent_live_migrations``);
+  ``max_concurrent_out`` outgoing ones (``max_concurrent_live_migrations``);
   otherwise it waits, holding its applier worker;
 * the destination's resources are claimed at the start, the source's freed
   at the end; a start that overcommits the destination is counted as a
@@ -72,7 +72,7 @@ class Setup:
 
     link_mibps: float = 1250.0
     workers: int = 0
-    max_out_per_host: int = 1
+    max_concurrent_out: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,7 +202,7 @@ class _Sim:
                            0.05 * link) / outs[run.source]
             free_in = max(link - self.rx[run.dest],
                           0.05 * link) / ins[run.dest]
-            share = min(self.p.bandwidth_mibps, free_out, free_in)
+            share = min(self.p.migration_bandwidth, free_out, free_in)
             t_f, d_f = cost_mod.interference_factors(
                 self._classes(run.source, run.uuid),
                 self._classes(run.dest, run.uuid), self.p)
@@ -210,7 +210,7 @@ class _Sim:
             if run.phase == 'live':
                 run.rate = run.share
             else:
-                run.rate = (self.p.stop_copy_mibps or share) / d_f
+                run.rate = (self.p.stop_copy_bandwidth or share) / d_f
 
     # -- scheduling ------------------------------------------------------
     def _ready(self):
@@ -234,7 +234,7 @@ class _Sim:
                 continue
             active = sum(1 for r in self.running.values()
                          if r.source == source)
-            if active >= self.setup.max_out_per_host:
+            if active >= self.setup.max_concurrent_out:
                 continue
             ready = self.waiting.pop(key)
             self.running[key] = _Run(key, uuid, source, dest,
@@ -256,14 +256,14 @@ class _Sim:
             return True
         duration = self.now - run.round_start
         remainder = min(truth.wss_mib, truth.dirty_mibps * duration)
-        limit = run.share * self.p.downtime_limit_ms / 1000.0
-        if remainder <= limit or run.rounds >= self.p.max_rounds:
+        limit = run.share * self.p.live_migration_downtime / 1000.0
+        if remainder <= limit or run.rounds >= self.p.max_precopy_rounds:
             run.phase = 'stop'
             run.stop_start = self.now
             # the fixed part of the downtime is modelled as extra volume
             # at the stop-and-copy rate; it is not data sent
             run.fixed = self.p.fixed_downtime_ms / 1000.0 * (
-                self.p.stop_copy_mibps or run.share)
+                self.p.stop_copy_bandwidth or run.share)
             run.left = remainder + run.fixed
         else:
             run.left = remainder
@@ -280,9 +280,9 @@ class _Sim:
         truth = self.truths[run.uuid]
         alone = cost_mod.precopy(
             truth.first_round_mib, truth.dirty_mibps, truth.wss_mib,
-            min(self.p.bandwidth_mibps, self.setup.link_mibps),
-            self.p.downtime_limit_ms, self.p.max_rounds,
-            self.p.stop_copy_mibps, self.p.fixed_downtime_ms).time_s
+            min(self.p.migration_bandwidth, self.setup.link_mibps),
+            self.p.live_migration_downtime, self.p.max_precopy_rounds,
+            self.p.stop_copy_bandwidth, self.p.fixed_downtime_ms).time_s
         result.append(SimMove(run.uuid, run.source, run.dest, run.ready,
                               run.start, self.now, self.now - run.stop_start,
                               run.sent - run.fixed, alone, run.rounds))

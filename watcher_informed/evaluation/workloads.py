@@ -50,7 +50,7 @@ TABLE1 = paper.TABLE1
 
 def paper_params(**over):
     """Cost-model params of the paper's testbed (1 GbE, Xen's 29 rounds)."""
-    values = dict(bandwidth_mibps=LINK_1GBE, downtime_limit_ms=300.0,
-                  max_rounds=29, fixed_downtime_ms=10.0)
+    values = dict(migration_bandwidth=LINK_1GBE, live_migration_downtime=300.0,
+                  max_precopy_rounds=29, fixed_downtime_ms=10.0)
     values.update(over)
     return dataclasses.replace(params_mod.Params(), **values)

@@ -102,13 +102,13 @@ class InformedLiveMigration(base.BaseStrategy):
     def get_config_opts(cls):
         return super().get_config_opts() + list(strategy_conf.OPTS)
 
-    def _reader(self):
+    def _reader(self, options):
         if self.metrics_reader is None:
             self.metrics_reader = stores.reader_for(
-                getattr(self.config, 'metrics_store', 'auto'),
+                options['metrics_store'],
                 lambda: self.datasource_backend,
-                getattr(self.config, 'dirty_rate_meter', '') or None,
-                getattr(self.config, 'working_set_meter', '') or None)
+                options['dirty_rate_meter'] or None,
+                options['working_set_meter'] or None)
         return self.metrics_reader
 
     def _connection(self):
@@ -117,8 +117,8 @@ class InformedLiveMigration(base.BaseStrategy):
             self.nova_connection = nova_helper.NovaHelper().connection
         return self.nova_connection
 
-    def _nova_facts(self, instances):
-        use_groups = getattr(self.config, 'use_server_groups', True)
+    def _nova_facts(self, instances, options):
+        use_groups = options['use_server_groups']
         needs_zones = any(i.pinned_az for i in instances)
         if not use_groups and not needs_zones:
             return (), {}
@@ -134,28 +134,29 @@ class InformedLiveMigration(base.BaseStrategy):
 
     def do_execute(self, audit=None):
         try:
-            p, comm = parameters.to_params(dict(self.input_parameters),
-                                           self.config)
+            settings = parameters.read(dict(self.input_parameters),
+                                       self.config)
         except params_mod.ParamError as exc:
             LOG.error('%s: invalid parameter %s', NAME, exc)
             raise exception.InvalidParameter(message=str(exc))
+        p, comm = settings.params, settings.communication_groups
         hosts, instances, elements = watcher_model.read_model(
             self.compute_model)
-        groups, zones = self._nova_facts(instances)
+        groups, zones = self._nova_facts(instances, settings.options)
         if zones:
             hosts, instances, elements = watcher_model.read_model(
                 self.compute_model, zones)
-        window = parameters.window(dict(self.input_parameters), self.config)
         try:
             usage = metrics_base.read_usage(
-                self._reader(), list(elements.values()), window)
+                self._reader(settings.options), list(elements.values()),
+                settings.window)
         except metrics_base.MetricsUnavailable as exc:
             LOG.error('%s: cannot read metrics: %s', NAME, exc)
             raise
         now = self.clock()
         source = self.history_source or (
             lambda at, window: history.recent_moves(self.ctx, at, window))
-        recent = source(now, p.history_window_s)
+        recent = source(now, p.history_window)
         snapshot = watcher_model.build_snapshot(hosts, instances, usage,
                                                 groups, comm, recent, now)
         plan = pipeline.build_plan(snapshot, p)

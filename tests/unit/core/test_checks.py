@@ -20,7 +20,7 @@ from watcher_informed.core import params
 from watcher_informed.core import plan as plan_mod
 from watcher_informed.core import snapshot as snap
 
-P = params.Params(max_in_per_host=4)
+P = params.Params(max_concurrent_in=4)
 
 
 def mv(step, uuid, src, dst, parents=()):
@@ -131,7 +131,7 @@ def test_affinity_member_must_not_move():
 @pytest.mark.parametrize('limit, chained, bad', [
     (1, False, True), (1, True, False), (2, False, False)])
 def test_outgoing_concurrency(limit, chained, bad):
-    p = params.Params(max_out_per_host=limit, max_in_per_host=4)
+    p = params.Params(max_concurrent_out=limit, max_concurrent_in=4)
     snapshot = b.cluster(HOSTS, VMS)
     plan = plan_of(mv(1, 'x', 'A', 'C'),
                    mv(2, 'y', 'A', 'C', ['x'] if chained else []))
@@ -141,8 +141,8 @@ def test_outgoing_concurrency(limit, chained, bad):
 
 def test_max_migrations():
     snapshot = b.cluster(HOSTS, VMS)
-    p = params.Params(max_migrations=1, max_out_per_host=2,
-                      max_in_per_host=2)
+    p = params.Params(max_migrations=1, max_concurrent_out=2,
+                      max_concurrent_in=2)
     result = found(snapshot, plan_of(mv(1, 'x', 'A', 'C'),
                                      mv(2, 'y', 'A', 'C')), p)
     assert any('max_migrations' in v for v in result)

@@ -20,8 +20,8 @@ from watcher_informed.core import pipeline
 from watcher_informed.core import plan as plan_mod
 from watcher_informed.core import snapshot as snap
 
-P = params.Params(cooldown_s=600.0, cooldown_cap_s=3000.0,
-                  history_window_s=86400.0)
+P = params.Params(cooldown=600, cooldown_cap=3000,
+                  history_window=86400)
 
 
 @pytest.mark.parametrize('count, rest', [(0, 0), (1, 600), (2, 1200),

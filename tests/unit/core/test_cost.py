@@ -63,7 +63,7 @@ def test_fig1_time_and_downtime_grow_with_dirty_set(wss):
 
 def test_unthrottled_stop_copy_shortens_downtime_only_at_the_end():
     slow = run(1024, 64, 256, bw=32, rounds=7)
-    fast = run(1024, 64, 256, bw=32, rounds=7, stop_copy_mibps=1500)
+    fast = run(1024, 64, 256, bw=32, rounds=7, stop_copy_bandwidth=1500)
     assert fast.downtime_s < slow.downtime_s
     assert fast.sent_mib == pytest.approx(slow.sent_mib)
 
@@ -103,8 +103,8 @@ def test_used_memory_is_the_first_round():
 
 def test_dirty_rate_defaults_to_assumption_when_missing():
     inst = b.vm('a', 'h', ram_mb=4096)
-    p = params.Params(assumed_dirty_mibps=500.0, bandwidth_mibps=100.0)
+    p = params.Params(dirty_rate_when_unknown=500.0, migration_bandwidth=100.0)
     assumed = cost.instance_cost(inst, snap.make_usage({'ram': 2048}), p)
     zero = cost.instance_cost(inst, snap.make_usage({'ram': 2048}),
-                              params.Params(bandwidth_mibps=100.0))
+                              params.Params(migration_bandwidth=100.0))
     assert assumed.time_s > zero.time_s

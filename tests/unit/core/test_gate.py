@@ -69,15 +69,15 @@ def test_pipeline_skips_a_host_not_worth_relieving():
                              dirty_rate=400.0),
               'pin': b.usage('idle', cpu=0.9)}
     snapshot = b.cluster([b.host('A'), b.host('B')], vms, usages)
-    slow = params.Params(bandwidth_mibps=100.0, horizon_s=600.0)
+    slow = params.Params(migration_bandwidth=100.0, horizon=600)
     plan = pipeline.build_plan(snapshot, slow)
     assert plan.moves == ()
     assert plan.not_moved['big'].startswith('not worth it')
     # the same move pays off if the placement holds two days (benefit
     # 0.04 core x 172800 s = 6912 core-s vs a ~2570 core-s migration)
-    long = params.Params(bandwidth_mibps=100.0, horizon_s=172800.0)
+    long = params.Params(migration_bandwidth=100.0, horizon=172800)
     assert [m.uuid for m in pipeline.build_plan(snapshot, long).moves] == \
         ['big']
-    cautious = params.Params(bandwidth_mibps=100.0, horizon_s=172800.0,
+    cautious = params.Params(migration_bandwidth=100.0, horizon=172800,
                              aggressiveness=1)
     assert pipeline.build_plan(snapshot, cautious).moves == ()

@@ -22,8 +22,9 @@ def test_defaults_are_valid():
 @pytest.mark.parametrize('field, value', [
     ('cpu_threshold', 0.0), ('cpu_threshold', 1.5), ('cpu_threshold', 'x'),
     ('ram_threshold', float('nan')), ('target_margin', 0.9),
-    ('bandwidth_mibps', 0), ('max_rounds', 0), ('max_migrations', -1),
-    ('max_out_per_host', 0), ('max_parallel', 1.5),
+    ('migration_bandwidth', 0), ('max_precopy_rounds', 0),
+    ('max_migrations', -1),
+    ('max_concurrent_out', 0), ('max_parallel', 1.5),
     ('dirty_on_source_time', 0.5), ('cpu_heavy', True),
 ])
 def test_invalid_field_is_named(field, value):
@@ -51,3 +52,37 @@ def test_interference_override_is_symmetric():
 def test_targets_are_threshold_minus_margin():
     p = params.Params(cpu_threshold=0.8, target_margin=0.2)
     assert p.targets()['cpu'] == pytest.approx(0.6)
+
+
+def _out_of_range(row):
+    """Values just outside the declared range of ``row``."""
+    step = 1 if row.type == 'integer' else 0.001
+    if row.minimum is not None:
+        yield row.minimum if row.exclusive_minimum else row.minimum - step
+    if row.maximum is not None:
+        yield row.maximum + step
+    if row.type == 'integer':
+        yield float(row.default)
+    yield float('nan') if row.type == 'number' else 'x'
+
+
+@pytest.mark.parametrize('row, value', [
+    (row, value) for row in params.FIELDS for value in _out_of_range(row)],
+    ids=str)
+def test_validate_enforces_the_declared_range_and_type(row, value):
+    p = params.Params(**{row.name: value})
+    with pytest.raises(params.ParamError) as err:
+        p.validate()
+    assert err.value.field == row.name
+
+
+@pytest.mark.parametrize('row', [r for r in params.FIELDS
+                                 if r.minimum is not None],
+                         ids=lambda r: r.name)
+def test_validate_accepts_the_bounds_themselves(row):
+    values = {row.name: row.minimum}
+    if row.exclusive_minimum:
+        values[row.name] = row.maximum
+    params.Params(**values).validate()
+    if row.maximum is not None:
+        params.Params(**{row.name: row.maximum}).validate()

@@ -21,7 +21,7 @@ from watcher_informed.core import pipeline
 from watcher_informed.core import plan as plan_mod
 from watcher_informed.core import snapshot as snap
 
-P = params.Params(bandwidth_mibps=100)
+P = params.Params(migration_bandwidth=100)
 
 
 def hot_host(workloads, extra_hosts=('B', 'C'), **kw):
@@ -94,8 +94,8 @@ def test_order_dirty_and_web_first_net_rx_last_sjf_between():
              ('web', {'cpu': 1.0}), ('disk_io', {'cpu': 1.0, 'ram': 300}),
              ('memory', {'cpu': 1.0})]
     snapshot = hot_host(kinds, extra_hosts=('B', 'C', 'D', 'E', 'F'))
-    p = params.Params(bandwidth_mibps=100, cpu_threshold=0.3,
-                      target_margin=0.05, max_out_per_host=1)
+    p = params.Params(migration_bandwidth=100, cpu_threshold=0.3,
+                      target_margin=0.05, max_concurrent_out=1)
     plan = pipeline.build_plan(snapshot, p)
     classes = [m.cls for m in plan.moves]
     assert len(classes) == 4   # 10 busy cores on 8, target 0.25: shed 4
@@ -168,4 +168,4 @@ def test_max_migrations_caps_the_plan():
 
 def test_invalid_params_are_refused_before_anything_runs():
     with pytest.raises(params.ParamError):
-        pipeline.build_plan(hot_host([]), params.Params(max_rounds=0))
+        pipeline.build_plan(hot_host([]), params.Params(max_precopy_rounds=0))

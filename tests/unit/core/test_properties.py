@@ -161,9 +161,9 @@ def brute_force(snapshot, plan, p):
         outs = collections.Counter(m.source for m in running)
         ins = collections.Counter(m.dest for m in running)
         found['out'].update(h for h, n in outs.items()
-                            if n > p.max_out_per_host)
+                            if n > p.max_concurrent_out)
         found['in'].update(h for h, n in ins.items()
-                           if n > p.max_in_per_host)
+                           if n > p.max_concurrent_in)
         if p.max_parallel and len(running) > p.max_parallel:
             found['parallel'].add('all')
     return found
@@ -490,7 +490,7 @@ def _capacity_cluster():
 
 def test_checker_catches_stripped_capacity_dependency():
     snapshot = _capacity_cluster()
-    p = params_mod.Params(max_out_per_host=3, max_in_per_host=3)
+    p = params_mod.Params(max_concurrent_out=3, max_concurrent_in=3)
     plan = pipeline.build_plan(snapshot, p)
     by_uuid = {m.uuid: m for m in plan.moves}
     into = collections.Counter(m.dest for m in plan.moves)

@@ -21,7 +21,7 @@ from watcher_informed.core import plan as plan_mod
 from watcher_informed.core import proofs
 from watcher_informed.core import rules
 
-P = params.Params(max_in_per_host=4)
+P = params.Params(max_concurrent_in=4)
 
 
 def mv(step, uuid, src, dst, parents=()):

@@ -35,7 +35,7 @@ def setup(moves_spec, p, usages=None, hosts='ABCD'):
 @pytest.mark.parametrize('out_limit, expect_chained', [(1, True),
                                                        (2, False)])
 def test_outgoing_lane_limit(out_limit, expect_chained):
-    p = params.Params(max_out_per_host=out_limit, max_in_per_host=4)
+    p = params.Params(max_concurrent_out=out_limit, max_concurrent_in=4)
     slots, _ = setup([('x', 'A', 'B'), ('y', 'A', 'C')], p)
     chained = 'x' in slots['y'].parents or 'y' in slots['x'].parents
     assert chained == expect_chained
@@ -44,13 +44,13 @@ def test_outgoing_lane_limit(out_limit, expect_chained):
 
 
 def test_incoming_lane_limit():
-    p = params.Params(max_in_per_host=1)
+    p = params.Params(max_concurrent_in=1)
     slots, _ = setup([('x', 'A', 'C'), ('y', 'B', 'C')], p)
     assert 'x' in slots['y'].parents
 
 
 def test_global_cap():
-    p = params.Params(max_parallel=1, max_in_per_host=4)
+    p = params.Params(max_parallel=1, max_concurrent_in=4)
     slots, _ = setup([('x', 'A', 'C'), ('y', 'B', 'D')], p)
     assert slots['y'].start_s >= slots['x'].end_s - 1e-9
 
@@ -65,7 +65,7 @@ def test_independent_moves_run_in_parallel():
 def test_dirty_vm_still_on_source_slows_the_others():
     # section 3.3 / Fig. 4(a): a move out of a host where a memory VM
     # still runs is slower than the same move once it has left
-    p = params.Params(bandwidth_mibps=100)
+    p = params.Params(migration_bandwidth=100)
     usages = {'dirty': b.usage('memory'), 'x': b.usage('idle')}
     slots, ordering = setup([('dirty', 'A', 'C'), ('x', 'A', 'B')], p,
                             usages)
@@ -76,7 +76,7 @@ def test_dirty_vm_still_on_source_slows_the_others():
 
 
 def test_slowed_by_is_reported():
-    p = params.Params(bandwidth_mibps=100)
+    p = params.Params(migration_bandwidth=100)
     vms = [b.vm('x', 'A'), b.vm('dirty', 'A'), b.vm('rx', 'B')]
     snapshot = b.cluster([b.host('A'), b.host('B')], vms,
                          {'dirty': b.usage('memory'), 'rx': b.usage('net_rx')})

@@ -121,7 +121,7 @@ def test_parallel_moves_share_the_link():
     snapshot = b.cluster([b.host('A'), b.host('B'), b.host('C')],
                          [b.vm('x', 'A', ram_mb=1024),
                           b.vm('y', 'B', ram_mb=1024)])
-    p = dataclasses.replace(P, bandwidth_mibps=1000.0)
+    p = dataclasses.replace(P, migration_bandwidth=1000.0)
     setup = simulate.Setup(link_mibps=100.0)
     both = simulate.simulate(snapshot, [('x', 'A', 'C'), ('y', 'B', 'C')],
                              {}, p, setup, truths={'x': truth, 'y': truth})
@@ -140,7 +140,7 @@ def test_nova_runs_one_outgoing_migration_per_host(limit, expected_starts):
                           b.vm('y', 'A', ram_mb=1024)])
     result = simulate.simulate(
         snapshot, [('x', 'A', 'B'), ('y', 'A', 'C')], {}, P,
-        simulate.Setup(max_out_per_host=limit),
+        simulate.Setup(max_concurrent_out=limit),
         truths={'x': truth, 'y': truth})
     assert len({m.start_s for m in result.moves}) == expected_starts
 
@@ -158,7 +158,7 @@ def test_relieved_time_and_timeline():
     vms = [b.vm('v%d' % i, 'A') for i in range(4)]
     usages = {v.uuid: b.usage('cpu', cpu=1.0) for v in vms}
     snapshot = b.cluster([b.host('A'), b.host('B')], vms, usages)
-    p = params.Params(bandwidth_mibps=100)
+    p = params.Params(migration_bandwidth=100)
     result = simulate.simulate(snapshot, [('v0', 'A', 'B'),
                                           ('v1', 'A', 'B')],
                                {'v1': ('v0',)}, p)

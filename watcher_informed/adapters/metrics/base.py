@@ -28,6 +28,7 @@ import typing
 
 import numpy as np
 
+from watcher_informed.core import paramtable
 from watcher_informed.core import snapshot as snap
 from watcher_informed.core import usage as usage_mod
 
@@ -45,10 +46,10 @@ class MetricsUnavailable(Exception):
 class Window:
     """Aggregation window: the last ``period_s`` at ``granularity_s``."""
 
-    period_s: int = 3600
-    granularity_s: int = 300
+    period_s: int = paramtable.BY_NAME['period'].default
+    granularity_s: int = paramtable.BY_NAME['granularity'].default
     #: a series whose newest sample is older than this is stale.
-    stale_after_s: int = 900
+    stale_after_s: int = paramtable.BY_NAME['metric_stale_after'].default
 
 
 @dataclasses.dataclass(frozen=True)

@@ -35,7 +35,7 @@ wss         ``memory.dirty.working_set``        ``instance``, by ``id``
 
 The last two are optional (Ceilometer has no such meter; the compute-node
 agent ``watcher-informed-dirtyrate`` publishes them) and read only when
-the reader is given their names (``dirty_rate_metric``, ``wss_metric``).
+the reader is given their names (``dirty_rate_meter``, ``working_set_meter``).
 
 It asks for the ``mean`` aggregate (in every Ceilometer archive policy) of
 each granularity bucket over ``[now - period - granularity, now]``.
@@ -185,19 +185,19 @@ class GnocchiMetrics(base.MetricsReader):
 
     ``client`` is a gnocchiclient v1 client (Watcher's
     ``GnocchiHelper().gnocchi`` or ``OpenStackClients().gnocchi()``).
-    ``dirty_rate_metric`` (MiB/s) and ``wss_metric`` (MiB) name gauges
+    ``dirty_rate_meter`` (MiB/s) and ``working_set_meter`` (MiB) name gauges
     on the ``instance`` resource, if a collector publishes them.
     ``clock`` returns the current time in seconds (tests fix it).
     """
 
-    def __init__(self, client, name='gnocchi', dirty_rate_metric=None,
-                 clock=time.time, wss_metric=None):
+    def __init__(self, client, name='gnocchi', dirty_rate_meter=None,
+                 clock=time.time, working_set_meter=None):
         self._client = client
         self.name = name
         self._clock = clock
         self.meters = dict(METERS)
-        for metric, meter in ((snap.DIRTY_RATE, dirty_rate_metric),
-                              (snap.WSS, wss_metric)):
+        for metric, meter in ((snap.DIRTY_RATE, dirty_rate_meter),
+                              (snap.WSS, working_set_meter)):
             if meter:
                 self.meters[metric] = Meter(meter, GAUGE, 'instance', 'id',
                                             1.0)

@@ -39,8 +39,8 @@ wss         ``ceilometer_memory_dirty_working_set``   instance UUID
 
 The last two are optional gauges (Ceilometer has no such meter); the
 compute-node agent ``watcher-informed-dirtyrate`` publishes them.  They
-are read when the reader is given their names (``dirty_rate_metric``,
-``wss_metric``; the strategy's ``dirty_rate_meter`` and
+are read when the reader is given their names (``dirty_rate_meter``,
+``working_set_meter``; the strategy's ``dirty_rate_meter`` and
 ``working_set_meter`` options), either a Ceilometer meter name with dots
 (``memory.dirty.rate``, turned into ``ceilometer_memory_dirty_rate`` as
 Ceilometer's exporter does) or a Prometheus series name as it is.  An
@@ -232,8 +232,8 @@ class PrometheusMetrics(base.MetricsReader):
     """Reads Ceilometer's exported meters, one PromQL query per metric."""
 
     def __init__(self, client, name='prometheus', uuid_label='resource',
-                 dirty_rate_metric=None, clock=time.time, timeout=60.0,
-                 wss_metric=None):
+                 dirty_rate_meter=None, clock=time.time, timeout=60.0,
+                 working_set_meter=None):
         if isinstance(client, str):
             self._url = client.rstrip('/') + '/api/v1/query'
             self._session = requests.Session()
@@ -245,8 +245,8 @@ class PrometheusMetrics(base.MetricsReader):
         self.timeout = timeout
         self._clock = clock
         self.meters = dict(METERS)
-        for metric, name in ((snap.DIRTY_RATE, dirty_rate_metric),
-                             (snap.WSS, wss_metric)):
+        for metric, name in ((snap.DIRTY_RATE, dirty_rate_meter),
+                             (snap.WSS, working_set_meter)):
             if name:
                 self.meters[metric] = Meter(series_name(name), GAUGE, 1.0)
         self.queries = 0

@@ -50,17 +50,17 @@ def _helper(kind):
     return wa.AetosHelper()
 
 
-def from_helper(helper, dirty_rate_meter=None, wss_meter=None):
+def from_helper(helper, dirty_rate_meter=None, working_set_meter=None):
     """The bulk reader over a Watcher datasource helper, if there is one.
 
-    ``dirty_rate_meter`` and ``wss_meter`` name the optional dirty-rate
+    ``dirty_rate_meter`` and ``working_set_meter`` name the optional dirty-rate
     (MiB/s) and working-set (MiB) gauges (see the readers).
     """
     kind = getattr(helper, 'NAME', '')
     if kind == 'gnocchi' and getattr(helper, 'gnocchi', None) is not None:
         return gnocchi.GnocchiMetrics(helper.gnocchi, name='gnocchi',
-                                      dirty_rate_metric=dirty_rate_meter,
-                                      wss_metric=wss_meter)
+                                      dirty_rate_meter=dirty_rate_meter,
+                                      working_set_meter=working_set_meter)
     if kind in ('prometheus', 'aetos') and \
             getattr(helper, 'prometheus', None) is not None:
         label = 'resource'
@@ -69,7 +69,8 @@ def from_helper(helper, dirty_rate_meter=None, wss_meter=None):
             label = get_label() or label
         return prometheus.PrometheusMetrics(
             helper.prometheus, name=kind, uuid_label=label,
-            dirty_rate_metric=dirty_rate_meter, wss_metric=wss_meter)
+            dirty_rate_meter=dirty_rate_meter,
+            working_set_meter=working_set_meter)
     return None
 
 
@@ -83,7 +84,7 @@ def configured_datasources():
 
 
 def reader_for(choice, datasource_backend, dirty_rate_meter=None,
-               wss_meter=None, datasources=configured_datasources):
+               working_set_meter=None, datasources=configured_datasources):
     """The reader for option value ``choice``.
 
     ``datasource_backend`` is a callable returning Watcher's datasource
@@ -99,7 +100,7 @@ def reader_for(choice, datasource_backend, dirty_rate_meter=None,
     try:
         if choice in ('gnocchi', 'prometheus', 'aetos'):
             return from_helper(_helper(choice), dirty_rate_meter,
-                               wss_meter)
+                               working_set_meter)
         backend = datasource_backend()
     except base.MetricsUnavailable:
         raise
@@ -113,7 +114,7 @@ def reader_for(choice, datasource_backend, dirty_rate_meter=None,
             store, 'cannot connect: %s: %s' % (type(exc).__name__,
                                                exc)) from exc
     if choice == 'auto':
-        reader = from_helper(backend, dirty_rate_meter, wss_meter)
+        reader = from_helper(backend, dirty_rate_meter, working_set_meter)
         if reader is not None:
             return reader
     return watcher_datasource.WatcherDatasourceMetrics(backend)

@@ -147,7 +147,7 @@ def test_network_resources_and_unsupported_metric():
 
 def test_dirty_rate_metric_is_a_gauge_on_the_instance():
     answer = answer_of({A: {A: series_of([10.0, 20.0])}}, 'dirty')
-    r, agg = reader(answer, dirty_rate_metric='dirty')
+    r, agg = reader(answer, dirty_rate_meter='dirty')
     assert r.supports('dirty_rate')
     assert r.read('dirty_rate', VMS[:1], W)[A].value == 15.0
     assert agg.calls[0][0] == '(metric dirty mean)'
@@ -205,7 +205,7 @@ def test_parse_accepts_iso_strings():
 def test_working_set_metric_is_a_gauge_on_the_instance():
     answer = answer_of({A: {A: series_of([200.0, 300.0])}},
                        'memory.dirty.working_set')
-    r, agg = reader(answer, wss_metric='memory.dirty.working_set')
+    r, agg = reader(answer, working_set_meter='memory.dirty.working_set')
     assert r.supports('wss') and not r.supports('dirty_rate')
     assert r.read('wss', VMS[:1], W)[A].value == 250.0
     assert agg.calls[0][0] == '(metric memory.dirty.working_set mean)'

@@ -236,7 +236,7 @@ DIRTY_NAMES = [
 def test_dirty_rate_and_working_set_gauges(rate_opt, wss_opt, rate_series,
                                            wss_series):
     s = FakeSession([item(A, [60.0, 68.0]), item(B, [40.0])])
-    r = reader(s, dirty_rate_metric=rate_opt, wss_metric=wss_opt)
+    r = reader(s, dirty_rate_meter=rate_opt, working_set_meter=wss_opt)
     assert r.supports('dirty_rate') and r.supports('wss')
     got = r.read('dirty_rate', VMS, W)
     assert got[A].value == pytest.approx(64.0)
@@ -247,8 +247,8 @@ def test_dirty_rate_and_working_set_gauges(rate_opt, wss_opt, rate_series,
 
 
 def test_absent_dirty_gauges_leave_instances_without_a_value():
-    r = reader(FakeSession([]), dirty_rate_metric='memory.dirty.rate',
-               wss_metric='memory.dirty.working_set')
+    r = reader(FakeSession([]), dirty_rate_meter='memory.dirty.rate',
+               working_set_meter='memory.dirty.working_set')
     for metric in ('dirty_rate', 'wss'):
         got = r.read(metric, VMS, W)
         assert got[A].value is None and 'no samples' in got[A].reason

@@ -1,0 +1,432 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Every parameter of the plugin, declared once.
+
+Contract: :data:`TABLE` holds one :class:`Param` per knob -- name, type,
+default, range, unit, help, whether an operator sets it per audit
+(``audit``: the strategy's JSON schema), per deployment (``deploy``: an
+oslo.config option in ``[watcher_strategies.informed_live_migration]``) or
+not at all (``internal``), and what it feeds (``core``: the
+:class:`~watcher_informed.core.params.Params` field of the same name;
+otherwise the adapter that consumes it).  Generated from it, never written
+twice: the audit schema (:mod:`watcher_informed.adapters.parameters`), the
+options (:mod:`watcher_informed.conf.strategy`), ``Params`` and its
+validation (:mod:`watcher_informed.core.params`) and the documentation's
+parameter tables (``doc/source/_exts/parameters.py``).
+
+A name is the same everywhere: audit parameter, option, ``Params`` field,
+``watcher.conf``, docs.  Defaults come from the paper (Tables 1-2,
+sections 3.2-3.4) or, where it is silent, from Nova's libvirt defaults.
+
+Texts are written once for both audiences: ``text`` paragraphs are plain
+sentences (Horizon shows audit descriptions unescaped, so no ``<``, ``>``
+or ``&``); the range and the default sentences are generated from the
+declared bounds, so what is enforced is what is written.  Pure Python.
+"""
+
+import dataclasses
+import json
+import typing
+
+from watcher_informed.core import kinds
+
+AUDIT = 'audit'
+DEPLOY = 'deploy'
+INTERNAL = 'internal'
+
+#: what a parameter feeds, besides ``core`` (a Params field).
+CORE = 'core'
+WINDOW = 'window'            # the metric window (period, granularity, ...)
+READER = 'reader'            # the metric store reader
+NOVA = 'nova'                # the Nova API facts
+GROUPS = 'groups'            # communication groups of the snapshot
+INTERFERENCE = 'interference'    # Params.interference, by override
+
+#: JSON-schema type -> Python type of the value.
+PY_TYPES = {'number': float, 'integer': int, 'boolean': bool,
+            'string': str, 'array': list, 'object': dict}
+
+#: workload class names, as plain strings (the schema is plain literals).
+CLASSES = tuple(c.value for c in kinds.WorkloadClass)
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One parameter.  See the module contract."""
+
+    name: str
+    type: str
+    default: typing.Any
+    when: str
+    feeds: str
+    #: paragraphs; the first is the one-line summary.
+    text: tuple
+    unit: str = ''
+    minimum: typing.Optional[float] = None
+    maximum: typing.Optional[float] = None
+    exclusive_minimum: bool = False
+    #: ``((value, meaning), ...)`` of a string with fixed choices.
+    choices: tuple = ()
+    #: "Possible values" bullets, when the range alone does not say it.
+    possible: tuple = ()
+    #: names of related parameters.
+    related: tuple = ()
+    #: extra JSON-schema keywords (plain literals) for arrays and objects.
+    schema: typing.Mapping = dataclasses.field(default_factory=dict)
+    #: former names of a deploy-time option, still read from watcher.conf
+    #: (oslo.config ``deprecated_opts``); an audit parameter is never
+    #: renamed (stored audit templates would fail validation).
+    deprecated_names: tuple = ()
+
+    @property
+    def py_type(self):
+        return PY_TYPES[self.type]
+
+    @property
+    def summary(self):
+        return self.text[0]
+
+    def range_text(self):
+        """The bounds as a sentence (empty when unbounded)."""
+        unit = '' if self.unit in ('', 'fraction') else ' ' + self.unit
+        low, high = _num(self.minimum), _num(self.maximum)
+        if self.minimum is not None and self.maximum is not None:
+            if self.exclusive_minimum:
+                return 'Greater than %s, at most %s%s.' % (low, high, unit)
+            return 'Between %s and %s%s.' % (low, high, unit)
+        if self.minimum is not None:
+            return '%s %s%s.' % ('Greater than' if self.exclusive_minimum
+                                 else 'At least', low, unit)
+        if self.maximum is not None:
+            return 'At most %s%s.' % (high, unit)
+        return ''
+
+    def default_text(self):
+        return 'Default %s.' % json.dumps(self.default)
+
+    def description(self):
+        """One paragraph: text, range and default (the audit schema's)."""
+        parts = [' '.join(self.text), self.range_text(),
+                 self.default_text()]
+        return ' '.join(p for p in parts if p)
+
+    def possible_values(self):
+        """The "Possible values" bullets of the option help."""
+        if self.possible:
+            return self.possible
+        if self.choices:
+            return tuple('``%s``: %s' % c for c in self.choices)
+        if self.type == 'boolean':
+            return ('True or False.',)
+        kind = 'An integer' if self.type == 'integer' else 'A number'
+        text = self.range_text()
+        if not text:
+            return ('%s.' % kind,)
+        return ('%s, %s%s' % (kind, text[0].lower(), text[1:]),)
+
+
+def _num(value):
+    return None if value is None else json.dumps(value)
+
+
+def _p(name, type_, default, when, feeds, *text, **kw):
+    return Param(name, type_, default, when, feeds, tuple(text), **kw)
+
+
+UUID_PATTERN = ('^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?'
+                '[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$')
+CLASS_PAIR_PATTERN = '^(%s)[+](%s)$' % ('|'.join(CLASSES),
+                                        '|'.join(CLASSES))
+
+
+def _threshold(name, default, what):
+    return _p(name, 'number', default, AUDIT, CORE,
+              'Host %s load, as a fraction of the host capacity, above which '
+              'the host is overloaded and instances are moved off it.'
+              % what, unit='fraction', minimum=0, maximum=1,
+              exclusive_minimum=True)
+
+
+def _factor(name, default, what, where):
+    """A section 3.3 interference factor on another migration."""
+    return _p(name, 'number', default, INTERNAL, CORE,
+              'Section 3.3: factor on the %s of a migration %s.'
+              % (what, where), minimum=1.0, maximum=10.0)
+
+
+TABLE = (
+    # -- audit parameters (the strategy's JSON schema), in schema order --
+    _threshold('cpu_threshold', 0.8, 'CPU (busy cores / cores)'),
+    _threshold('ram_threshold', 0.9, 'memory (used / physical)'),
+    _threshold('disk_io_threshold', 0.8,
+               'disk I/O (MiB/s / host_disk_io_capacity)'),
+    _threshold('net_threshold', 0.8,
+               'network (MiB/s / host_network_capacity)'),
+    _p('target_margin', 'number', 0.1, AUDIT, CORE,
+       'An overloaded host counts as relieved once each of its overloaded '
+       'loads is at most its threshold minus this margin (a fraction of '
+       'the host capacity); destinations must stay at most that target '
+       'too.',
+       unit='fraction', minimum=0, maximum=0.5),
+    _p('period', 'integer', 3600, AUDIT, WINDOW,
+       'Seconds of metric history averaged to classify workloads and '
+       'measure load.', unit='seconds', minimum=60, maximum=604800),
+    _p('granularity', 'integer', 300, AUDIT, WINDOW,
+       'Seconds between the metric samples read.', unit='seconds',
+       minimum=1, maximum=86400),
+    _p('max_migrations', 'integer', 50, AUDIT, CORE,
+       'Most live migrations one audit may plan.', minimum=0,
+       maximum=10000),
+    _p('migration_bandwidth', 'number', 1250, AUDIT, CORE,
+       'Bandwidth of one live migration in MiB/s, used to predict '
+       'migration time, downtime and data sent (1250 MiB/s is 10 '
+       'Gbit/s).', unit='MiB/s', minimum=1, maximum=1000000),
+    _p('max_concurrent_out', 'integer', 1, AUDIT, CORE,
+       'Most live migrations leaving one host at the same time, as Nova '
+       'max_concurrent_live_migrations.', minimum=1, maximum=16),
+    _p('max_concurrent_in', 'integer', 1, AUDIT, CORE,
+       'Most live migrations entering one host at the same time.',
+       minimum=1, maximum=16),
+    _p('max_parallel', 'integer', 0, AUDIT, CORE,
+       'Most live migrations running at the same time in the whole cloud; '
+       '0 means no global limit.', minimum=0, maximum=1000),
+    _p('communication_groups', 'array', [], AUDIT, GROUPS,
+       'Groups of instances that talk to each other and should share a '
+       'host, as a list of lists of instance UUIDs, for example '
+       '[["uuid-a", "uuid-b"]]. Members of affinity and soft-affinity '
+       'server groups are treated as talkers without being listed.',
+       schema={'items': {'type': 'array', 'minItems': 2,
+                         'items': {'type': 'string',
+                                   'pattern': UUID_PATTERN}}}),
+    _p('interference_overrides', 'object', {}, AUDIT, INTERFERENCE,
+       'Overrides of the co-location penalty between two workload '
+       'classes, keyed "class+class" with a value between 0 (fine '
+       'together) and 1 (never together), for example {"disk_io+disk_io": '
+       '0.8}. Classes: %s. Defaults from the paper: disk_io+disk_io 0.5, '
+       'cpu+cpu 0.25, cpu+disk_io 0.' % ', '.join(CLASSES),
+       schema={'patternProperties': {
+           CLASS_PAIR_PATTERN: {'type': 'number', 'minimum': 0,
+                                'maximum': 1}},
+           'additionalProperties': False}),
+    _p('aggressiveness', 'integer', 3, AUDIT, CORE,
+       'How readily instances are moved, from 1 (only when the relief is '
+       'worth 8 times what the tenants lose to the migrations) to 5 (as '
+       'soon as it is worth half of it); 3 asks for twice.',
+       minimum=1, maximum=5),
+    _p('horizon', 'integer', 3600, AUDIT, CORE,
+       'Seconds the new placement is expected to hold, over which the '
+       'relief of a move is counted against its cost.', unit='seconds',
+       minimum=60, maximum=2592000),
+    _p('cooldown', 'integer', 3600, AUDIT, CORE,
+       'Seconds an instance rests after a live migration before it may '
+       'move again; the rest doubles with each further migration within '
+       'the history window (up to the cooldown_cap option).',
+       unit='seconds', minimum=0, maximum=604800),
+    _p('seed', 'integer', 0, AUDIT, CORE,
+       'Seed of the randomised search used when a host has more candidate '
+       'instances than can be searched exhaustively; the same seed gives '
+       'the same plan.', minimum=0, maximum=2147483647),
+
+    # -- deploy-time options, in watcher.conf order --
+    _p('host_disk_io_capacity', 'number', 500.0, DEPLOY, CORE,
+       'Disk throughput of one compute host, in MiB/s.',
+       "Host disk-I/O load is the sum of its instances' read and write "
+       "rates divided by this value; the audit's ``disk_io_threshold`` "
+       'applies to it.', unit='MiB/s', minimum=0.001,
+       related=('host_network_capacity',)),
+    _p('host_network_capacity', 'number', 1250.0, DEPLOY, CORE,
+       'Network throughput of one compute host, in MiB/s (1250 = 10 '
+       'Gbit/s).',
+       "Host network load is the sum of its instances' receive and "
+       "transmit rates divided by this value; the audit's "
+       '``net_threshold`` applies to it.', unit='MiB/s', minimum=0.001,
+       related=('host_disk_io_capacity',)),
+    _p('live_migration_downtime', 'integer', 500, DEPLOY, CORE,
+       'Maximum downtime of a live migration, in milliseconds.',
+       'The cost model stops pre-copy rounds once the remaining dirty '
+       'memory can be sent within this time. Set it to Nova\'s '
+       '``[libvirt] live_migration_downtime`` (default 500 ms).',
+       unit='ms', minimum=1, related=('max_precopy_rounds',)),
+    _p('max_precopy_rounds', 'integer', 30, DEPLOY, CORE,
+       'Number of pre-copy rounds after which the model forces '
+       'stop-and-copy.',
+       'QEMU never gives up on its own. Nova raises the allowed downtime '
+       'in ``[libvirt] live_migration_downtime_steps`` steps, which lets '
+       'most migrations converge, and aborts one that is still running '
+       'after ``[libvirt] live_migration_completion_timeout`` seconds per '
+       "GiB. The model's cap stands for that end; 30 matches Xen's "
+       'historical cap.', minimum=1,
+       related=('live_migration_downtime',)),
+    _p('stop_copy_bandwidth', 'number', 0.0, DEPLOY, CORE,
+       'Rate of the final stop-and-copy phase, in MiB/s; 0 uses the '
+       "audit's ``migration_bandwidth``.",
+       'QEMU 7.2 sends the last dirty pages unthrottled (at memory speed), '
+       'so on such hypervisors a higher value predicts downtime more '
+       'accurately.', unit='MiB/s', minimum=0.0,
+       possible=('0 (the migration bandwidth), or a positive number of '
+                 'MiB/s.',),
+       related=('migration_bandwidth',)),
+    _p('dirty_rate_when_unknown', 'number', 0.0, DEPLOY, CORE,
+       'Memory dirty rate, in MiB/s, assumed for an instance without a '
+       'dirty-rate metric.', unit='MiB/s', minimum=0.0,
+       related=('dirty_rate_meter',)),
+    _p('cpu_heavy', 'number', 0.25, DEPLOY, CORE,
+       "CPU utilisation (fraction of the instance's vCPUs) from which an "
+       'instance counts as a CPU workload.', unit='fraction', minimum=0.0,
+       related=('disk_heavy', 'network_heavy', 'dirty_heavy')),
+    _p('disk_heavy', 'number', 1.0, DEPLOY, CORE,
+       'Disk read + write rate, in MiB/s, from which an instance counts as '
+       'a disk-I/O workload.', unit='MiB/s', minimum=0.0,
+       related=('cpu_heavy', 'network_heavy', 'dirty_heavy')),
+    _p('network_heavy', 'number', 0.1, DEPLOY, CORE,
+       'Network receive (or transmit) rate, in MiB/s, from which an '
+       'instance counts as a network-receive (or web / network-transmit) '
+       'workload.', unit='MiB/s', minimum=0.0,
+       related=('cpu_heavy', 'disk_heavy', 'dirty_heavy')),
+    _p('dirty_heavy', 'number', 16.0, DEPLOY, CORE,
+       'Memory dirty rate, in MiB/s, from which an instance counts as a '
+       'memory-dirtying workload.', unit='MiB/s', minimum=0.0,
+       related=('cpu_heavy', 'disk_heavy', 'network_heavy',
+                'dirty_rate_meter')),
+    _p('metric_stale_after', 'integer', 900, DEPLOY, WINDOW,
+       "Age, in seconds, after which an instance's newest sample is stale "
+       'and the metric is treated as missing.', unit='seconds', minimum=1,
+       related=('metrics_store',)),
+    _p('cooldown_cap', 'integer', 86400, DEPLOY, CORE,
+       'Longest rest, in seconds, imposed on an instance after repeated '
+       'live migrations.',
+       "The rest after a migration starts at the audit's ``cooldown`` and "
+       'doubles with each further migration of the same instance within '
+       '``history_window``; it never exceeds this value.',
+       unit='seconds', minimum=0, related=('history_window', 'cooldown')),
+    _p('history_window', 'integer', 86400, DEPLOY, CORE,
+       "How far back, in seconds, Watcher's records of executed migrate "
+       'actions are read to enforce cooldowns and to refuse moves that '
+       'undo recent ones.', unit='seconds', minimum=0,
+       possible=('0 (no memory) or a positive number of seconds.',),
+       related=('cooldown_cap', 'cooldown')),
+    _p('metrics_store', 'string', 'auto', DEPLOY, READER,
+       'Where the strategy reads instance metrics.',
+       'The Gnocchi, Prometheus and Aetos readers fetch each metric (CPU, '
+       'memory used, disk read/write, network receive/transmit) for all '
+       'instances of the audit in one query, from the meters Ceilometer '
+       "publishes; Watcher's own datasource calls make one query per "
+       'instance and metric and only give CPU and RAM, so the disk-I/O, '
+       'network and web workload classes stay unknown. If the store is '
+       'down or refuses, the audit fails and the decision engine logs the '
+       'store and the reason at ERROR level.',
+       choices=(
+           ('auto', "the bulk reader of the store behind Watcher's "
+            'datasource (Gnocchi, Prometheus, Aetos); Watcher\'s own '
+            'per-instance calls for any other datasource'),
+           ('datasource', "Watcher's per-instance datasource calls (CPU "
+            'and RAM only)'),
+           ('gnocchi', "Gnocchi, with Watcher's client configuration"),
+           ('prometheus', 'Prometheus, from [prometheus_client]'),
+           ('aetos', 'Aetos, from [aetos_client]'),
+       ), related=('dirty_rate_meter', 'metric_stale_after')),
+    _p('dirty_rate_meter', 'string', 'memory.dirty.rate', DEPLOY, READER,
+       "Name of the gauge, in MiB/s, holding each instance's memory dirty "
+       'rate: a metric of the Gnocchi ``instance`` resource, or, in '
+       'Prometheus, a series whose instance UUID label is the one Watcher '
+       'uses (``resource`` by default). A name with dots is a Ceilometer '
+       'meter name, read in Prometheus as ``ceilometer_<name with _ for '
+       '.>``.',
+       'Ceilometer has no such meter; the default is the meter that the '
+       'compute-node agent ``watcher-informed-dirtyrate`` publishes. An '
+       'instance without it gets ``dirty_rate_when_unknown``. Empty: no '
+       'dirty rate is read.',
+       possible=('A meter name.', 'Empty: no dirty rate is read.'),
+       related=('metrics_store', 'dirty_rate_when_unknown',
+                'working_set_meter')),
+    _p('working_set_meter', 'string', 'memory.dirty.working_set', DEPLOY,
+       READER,
+       "Name of the gauge, in MiB, holding each instance's writable "
+       'working set (the memory it keeps rewriting), read like '
+       '``dirty_rate_meter``.',
+       'The default is the meter that ``watcher-informed-dirtyrate`` '
+       'publishes. An instance without it is modelled as rewriting all its '
+       "used memory (the pre-copy model's upper bound). Empty: no working "
+       'set is read.',
+       possible=('A meter name.', 'Empty: no working set is read.'),
+       related=('dirty_rate_meter',)),
+    _p('use_server_groups', 'boolean', True, DEPLOY, NOVA,
+       'Read Nova server groups (affinity, anti-affinity and the soft '
+       'policies) and honour them when placing instances.',
+       "Watcher's compute model has no server groups; with this option "
+       'on, the strategy lists them through the Nova API with Watcher\'s '
+       'credentials.'),
+
+    # -- internal: Params fields no operator sets (documented only) --
+    _p('idle_cpu', 'number', 0.05, INTERNAL, CORE,
+       'CPU utilisation below which (with idle disk and network) an '
+       'instance is idle.', unit='fraction', minimum=0.0),
+    _p('idle_disk_mibps', 'number', 0.05, INTERNAL, CORE,
+       'Disk read + write rate below which the disk counts as idle.',
+       unit='MiB/s', minimum=0.0),
+    _p('idle_net_mibps', 'number', 0.01, INTERNAL, CORE,
+       'Network rate below which the network counts as idle.',
+       unit='MiB/s', minimum=0.0),
+    _p('fixed_downtime_ms', 'number', 10.0, INTERNAL, CORE,
+       'Pause of a live migration on top of the final copy (QEMU, '
+       'measured).', unit='ms', minimum=0.0),
+    _factor('dirty_on_source_time', 1.3, 'time',
+            'whose source still hosts a memory-dirtying instance'),
+    _factor('netrx_on_dest_time', 1.3, 'time',
+            'into a host with a network-receive instance'),
+    _factor('netrx_on_dest_downtime', 1.5, 'downtime',
+            'into a host with a network-receive instance'),
+    _factor('web_on_source_time', 1.4, 'time',
+            'whose source hosts a web server'),
+    _factor('web_on_source_downtime', 1.5, 'downtime',
+            'whose source hosts a web server'),
+    _p('exact_select_limit', 'integer', 12, INTERNAL, CORE,
+       'Most candidates of one host searched exhaustively; more are '
+       'searched greedily with seeded restarts.', minimum=0),
+    _p('communication_bonus', 'number', 1.0, INTERNAL, CORE,
+       'Placement score bonus per communicating partner on the '
+       'destination.', minimum=0.0),
+    _p('soft_anti_affinity_penalty', 'number', 1.0, INTERNAL, CORE,
+       'Placement score penalty per soft-anti-affinity mate on the '
+       'destination.', minimum=0.0),
+    _p('headroom_weight', 'number', 0.5, INTERNAL, CORE,
+       "Weight of the destination's resulting peak load in the placement "
+       'score.', minimum=0.0),
+)
+
+BY_NAME = {row.name: row for row in TABLE}
+
+
+def rows(when=None, feeds=None):
+    """The rows set ``when`` (audit, deploy, internal) feeding ``feeds``."""
+    return tuple(r for r in TABLE
+                 if (when is None or r.when == when)
+                 and (feeds is None or r.feeds == feeds))
+
+
+def rst_table(when):
+    """RST lines of the table of the rows set at ``when`` (for the docs)."""
+    selected = rows(when=when)
+    if not selected:
+        raise ValueError('no parameters set at %r' % (when,))
+    lines = ['.. list-table::', '   :header-rows: 1',
+             '   :widths: 22 9 12 20 37', '',
+             '   * - parameter', '     - type', '     - default',
+             '     - range', '     - meaning']
+    for row in selected:
+        lines += ['   * - ``%s``' % row.name,
+                  '     - %s' % row.type,
+                  '     - ``%s``' % json.dumps(row.default),
+                  '     - %s' % (row.range_text() or '--'),
+                  '     - %s' % ' '.join(row.text)]
+    return lines
