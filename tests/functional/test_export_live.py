@@ -116,9 +116,8 @@ def test_export_reads_placement_and_keeps_missing_metrics_missing(demo):
         assert (got['vcpus'], got['ram_mb'], got['disk_gb']) == \
             (h['vcpus'], h['ram_mb'], h['disk_gb'])
         assert got['vcpu_ratio'] == h.get('vcpu_ratio', 1.0)
-    window = export.parameters_mod.window(data['parameters'],
-                                          export._Options(
-                                              export.option_defaults()))
+    window = export.parameters_mod.read(data['parameters'],
+                                        export._Options({})).window
     usage = export.metrics_base.read_usage(
         demo.reader(), [NS(uuid=i['uuid'], vcpus=i['vcpus'])
                         for i in demo.data['instances']], window)

@@ -37,7 +37,7 @@ from watcher_informed.adapters import parameters as parameters_mod
 from watcher_informed.adapters.metrics import base as metrics_base
 from watcher_informed.adapters.metrics import memory
 from watcher_informed.adapters.metrics import prometheus
-from watcher_informed.conf import strategy as strategy_conf
+from watcher_informed.core import params as params_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -49,14 +49,14 @@ class LiveError(Exception):
     """A problem the operator can fix (bad option, unreachable store)."""
 
 
-def option_defaults():
-    """The strategy's deploy-time options at their defaults."""
-    return {opt.dest: opt.default for opt in strategy_conf.OPTS}
-
-
 class _Options:
     def __init__(self, values):
         self.__dict__.update(values)
+
+
+def option_defaults():
+    """The strategy's deploy-time options at their defaults."""
+    return parameters_mod.options(_Options({}))
 
 
 def add_store_arguments(parser):
@@ -139,16 +139,20 @@ def watcher_actions(session, interface='public', region=None):
 def export_live(conn, reader, given_params, actions=None, now=None,
                 options=None):
     """The live cloud as a version-1 scenario dict."""
-    options = dict(option_defaults(), **(options or {}))
     now = time.time() if now is None else float(now)
-    window = parameters_mod.window(given_params, _Options(options))
+    try:
+        settings = parameters_mod.read(given_params,
+                                       _Options(options or {}))
+    except params_mod.ParamError as exc:
+        raise LiveError('invalid audit parameter %s' % exc)
+    window = settings.window
     hosts, instances, groups = live.read_cluster(conn)
     try:
         metrics = live.read_metrics(reader, instances, window)
     except metrics_base.MetricsUnavailable as exc:
         raise LiveError(str(exc))
     moves = live.recent_moves(actions or (), now,
-                              float(options.get('history_window', 86400)))
+                              float(settings.params.history_window))
     description = ('export of a live cloud at %s: %d hosts, %d instances, '
                    'metrics of the last %d s at %d s steps from %s' % (
                        time.strftime('%Y-%m-%dT%H:%M:%SZ',
