@@ -92,8 +92,8 @@ def make_reader(args, session=None):
     if args.metrics_store == 'prometheus':
         return prometheus.PrometheusMetrics(
             args.prometheus_url, uuid_label=args.uuid_label,
-            dirty_rate_metric=args.dirty_rate_meter,
-            wss_metric=args.working_set_meter)
+            dirty_rate_meter=args.dirty_rate_meter,
+            working_set_meter=args.working_set_meter)
     if args.metrics_store == 'gnocchi':
         try:
             from gnocchiclient import client as gnocchi_client
@@ -103,8 +103,8 @@ def make_reader(args, session=None):
         from watcher_informed.adapters.metrics import gnocchi
         return gnocchi.GnocchiMetrics(
             gnocchi_client.Client('1', session=session),
-            dirty_rate_metric=args.dirty_rate_meter,
-            wss_metric=args.working_set_meter)
+            dirty_rate_meter=args.dirty_rate_meter,
+            working_set_meter=args.working_set_meter)
     return memory.InMemoryMetrics({}, 0.0)
 
 

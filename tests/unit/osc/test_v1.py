@@ -12,9 +12,13 @@
 
 """The OpenStack client commands' argument handling and rows."""
 
+import argparse
+
+from keystoneauth1 import session as ks_session
 import pytest
 
 from watcher_informed.adapters import solution
+from watcher_informed.cli import export
 from watcher_informed.osc import v1
 
 
@@ -87,3 +91,22 @@ def test_plan_rows_give_the_steps_each_move_waits_for():
     assert rows[2]['Time (s)'] == 2.3 and rows[2]['Downtime (ms)'] == 12
     assert rows[2]['Transferred (MiB)'] == 100
     assert rows[2]['Instance'] == 'vm3' and rows[2]['Reason'] == 'why VM: r3'
+
+
+@pytest.mark.parametrize('store, name', [
+    ('prometheus', 'prometheus'), ('gnocchi', 'gnocchi'),
+    ('none', 'in-memory')])
+def test_every_metric_store_option_builds_the_strategys_reader(store,
+                                                               name):
+    parser = argparse.ArgumentParser()
+    export.add_store_arguments(parser)
+    args = parser.parse_args(['--metrics-store', store,
+                              '--prometheus-url', 'http://127.0.0.1:1',
+                              '--dirty-rate-meter', 'memory.dirty.rate'])
+    session = None
+    if store == 'gnocchi':
+        session = ks_session.Session()
+    reader = export.make_reader(args, session)
+    assert reader.name == name
+    if store != 'none':
+        assert reader.supports('dirty_rate')
