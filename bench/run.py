@@ -16,6 +16,7 @@
     python -m bench.run gap
     python -m bench.run scale [--sizes 20x200 100x2000 500x10000]
     python -m bench.run fingerprint [--sizes 8 20 50] [--seeds 1 2 3]
+    python -m bench.run nexthour [--sizes 8 20 50] [--seeds 1 2 3]
     python -m bench.run cli [--sizes 500x10000 5000x100000]
 
 Every contender plans on the *seen* metrics of a scenario; every plan is
@@ -394,6 +395,20 @@ def cmd_fingerprint(args):
     (OUT / 'fingerprint.json').write_text(json.dumps(plans, indent=1))
 
 
+def cmd_nexthour(args):
+    """Plan on hour H, grade on H+1 and H+2 (issue 18, bench/nexthour.py)."""
+    from bench import nexthour
+    results = nexthour.run(args.sizes, args.seeds,
+                           history=args.history,
+                           log=lambda line: print(line, file=sys.stderr))
+    print(nexthour.table(results))
+    print()
+    print(nexthour.per_scenario(results))
+    OUT.mkdir(exist_ok=True)
+    (OUT / 'nexthour.json').write_text(json.dumps(results, indent=1))
+    return results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m bench.run')
     sub = parser.add_subparsers(dest='command', required=True)
@@ -413,6 +428,11 @@ def main(argv=None):
     f.add_argument('--sizes', type=int, nargs='+',
                    default=[8, 20, 50, 300])
     f.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
+    n = sub.add_parser('nexthour')
+    n.add_argument('--sizes', type=int, nargs='+', default=[8, 20, 50])
+    n.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
+    n.add_argument('--history', type=int, default=None,
+                   help='demand_history in seconds (default 25 hours)')
     c = sub.add_parser('cli')
     c.add_argument('--sizes', nargs='+',
                    default=['500x10000', '5000x100000'])
@@ -429,6 +449,8 @@ def main(argv=None):
         cmd_scale(args)
     elif args.command == 'fingerprint':
         cmd_fingerprint(args)
+    elif args.command == 'nexthour':
+        cmd_nexthour(args)
     elif args.command == 'cli':
         cmd_cli(args)
     else:

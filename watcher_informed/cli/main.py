@@ -100,6 +100,7 @@ def to_document(result, scen):
              'excess': {k: round(v, 4) for k, v in h.excess.items()}}
             for h in plan.hot_hosts],
         'still_overloaded': list(plan.still_overloaded),
+        'still_overloaded_why': dict(sorted(plan.left.items())),
         'loads_before': _round_loads(plan.loads_before),
         'loads_after': _round_loads(plan.loads_after),
         'not_moved': dict(sorted(plan.not_moved.items())),
@@ -160,6 +161,10 @@ def print_tables(doc, out):
     for a in doc['actions']:
         print('  %d. %s: %s' % (a['step'], a['name'], a['reason']),
               file=out)
+    if doc['still_overloaded_why']:
+        print('\nStill overloaded after the plan', file=out)
+        for host, why in doc['still_overloaded_why'].items():
+            print('  %s: %s' % (host, why), file=out)
     if doc['not_moved']:
         print('\nNot moved', file=out)
         for uuid, why in doc['not_moved'].items():

@@ -223,4 +223,10 @@ def _loads(ledger, p):
         demand = ledger.demand[uuid]
         for k, d in enumerate(kinds.DIMS):
             sums[h, k] += demand[d]
+    # load the host's own meters show and its instances do not explain
+    for host, extra in overload.fixed_loads(ledger.snapshot,
+                                            ledger.demand).items():
+        h = ledger.index[host]
+        for k, d in enumerate(kinds.DIMS):
+            sums[h, k] += extra[d]
     return sums / ledger.scale

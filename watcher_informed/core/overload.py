@@ -18,9 +18,20 @@ dimensions -- ``cpu`` (busy cores / cores), ``ram`` (used MiB / MiB),
 is *overloaded* when any dimension exceeds its threshold; it is *relieved*
 when every overloaded dimension is back at or below ``threshold -
 target_margin``.  :func:`find_overloaded` returns, per overloaded host, how
-much of each dimension must leave it.  A missing metric contributes
-nothing to CPU, disk and network load; RAM falls back to the flavor size
-(the conservative choice, since RAM is what overcommit breaks first).
+much of each dimension must leave it.
+
+An instance's load is its next-hour estimate where the snapshot has one
+(``Snapshot.forecast``, ``core.demand``), else its measured usage.  A
+missing metric contributes nothing to disk and network load; RAM falls
+back to the flavor size (the conservative choice, since RAM is what
+overcommit breaks first); CPU counts at a conservative estimate, never
+zero (:func:`unmeasured_cpu`: the :data:`UNMEASURED_QUANTILE` quantile of
+the measured instances' CPU, capped by what the host's own meter leaves
+unexplained, at least :data:`UNMEASURED_MIN_CPU`).  Where the host's own
+meters are known (``Snapshot.host_usage``), the part of its CPU and RAM
+its instances do not explain (hypervisor overhead, instances without
+metrics) is load that stays on the host whatever moves
+(:func:`fixed_loads`).
 """
 
 import dataclasses
@@ -49,16 +60,41 @@ class HotHost:
         return max(self.load.values()) if self.load else 0.0
 
 
-def instance_demand(instance, usage):
-    """Absolute load of one instance per dimension."""
-    cpu = usage.get(snap.CPU)
-    ram = usage.get(snap.RAM)
-    disk = sum(v for v in (usage.get(snap.DISK_READ),
-                           usage.get(snap.DISK_WRITE)) if v is not None)
-    net = sum(v for v in (usage.get(snap.NET_RX), usage.get(snap.NET_TX))
+#: quantile of the measured instances' CPU (fraction of their vCPUs) at
+#: which an instance without a CPU metric counts.
+UNMEASURED_QUANTILE = 0.9
+#: ... and the least it counts at (a fraction of its vCPUs), so it is
+#: never zero; also what it counts at when no instance of the audit has a
+#: CPU metric (then no host may look overloaded on guesses alone).
+UNMEASURED_MIN_CPU = 0.05
+
+
+def _reading(usage, forecast, metric):
+    if forecast is not None:
+        value = forecast.get(metric)
+        if value is not None:
+            return value
+    return usage.get(metric)
+
+
+def instance_demand(instance, usage, forecast=None, unmeasured_cpu=0.0):
+    """Absolute load of one instance per dimension.
+
+    ``forecast`` (a ``demand.Forecast``) wins where it has a value;
+    ``unmeasured_cpu`` is the fraction of its vCPUs the instance counts
+    at when its CPU is known neither way.
+    """
+    cpu = _reading(usage, forecast, snap.CPU)
+    ram = _reading(usage, forecast, snap.RAM)
+    disk = sum(v for v in (_reading(usage, forecast, snap.DISK_READ),
+                           _reading(usage, forecast, snap.DISK_WRITE))
+               if v is not None)
+    net = sum(v for v in (_reading(usage, forecast, snap.NET_RX),
+                          _reading(usage, forecast, snap.NET_TX))
               if v is not None)
     return {
-        'cpu': (cpu or 0.0) * instance.vcpus,
+        'cpu': (cpu if cpu is not None else unmeasured_cpu) *
+        instance.vcpus,
         'ram': min(ram, instance.ram_mb) if ram is not None
         else instance.ram_mb,
         'disk_io': disk,
@@ -84,14 +120,14 @@ class Demands(usage_mod.ByUuid):
         super().__init__(i.uuid for i in snapshot.instances)
 
         def col(metric):
-            return usage_mod.column(snapshot, metric)
+            return planned_column(snapshot, metric)
 
         vcpus = np.array([i.vcpus for i in snapshot.instances], dtype=float)
         ram_mb = np.array([i.ram_mb for i in snapshot.instances],
                           dtype=float)
         cpu, ram = col(snap.CPU), col(snap.RAM)
         self.array = np.column_stack([
-            np.nan_to_num(cpu, nan=0.0) * vcpus,
+            _cpu_cores(snapshot, cpu, vcpus),
             np.where(np.isnan(ram), ram_mb, np.minimum(ram, ram_mb)),
             _known_sum(col(snap.DISK_READ), col(snap.DISK_WRITE)),
             _known_sum(col(snap.NET_RX), col(snap.NET_TX)),
@@ -110,13 +146,170 @@ def _known_sum(a, b):
     return np.nan_to_num(a, nan=0.0) + np.nan_to_num(b, nan=0.0)
 
 
+def planned_column(snapshot, metric):
+    """``metric`` of every instance (instance order, NaN: unknown).
+
+    The forecast's value where the snapshot has one, else the usage.
+    """
+    col = usage_mod.column(snapshot, metric)
+    if not snapshot.forecast:
+        return col
+    col = np.array(col, dtype=float)
+    for k, inst in enumerate(snapshot.instances):
+        forecast = snapshot.forecast.get(inst.uuid)
+        value = forecast.get(metric) if forecast is not None else None
+        if value is not None:
+            col[k] = value
+    return col
+
+
+def _guess(known):
+    """:func:`unmeasured_cpu` of the known CPU fractions (an array)."""
+    if not len(known):
+        # nothing measured: no guess may make a host look overloaded
+        return UNMEASURED_MIN_CPU
+    ordered = np.sort(known)
+    rank = min(len(ordered) - 1, int(math.ceil(
+        UNMEASURED_QUANTILE * len(ordered))) - 1)
+    return max(UNMEASURED_MIN_CPU, float(ordered[max(rank, 0)]))
+
+
+def _cpu_cores(snapshot, cpu, vcpus):
+    """Busy cores per instance; unknown CPU counts conservatively.
+
+    See :func:`unmeasured_cpu`; on a host with its own CPU meter the
+    instances without CPU share (in proportion to their vCPUs) at most
+    what the measured ones leave unexplained, never less than
+    :data:`UNMEASURED_MIN_CPU` of their vCPUs.
+    """
+    missing = np.isnan(cpu)
+    if not missing.any():
+        return cpu * vcpus
+    cores = np.where(missing, _guess(cpu[~missing]), cpu) * vcpus
+    if not snapshot.host_usage:
+        return cores
+    index = {h.name: k for k, h in enumerate(snapshot.hosts)}
+    at = np.array([index[i.host] for i in snapshot.instances], dtype=int)
+    nh = len(snapshot.hosts)
+    known = np.bincount(at, weights=np.where(missing, 0.0, cores),
+                        minlength=nh)
+    blind = np.bincount(at, weights=np.where(missing, vcpus, 0.0),
+                        minlength=nh)
+    measured = np.array([_host_value(snapshot, h, snap.CPU, h.vcpus)
+                         for h in snapshot.hosts], dtype=float)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        share = np.maximum(0.0, measured[at] - known[at]) * vcpus / \
+            blind[at]
+    capped = np.maximum(UNMEASURED_MIN_CPU * vcpus,
+                        np.minimum(cores, share))
+    use = missing & ~np.isnan(measured[at]) & (blind[at] > 0)
+    return np.where(use, capped, cores)
+
+
+def _host_value(snapshot, host, metric, scale=1.0):
+    """A host's own meter (``metric`` x ``scale``), NaN if unknown."""
+    usage = snapshot.host_usage.get(host.name)
+    value = usage.get(metric) if usage is not None else None
+    return np.nan if value is None else value * scale
+
+
+def unmeasured(snapshot):
+    """Uuids of the instances whose CPU is unknown, sorted."""
+    cpu = planned_column(snapshot, snap.CPU)
+    return sorted(i.uuid for k, i in enumerate(snapshot.instances)
+                  if np.isnan(cpu[k]))
+
+
+def unmeasured_cpu(snapshot):
+    """The CPU fraction an instance without a CPU metric counts at.
+
+    The :data:`UNMEASURED_QUANTILE` quantile of the measured instances'
+    CPU fractions (nearest rank, so it is one of them), at least
+    :data:`UNMEASURED_MIN_CPU`, which is also the answer when no instance
+    is measured (guesses alone never make a host overloaded).  (On a
+    host with its own CPU meter it is capped further, see
+    :func:`demands`.)
+    """
+    cpu = planned_column(snapshot, snap.CPU)
+    return _guess(cpu[~np.isnan(cpu)])
+
+
+def instance_spread(instance, forecast):
+    """One standard deviation of an instance's estimated load, per dim.
+
+    Absolute, like :func:`instance_demand`; 0 where the forecast has no
+    spread (no forecast, a single hour of history).  Disk and network
+    spreads of the two directions add in quadrature.
+    """
+    spread = getattr(forecast, 'spread', None) or {}
+
+    def one(metric):
+        return float(spread.get(metric) or 0.0)
+    return {
+        'cpu': one(snap.CPU) * instance.vcpus,
+        'ram': one(snap.RAM),
+        'disk_io': math.hypot(one(snap.DISK_READ), one(snap.DISK_WRITE)),
+        'net': math.hypot(one(snap.NET_RX), one(snap.NET_TX)),
+    }
+
+
 def demands(snapshot):
-    """``{uuid: demand}`` for every instance of the snapshot."""
+    """``{uuid: demand}`` for every instance of the snapshot.
+
+    Instances without a CPU metric count at :func:`unmeasured_cpu`; on a
+    host whose own CPU meter is known, they share (in proportion to their
+    vCPUs) at most what the measured instances leave unexplained, and
+    never less than :data:`UNMEASURED_MIN_CPU`.
+    """
     return Demands(snapshot)
 
 
+def _fixed_array(snapshot, demand):
+    """(hosts x DIMS) load the hosts' own meters show beyond their VMs."""
+    nh = len(snapshot.hosts)
+    out = np.zeros((nh, len(DIMS)))
+    if not snapshot.host_usage:
+        return out
+    if not isinstance(demand, Demands):
+        demand = _table(demand, snapshot)
+    index = {h.name: k for k, h in enumerate(snapshot.hosts)}
+    order = sorted(snapshot.instances, key=lambda i: i.uuid)
+    sums = np.zeros((nh, len(DIMS)))
+    if order:
+        rows = np.array([demand.index[i.uuid] for i in order], dtype=int)
+        at = np.array([index[i.host] for i in order], dtype=int)
+        np.add.at(sums, at, demand.array[rows])
+    for k, host in enumerate(snapshot.hosts):
+        for j, (metric, scale) in ((0, (snap.CPU, host.vcpus)),
+                                   (1, (snap.RAM, 1.0))):
+            value = _host_value(snapshot, host, metric, scale)
+            if not np.isnan(value):
+                out[k, j] = max(0.0, value - sums[k, j])
+    return out
+
+
+def fixed_loads(snapshot, demand=None):
+    """``{host: {dim: absolute}}`` its instances do not explain.
+
+    Per host with its own meters: CPU (busy cores) and RAM (MiB) measured
+    on the host minus the sum of its instances' demand at the snapshot's
+    placement, never negative; this load does not move with instances.
+    Hosts without meters are left out.
+    """
+    if not snapshot.host_usage:
+        return {}
+    demand = demand if demand is not None else demands(snapshot)
+    fixed = _fixed_array(snapshot, demand)
+    return {h.name: {d: float(fixed[k, j]) for j, d in enumerate(DIMS)}
+            for k, h in enumerate(snapshot.hosts)
+            if h.name in snapshot.host_usage}
+
+
 def host_loads(snapshot, p, placement=None, demand=None):
-    """``{host: {dim: fraction}}`` for a placement (default: current)."""
+    """``{host: {dim: fraction}}`` for a placement (default: current).
+
+    Includes the :func:`fixed_loads` of hosts with their own meters.
+    """
     demand = demand if demand is not None else demands(snapshot)
     if not isinstance(demand, Demands):
         demand = _table(demand, snapshot)
@@ -134,6 +327,8 @@ def host_loads(snapshot, p, placement=None, demand=None):
     sums = np.zeros((len(snapshot.hosts), len(DIMS)))
     if len(rows):
         np.add.at(sums, at, demand.array[rows])
+    if snapshot.host_usage:
+        sums += _fixed_array(snapshot, demand)
     scale = np.array([[host_scale(h, p)[d] for d in DIMS]
                       for h in snapshot.hosts],
                      dtype=float).reshape(len(snapshot.hosts), len(DIMS))

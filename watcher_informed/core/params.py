@@ -91,11 +91,23 @@ class _Methods:
             value = getattr(self, row.name)
             if row.type == 'integer':
                 _check_int(row.name, value, row.minimum, row.maximum)
+            elif row.type == 'string':
+                _check_choice(row.name, value, row.choices)
             else:
                 _check_range(row.name, value, row.minimum, row.maximum,
                              low_open=row.exclusive_minimum)
         for key, value in self.interference.items():
             _check_range('interference_overrides', value, 0.0, 1.0)
+        for name, threshold in sorted(self.thresholds().items()):
+            if threshold <= self.target_margin:
+                # the target would be 0 or below: no destination could
+                # ever qualify, and the audit would silently plan nothing
+                raise ParamError(
+                    'target_margin',
+                    'must be below every threshold, but %s_threshold is '
+                    '%g and target_margin %g (a host is relieved at '
+                    'threshold - target_margin)'
+                    % (name, threshold, self.target_margin))
         return self
 
 
@@ -133,3 +145,10 @@ def _check_int(name, value, low, high):
         raise ParamError(name, 'must be >= %d, got %d' % (low, value))
     if high is not None and value > high:
         raise ParamError(name, 'must be <= %d, got %d' % (high, value))
+
+
+def _check_choice(name, value, choices):
+    allowed = [c[0] for c in choices]
+    if not isinstance(value, str) or (allowed and value not in allowed):
+        raise ParamError(name, 'must be one of %s, got %r'
+                         % (', '.join(allowed), value))

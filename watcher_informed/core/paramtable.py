@@ -232,6 +232,29 @@ TABLE = (
        'move again; the rest doubles with each further migration within '
        'the history window (up to the cooldown_cap option).',
        unit='seconds', minimum=0, maximum=604800),
+    # -- issue 18: the next hour's load (core.demand) --
+    _p('demand_estimator', 'string', 'last', AUDIT, CORE,
+       'How the load of the next hour is estimated from the last '
+       'demand_history seconds of metrics: last (mean of the last hour), '
+       'mean (of the whole history), quantile (a busy hour: 90th '
+       'percentile of the hourly means), trend (damped trend of the '
+       'samples) or seasonal (the last hour plus the change of the same '
+       'hour a day earlier). The plan is made on the estimate plus 0.75 '
+       'times its spread (the hour-to-hour change of the history).',
+       choices=(
+           ('last', 'the mean of the last hour'),
+           ('mean', 'the mean of the whole history'),
+           ('quantile', 'the 90th percentile of the hourly means'),
+           ('trend', "Holt's damped trend of the samples"),
+           ('seasonal', 'the last hour plus the change of the same hour '
+            'a day earlier'),
+       ),
+       schema={'enum': ['last', 'mean', 'quantile', 'trend', 'seasonal']},
+       related=('demand_history',)),
+    _p('demand_history', 'integer', 90000, AUDIT, CORE,
+       'Seconds of metric history read, in one query per metric, to '
+       'estimate the next hour load and its spread.', unit='seconds',
+       minimum=3600, maximum=604800, related=('demand_estimator',)),
     _p('seed', 'integer', 0, AUDIT, CORE,
        'Seed of the randomised search used when a host has more candidate '
        'instances than can be searched exhaustively; the same seed gives '

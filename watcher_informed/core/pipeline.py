@@ -310,8 +310,42 @@ def _selection_reasons(selections, hot_hosts, p):
     return reasons
 
 
+def _short(reason):
+    """The kind of a not-moved reason (before its details)."""
+    return reason.split(':', 1)[0].split(' (', 1)[0]
+
+
+def left_reasons(still, hot_hosts, priced, placed, not_moved, moves, p):
+    """``{host: why}`` for every host still overloaded after the plan.
+
+    Never a silent empty plan: the cost-benefit gate, the migration cap,
+    instances that may not move (a rule) or found no destination are
+    named, with how many instances each reason held back.
+    """
+    hot = {h.name for h in hot_hosts}
+    out = {}
+    for host in still:
+        if host not in hot:
+            out[host] = 'was not overloaded before the plan'
+            continue
+        if host in placed.gated:
+            out[host] = 'not worth it: ' + placed.gated[host].why
+            continue
+        held = collections.Counter(
+            _short(not_moved[i.uuid]) for i in priced.on_host[host]
+            if i.uuid in not_moved)
+        parts = ['%d %s' % (n, why) for why, n in sorted(held.items())]
+        if moves >= p.max_migrations:
+            parts.insert(0, 'max_migrations (%d) reached'
+                         % p.max_migrations)
+        out[host] = 'partial relief: ' + ('; '.join(parts) or
+                                          'no set of movable instances '
+                                          'brings it under its target')
+    return out
+
+
 def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
-             placed, ordering, slots, ledger=None):
+             placed, ordering, slots, ledger=None, priced=None):
     """The :class:`~watcher_informed.core.plan.Plan`, verified."""
     not_moved = dict(placed.not_moved)
     not_moved.update(ordering.dropped)
@@ -334,9 +368,11 @@ def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
     loads_after = overload.host_loads(snapshot, p, placement, demand)
     still = tuple(sorted(h for h, load in loads_after.items()
                          if overload.over_dims(load, p)))
+    left = left_reasons(still, hot_hosts, priced, placed, not_moved,
+                        len(planned), p) if priced is not None else {}
     result = plan_mod.Plan(tuple(planned), profiles, tuple(hot_hosts),
                            not_moved, loads_before, loads_after, still,
-                           len(snapshot.instances))
+                           len(snapshot.instances), left)
     return checks.verify(snapshot, result, p, ledger)
 
 
@@ -356,4 +392,4 @@ def build_plan(snapshot, p):
     ordering = order(snapshot, profiles, priced, placed, groups_of, ledger)
     slots = schedule(snapshot, profiles, p, ordering)
     return assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
-                    placed, ordering, slots, ledger)
+                    placed, ordering, slots, ledger, priced)

@@ -157,6 +157,8 @@ class _Coolest:
                                                    dtype=object)))
         self.key = [self._key(h) for h in range(len(ledger.names))]
         self.order = sorted(self.key)
+        #: host indices in ``order``'s order, sliced by :meth:`take`
+        self.hosts = np.array([k[2] for k in self.order], dtype=int)
         ledger.listen(self.changed)
 
     def _key(self, h):
@@ -169,9 +171,13 @@ class _Coolest:
 
     def changed(self, h):
         old = self.key[h]
-        del self.order[bisect.bisect_left(self.order, old)]
+        at = bisect.bisect_left(self.order, old)
+        del self.order[at]
+        self.hosts = np.delete(self.hosts, at)
         self.key[h] = new = self._key(h)
-        bisect.insort(self.order, new)
+        at = bisect.bisect_left(self.order, new)
+        self.order.insert(at, new)
+        self.hosts = np.insert(self.hosts, at, h)
 
     def take(self, accept, count, uuid):
         """Up to ``count`` hosts passing ``accept``, least full first.
@@ -186,8 +192,7 @@ class _Coolest:
         source = led.index[led.where[uuid]]
         taken = []
         for start in range(0, len(self.order), WALK):
-            chunk = np.fromiter((key[2] for key in
-                                 self.order[start:start + WALK]), dtype=int)
+            chunk = self.hosts[start:start + WALK]
             ok = led.usable[chunk] & (chunk != source)
             ok &= np.all(led.load[chunk] + need / led.scale[chunk] <=
                          self.targets + 1e-12, axis=1)
@@ -285,7 +290,9 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         inst = insts[uuid]
 
         def accept(host):
-            return _feasible(inst, host, ctx)[1] is None
+            # the verdict is kept: the search asks again for each candidate
+            verdict = checked[host.name] = _feasible(inst, host, ctx)
+            return verdict[1] is None
         names.update(h.name for h in coolest.take(accept, SHORTLIST, uuid))
         return [by_name[n] for n in sorted(names)]
 
@@ -304,8 +311,10 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         src = ledger.where[uuid]
         best = None
         reasons = {}
+        checked = {}
         for host in candidates(uuid):
-            after, reason = _feasible(inst, host, ctx)
+            after, reason = checked.get(host.name) or \
+                _feasible(inst, host, ctx)
             if reason:
                 reasons[host.name] = reason
                 continue

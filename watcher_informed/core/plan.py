@@ -60,6 +60,8 @@ class Plan:
     loads_after: typing.Mapping[str, typing.Mapping[str, float]]
     still_overloaded: typing.Tuple[str, ...]
     instances_count: int
+    #: ``{host: why}`` for every host of :attr:`still_overloaded`.
+    left: typing.Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def final_placement(self, snapshot):
         placement = snapshot.placement()

@@ -228,7 +228,14 @@ class Snapshot:
     """Everything one audit decides on.
 
     ``now`` is the audit's time (seconds since the epoch) against which
-    ``recent_moves`` are aged.
+    ``recent_moves`` are aged.  ``forecast`` maps an instance uuid to its
+    next-hour estimate (a :class:`~watcher_informed.core.demand.Forecast`:
+    ``get(metric)`` and ``spread``), which load and overload read instead
+    of ``usage`` where it has a value (``usage`` still classifies).
+    ``host_usage`` maps a host name to what the host's own meters show (a
+    :class:`Usage` with ``cpu`` as a fraction of the host's cores and
+    ``ram`` in MiB); the part its instances do not explain stays on the
+    host (``overload.fixed_loads``).
     """
 
     hosts: typing.Tuple[Host, ...]
@@ -239,6 +246,10 @@ class Snapshot:
     communication_groups: typing.Tuple[typing.Tuple[str, ...], ...] = ()
     recent_moves: typing.Tuple[RecentMove, ...] = ()
     now: float = 0.0
+    forecast: typing.Mapping[str, typing.Any] = dataclasses.field(
+        default_factory=dict)
+    host_usage: typing.Mapping[str, Usage] = dataclasses.field(
+        default_factory=dict)
 
     def __post_init__(self):
         names = [h.name for h in self.hosts]

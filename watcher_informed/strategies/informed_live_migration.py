@@ -34,6 +34,7 @@ This class only wires adapters and the pure core together; the decisions
 are in :mod:`watcher_informed.core`.
 """
 
+import dataclasses
 import logging
 import time
 
@@ -47,9 +48,11 @@ from watcher_informed.adapters import parameters
 from watcher_informed.adapters import solution as solution_adapter
 from watcher_informed.adapters import watcher_model
 from watcher_informed.adapters.metrics import base as metrics_base
+from watcher_informed.adapters.metrics import forecast as metrics_forecast
 from watcher_informed.adapters.metrics import stores
 from watcher_informed.conf import strategy as strategy_conf
 from watcher_informed.core import kinds
+from watcher_informed.core import overload
 from watcher_informed.core import params as params_mod
 from watcher_informed.core import pipeline
 
@@ -153,12 +156,18 @@ class InformedLiveMigration(base.BaseStrategy):
         except metrics_base.MetricsUnavailable as exc:
             LOG.error('%s: cannot read metrics: %s', NAME, exc)
             raise
+        forecast, host_usage = self._next_hour(
+            p, hosts, elements, settings, usage)
         now = self.clock()
         source = self.history_source or (
             lambda at, window: history.recent_moves(self.ctx, at, window))
         recent = source(now, p.history_window)
         snapshot = watcher_model.build_snapshot(hosts, instances, usage,
                                                 groups, comm, recent, now)
+        if forecast or host_usage:
+            snapshot = dataclasses.replace(snapshot, forecast=forecast,
+                                           host_usage=host_usage)
+        self._report_unmeasured(snapshot)
         plan = pipeline.build_plan(snapshot, p)
         unknown = plan.profiles.of_class(kinds.UNKNOWN)
         if unknown:
@@ -170,11 +179,45 @@ class InformedLiveMigration(base.BaseStrategy):
             for uuid, profile in sorted(plan.profiles.items()):
                 LOG.debug('%s: %s is %s (%s)', NAME, uuid, profile.cls,
                           '; '.join(profile.evidence))
+        for host in plan.still_overloaded:
+            LOG.warning('%s: host %s stays overloaded: %s', NAME, host,
+                        plan.left.get(host, 'unknown reason'))
         for move in plan.moves:
             LOG.info('%s: step %d %s %s -> %s: %s', NAME, move.step,
                      move.uuid, move.source, move.dest, move.reason)
         self.informed_plan = plan
         solution_adapter.emit(self.solution, plan, self.compute_model)
+
+    def _next_hour(self, p, hosts, elements, settings, usage):
+        """Next-hour estimates and the hosts' own meters (issue 18)."""
+        reader = self._reader(settings.options)
+        window = settings.window
+        try:
+            forecast = metrics_forecast.read_forecast(
+                reader, list(elements.values()), window, p.demand_history,
+                p.demand_estimator, usage)
+            host_usage = metrics_forecast.read_host_usage(
+                reader, [h.name for h in hosts], window)
+        except metrics_base.MetricsUnavailable as exc:
+            LOG.error('%s: cannot read metrics: %s', NAME, exc)
+            raise
+        LOG.info('%s: next-hour estimate (%s over %d s) for %d of %d '
+                 'instances; own meters of %d of %d hosts', NAME,
+                 p.demand_estimator, p.demand_history, len(forecast),
+                 len(elements), len(host_usage), len(hosts))
+        return forecast, host_usage
+
+    @staticmethod
+    def _report_unmeasured(snapshot):
+        missing = overload.unmeasured(snapshot)
+        if not missing:
+            return
+        demand = overload.demands(snapshot)
+        LOG.warning('%s: %d instance(s) without a CPU metric count at a '
+                    'conservative estimate, never zero: %s', NAME,
+                    len(missing), ', '.join(
+                        '%s (%.2f cores)' % (u, demand[u]['cpu'])
+                        for u in missing[:20]))
 
     def post_execute(self):
         self.solution.model = self.compute_model

@@ -361,7 +361,9 @@ PARAM_OPTIONS = (
     ('ram_threshold', (0.9, 0.5, 0.7, 1.0)),
     ('disk_io_threshold', (0.8, 0.3)),
     ('net_threshold', (0.8, 0.3)),
-    ('target_margin', (0.1, 0.0, 0.05, 0.2, 0.5)),
+    # below the lowest threshold drawn (0.3): a margin at or above a
+    # threshold is refused by validate()
+    ('target_margin', (0.1, 0.0, 0.05, 0.2, 0.29)),
     ('host_disk_io_capacity', (500.0, 500.0, 100.0)),
     ('host_network_capacity', (1250.0, 1250.0, 100.0)),
     ('migration_bandwidth', (1250.0, 10.0, 125.0)),

@@ -75,3 +75,137 @@ def test_sd_and_overload_amount():
              'B': {'cpu': 0.0, 'ram': 0.1, 'disk_io': 0, 'net': 0}}
     assert overload.load_sd(loads) == pytest.approx(0.5)
     assert overload.overload_amount(loads, P) == pytest.approx(0.2)
+
+
+# -- issue 18: the next hour's load, instances without metrics, hosts' own
+# meters --------------------------------------------------------------------
+
+def _with(snapshot, **fields):
+    import dataclasses
+    return dataclasses.replace(snapshot, **fields)
+
+
+@pytest.mark.parametrize('forecast_cpu, hot', [
+    (None, False),     # no forecast: the measured 0.5 -> 0.5 load
+    (0.95, True),      # the next hour will be busier: plan on it
+    (0.1, False),
+])
+def test_forecast_wins_over_the_measured_window(forecast_cpu, hot):
+    from watcher_informed.core import demand
+    snapshot = two_hosts(0.5)
+    if forecast_cpu is not None:
+        snapshot = _with(snapshot, forecast={
+            'a%d' % i: demand.Forecast({'cpu': forecast_cpu}, {'cpu': 0.1})
+            for i in range(4)})
+    found = overload.find_overloaded(snapshot, P)
+    assert [h.name for h in found] == (['A'] if hot else [])
+
+
+def test_forecast_missing_a_metric_keeps_the_measured_one():
+    from watcher_informed.core import demand
+    snapshot = _with(two_hosts(0.9), forecast={
+        'a0': demand.Forecast({'ram': 100.0})})
+    assert overload.demands(snapshot)['a0']['cpu'] == pytest.approx(1.8)
+    assert overload.demands(snapshot)['a0']['ram'] == pytest.approx(100.0)
+
+
+def test_spread_is_absolute_per_dimension():
+    from watcher_informed.core import demand
+    vm = b.vm('a', 'A', vcpus=4)
+    spread = overload.instance_spread(vm, demand.Forecast(
+        {'cpu': 0.5}, {'cpu': 0.1, 'disk_read': 3.0, 'disk_write': 4.0}))
+    assert spread == {'cpu': pytest.approx(0.4), 'ram': 0.0,
+                      'disk_io': pytest.approx(5.0), 'net': 0.0}
+    assert overload.instance_spread(vm, None)['cpu'] == 0.0
+
+
+def _unmeasured_cluster(measured_cpus, host_cpu=None):
+    """VMs m0.. measured on A, one 4-vCPU VM 'x' without CPU on A."""
+    vms = [b.vm('m%d' % i, 'A', vcpus=1) for i in range(len(
+        measured_cpus))] + [b.vm('x', 'A', vcpus=4)]
+    usages = {'m%d' % i: b.usage('idle', cpu=c)
+              for i, c in enumerate(measured_cpus)}
+    usages['x'] = snap.make_usage({'ram': 100.0})
+    snapshot = b.cluster([b.host('A', vcpus=16), b.host('B', vcpus=16)],
+                         vms, usages)
+    if host_cpu is not None:
+        snapshot = _with(snapshot, host_usage={
+            'A': snap.make_usage({'cpu': host_cpu})})
+    return snapshot
+
+
+@pytest.mark.parametrize('measured, host_cpu, cores', [
+    # nearest-rank 90th percentile of the measured fractions x 4 vCPUs
+    ([0.1] * 9 + [0.9], None, 0.1 * 4),
+    ([0.1] * 5 + [0.9] * 5, None, 0.9 * 4),
+    # never below the floor, even when every measured VM is idle
+    ([0.0] * 4, None, overload.UNMEASURED_MIN_CPU * 4),
+    # nothing measured at all: the floor (guesses alone never overload)
+    ([], None, overload.UNMEASURED_MIN_CPU * 4),
+    # the host meter caps it at what the measured VMs leave unexplained:
+    # host 0.25 x 16 = 4 cores, measured 5 x 0.5 = 2.5 -> at most 1.5
+    ([0.5] * 5, 0.25, 1.5),
+    # ... but never below the floor
+    ([0.5] * 5, 0.1, overload.UNMEASURED_MIN_CPU * 4),
+])
+def test_instance_without_cpu_counts_conservatively(measured, host_cpu,
+                                                    cores):
+    snapshot = _unmeasured_cluster(measured, host_cpu)
+    assert overload.unmeasured(snapshot) == ['x']
+    assert overload.demands(snapshot)['x']['cpu'] == pytest.approx(cores)
+    assert overload.demands(snapshot)['x']['cpu'] > 0
+
+
+@pytest.mark.parametrize('host_cpu, host_ram, fixed_cpu, fixed_ram', [
+    # 4 VMs x 2 vCPU x 0.5 = 4 cores on 8: the host shows 6 -> 2 stay
+    (0.75, None, 2.0, None),
+    # the host shows less than its VMs: nothing is added
+    (0.25, None, 0.0, None),
+    (None, 16000.0, None, 16000.0 - 4 * b.IDLE['ram']),
+])
+def test_unexplained_host_load_stays_on_the_host(host_cpu, host_ram,
+                                                 fixed_cpu, fixed_ram):
+    snapshot = two_hosts(0.5)
+    meters = {}
+    if host_cpu is not None:
+        meters['cpu'] = host_cpu
+    if host_ram is not None:
+        meters['ram'] = host_ram
+    snapshot = _with(snapshot, host_usage={'A': snap.make_usage(meters)})
+    fixed = overload.fixed_loads(snapshot)
+    assert set(fixed) == {'A'}
+    if fixed_cpu is not None:
+        assert fixed['A']['cpu'] == pytest.approx(fixed_cpu)
+    if fixed_ram is not None:
+        assert fixed['A']['ram'] == pytest.approx(fixed_ram)
+    # it does not move: with every VM gone, A keeps exactly that load
+    empty = {u: 'B' for u in snapshot.placement()}
+    loads = overload.host_loads(snapshot, P, empty)
+    assert loads['A']['cpu'] == pytest.approx((fixed_cpu or 0.0) / 8)
+    before = overload.host_loads(snapshot, P)['A']['cpu']
+    if host_cpu is not None:
+        assert before == pytest.approx(max(host_cpu, 0.5))
+
+
+def test_hosts_without_meters_are_unchanged():
+    snapshot = two_hosts(0.9)
+    assert overload.fixed_loads(snapshot) == {}
+    with_meter = _with(snapshot, host_usage={
+        'A': snap.make_usage({'cpu': 0.95})})
+    loads = overload.host_loads(with_meter, P)
+    plain = overload.host_loads(snapshot, P)
+    assert loads['B'] == plain['B']
+    assert loads['A']['cpu'] == pytest.approx(0.95)
+
+
+def test_ledger_counts_the_fixed_load():
+    from watcher_informed.core import ledger
+    snapshot = _with(two_hosts(0.5), host_usage={
+        'A': snap.make_usage({'cpu': 0.75})})
+    led = ledger.Ledger(snapshot, P)
+    assert led.loads()['A']['cpu'] == pytest.approx(
+        overload.host_loads(snapshot, P)['A']['cpu'])
+    led.move('a0', 'B')
+    placement = dict(snapshot.placement(), a0='B')
+    assert led.loads()['A']['cpu'] == pytest.approx(
+        overload.host_loads(snapshot, P, placement)['A']['cpu'])

@@ -86,3 +86,33 @@ def test_validate_accepts_the_bounds_themselves(row):
     params.Params(**values).validate()
     if row.maximum is not None:
         params.Params(**{row.name: row.maximum}).validate()
+
+
+@pytest.mark.parametrize('values, refused', [
+    ({'cpu_threshold': 0.1}, 'cpu_threshold is 0.1'),
+    ({'net_threshold': 0.05}, 'net_threshold is 0.05'),
+    ({'ram_threshold': 0.3, 'target_margin': 0.3}, 'ram_threshold is 0.3'),
+    ({'cpu_threshold': 0.1, 'target_margin': 0.05}, None),
+    ({}, None),
+])
+def test_margin_must_stay_below_every_threshold(values, refused):
+    p = params.Params(**values)
+    if refused is None:
+        assert p.validate() is p
+        assert all(t > 0 for t in p.targets().values())
+        return
+    with pytest.raises(params.ParamError) as err:
+        p.validate()
+    assert err.value.field == 'target_margin'
+    assert refused in str(err.value)
+
+
+@pytest.mark.parametrize('value, ok', [
+    ('last', True), ('trend', True), ('median', False), (1, False)])
+def test_demand_estimator_is_one_of_the_choices(value, ok):
+    p = params.Params(demand_estimator=value)
+    if ok:
+        assert p.validate() is p
+    else:
+        with pytest.raises(params.ParamError, match='demand_estimator'):
+            p.validate()

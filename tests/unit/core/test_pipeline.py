@@ -169,3 +169,24 @@ def test_max_migrations_caps_the_plan():
 def test_invalid_params_are_refused_before_anything_runs():
     with pytest.raises(params.ParamError):
         pipeline.build_plan(hot_host([]), params.Params(max_precopy_rounds=0))
+
+
+@pytest.mark.parametrize('case, expected', [
+    # the only other host is disabled: no destination
+    ('disabled', 'no destination'),
+    # both instances locked: a rule holds them
+    ('locked', '8 locked'),
+    # a cap of one migration: the cap is named
+    ('cap', 'max_migrations (1) reached'),
+])
+def test_every_host_left_overloaded_says_why(case, expected):
+    vms = [b.vm('v%d' % i, 'A', vcpus=2, locked=case == 'locked')
+           for i in range(8)]
+    usages = {v.uuid: b.usage('cpu', cpu=1.0) for v in vms}
+    hosts = [b.host('A', vcpus=16),
+             b.host('B', vcpus=16, enabled=case != 'disabled'),
+             b.host('C', vcpus=16, enabled=case != 'disabled')]
+    p = params.Params(max_migrations=1 if case == 'cap' else 50)
+    plan = pipeline.build_plan(b.cluster(hosts, vms, usages), p)
+    assert plan.still_overloaded == ('A',)
+    assert expected in plan.left['A'], plan.left

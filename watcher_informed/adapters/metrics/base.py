@@ -24,6 +24,7 @@ an instance is a ``Reading`` with a reason, never an exception.
 
 import abc
 import dataclasses
+import time
 import typing
 
 import numpy as np
@@ -76,6 +77,35 @@ class MetricsReader(metaclass=abc.ABCMeta):
         """Whether this reader can ever serve ``metric``."""
         return True
 
+    # -- issue 18: history for the next-hour estimate, hosts' own meters --
+    def read_series(self, metric, instances, window):
+        """``{uuid: Series}``: every step of ``metric`` in the window.
+
+        One query for all ``instances``, like :meth:`read`; a counter
+        comes as one rate per step.  A reader without history answers
+        every instance with an empty :class:`Series` and the reason (the
+        audit then plans on :meth:`read`'s window mean).
+        """
+        why = '%s does not provide the history of %s' % (self.name, metric)
+        return {i.uuid: Series((), (), why) for i in instances}
+
+    def now(self):
+        """The time (s since the epoch) a window read now ends at."""
+        fixed = getattr(self, '_now', None)
+        if fixed is not None:
+            return float(fixed)
+        return float(getattr(self, '_clock', time.time)())
+
+    def read_hosts(self, metric, hosts, window):
+        """``{host name: Reading}`` of a host's own meter.
+
+        ``metric`` is ``cpu`` (busy fraction of the host's cores) or
+        ``ram`` (MiB in use); ``hosts`` are names.  A reader without host
+        meters answers every host with the reason.
+        """
+        why = '%s does not provide host %s' % (self.name, metric)
+        return {h: Reading(None, why) for h in hosts}
+
     def read_values(self, metric, instances, window):
         """``(values, {uuid: reason})`` of ``metric``, in instance order.
 
@@ -102,6 +132,15 @@ def _number(value, uuid, reasons):
     except (TypeError, ValueError):
         reasons[uuid] = 'not a number: %r' % (value,)
         return np.nan
+
+
+@dataclasses.dataclass(frozen=True)
+class Series:
+    """The samples of one metric of one instance: times (s) and values."""
+
+    times: tuple = ()
+    values: tuple = ()
+    reason: str = ''
 
 
 def read_usage(reader, instances, window, metrics=None):

@@ -254,3 +254,90 @@ class GnocchiMetrics(base.MetricsReader):
                     'HTTP %s ' % status if status else '', text)) from exc
         per_instance = parse(answer, meter.name, meter.device)
         return readings(per_instance, meter, instances, window, now)
+
+    # -- issue 18: history and the hosts' own meters ---------------------
+    def read_series(self, metric, instances, window):
+        """Every step of the window, one aggregates request (as read)."""
+        meter = self.meters.get(metric)
+        instances = list(instances)
+        if meter is None or not instances:
+            return super().read_series(metric, instances, window)
+        now = float(self._clock())
+        uuids = sorted({i.uuid for i in instances})
+        try:
+            answer = self._fetch(meter, uuids, window, now)
+        except Exception as exc:  # noqa: BLE001 - classified below
+            status = _status(exc)
+            if status == 404 or (status == 400 and
+                                 'resource type' in str(exc).lower()):
+                return {i.uuid: base.Series((), (), '%s: no history in %s'
+                                            % (meter.name, self.name))
+                        for i in instances}
+            raise base.MetricsUnavailable(
+                self.name, '%s while fetching the history of %s: %s' % (
+                    type(exc).__name__, meter.name, exc)) from exc
+        per_instance = parse(answer, meter.name, meter.device)
+        return {i.uuid: series.steps(per_instance.get(i.uuid), meter, i,
+                                     self.name) for i in instances}
+
+    def read_hosts(self, metric, hosts, window):
+        """A host meter of Watcher's Gnocchi datasource, one request.
+
+        ``cpu``: ``compute.node.cpu.percent`` (Nova's compute monitors,
+        percent), ``ram``: ``hardware.memory.used`` (KiB), both on the
+        resource whose ``original_resource_id`` is ``<host>_<host>`` as
+        Watcher's ``GnocchiHelper`` finds them.
+        """
+        meter = HOST_METERS.get(metric)
+        hosts = list(hosts)
+        if meter is None or not hosts:
+            return super().read_hosts(metric, hosts, window)
+        now = float(self._clock())
+        ids = {'%s_%s' % (h, h): h for h in hosts}
+        start = now - window.period_s - window.granularity_s
+        self.queries += 1
+        try:
+            answer = self._client.aggregates.fetch(
+                '(metric %s mean)' % meter.name,
+                search={'in': {'original_resource_id': sorted(ids)}},
+                resource_type='generic', start=_iso(start),
+                stop=_iso(now + 1), granularity=window.granularity_s,
+                fill=FILL, details=True)
+        except Exception as exc:  # noqa: BLE001 - classified below
+            status = _status(exc)
+            if status in (400, 404):
+                return {h: base.Reading(None, '%s: no %s in %s' % (
+                    h, meter.name, self.name)) for h in hosts}
+            raise base.MetricsUnavailable(
+                self.name, '%s while fetching %s: %s' % (
+                    type(exc).__name__, meter.name, exc)) from exc
+        owner = {}
+        for ref in (answer or {}).get('references') or ():
+            if isinstance(ref, dict) and ref.get('original_resource_id') \
+                    in ids:
+                owner[str(ref.get('id'))] = ids[ref['original_resource_id']]
+        points = {}
+        for rid, metrics in ((answer or {}).get('measures') or {}).items():
+            host = owner.get(str(rid))
+            if host is None:
+                continue
+            got = ((metrics or {}).get(meter.name) or {}).get('mean') or []
+            points[host] = [(_epoch(p[0]), p[2]) for p in got
+                            if p[2] is not None and not _filled(p[2])]
+        out = {}
+        for host in hosts:
+            res = series.gauge(points.get(host) or [], window, now,
+                               meter.scale)
+            out[host] = base.Reading(res.value, '' if res.value is not None
+                                     else '%s: %s' % (meter.name,
+                                                      res.reason))
+        return out
+
+
+#: the hosts' own meters Watcher's Gnocchi datasource reads.
+HOST_METERS = {
+    snap.CPU: Meter('compute.node.cpu.percent', GAUGE, 'generic',
+                    'original_resource_id', 0.01),
+    snap.RAM: Meter('hardware.memory.used', GAUGE, 'generic',
+                    'original_resource_id', 1.0 / 1024.0),
+}

@@ -18,6 +18,10 @@ like a real store: the mean of the samples within the last ``period_s``
 before ``now``; no samples, a newest sample older than ``stale_after_s``,
 NaN or negative values give a :class:`Reading` with the reason.  It counts
 the queries it serves (``queries``), one per :meth:`read` call.
+:meth:`read_series` answers the samples of the window as they are (one
+query); ``hosts`` holds the hosts' own meters ``{metric: {host name:
+[(timestamp, value), ...]}}`` (``cpu`` as the busy fraction of the host,
+``ram`` in MiB), read by :meth:`read_hosts` like an instance's.
 """
 
 import math
@@ -30,9 +34,10 @@ from watcher_informed.adapters.metrics import base
 class InMemoryMetrics(base.MetricsReader):
     name = 'in-memory'
 
-    def __init__(self, series, now):
+    def __init__(self, series, now, hosts=None):
         self._series = series
         self._now = float(now)
+        self._hosts = hosts or {}
         self.queries = 0
         #: metric -> {uuid: value} when every series of the metric is one
         #: sample taken at ``now`` (constant values): answered without
@@ -105,3 +110,22 @@ class InMemoryMetrics(base.MetricsReader):
         if any(v < 0 for v in values):
             return base.Reading(None, 'negative sample in window')
         return base.Reading(sum(values) / len(values))
+
+    def read_series(self, metric, instances, window):
+        self.queries += 1
+        per_uuid = self._series.get(metric, {})
+        start = self._now - window.period_s
+        out = {}
+        for inst in instances:
+            inside = sorted((t, v) for t, v in per_uuid.get(inst.uuid) or ()
+                            if start < t <= self._now)
+            out[inst.uuid] = base.Series(
+                tuple(t for t, _ in inside), tuple(v for _, v in inside),
+                '' if inside else 'no samples in the last %d s'
+                % window.period_s)
+        return out
+
+    def read_hosts(self, metric, hosts, window):
+        self.queries += 1
+        per_host = self._hosts.get(metric, {})
+        return {h: self._one(per_host.get(h), window) for h in hosts}

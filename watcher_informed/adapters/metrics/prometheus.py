@@ -242,6 +242,8 @@ class PrometheusMetrics(base.MetricsReader):
             self._session = client._session
         self.name = name
         self.uuid_label = uuid_label
+        #: the target label naming a host (Watcher's ``fqdn_label``).
+        self.fqdn_label = 'fqdn'
         self.timeout = timeout
         self._clock = clock
         self.meters = dict(METERS)
@@ -312,3 +314,68 @@ class PrometheusMetrics(base.MetricsReader):
         grouped = group_series(data.get('result'), wanted, self.uuid_label,
                                meter.device)
         return readings(grouped, meter, instances, window, now)
+
+    # -- issue 18: history and the hosts' own meters ---------------------
+    def read_series(self, metric, instances, window):
+        """Every step of the window, one subquery (as :meth:`read`)."""
+        meter = self.meters.get(metric)
+        instances = list(instances)
+        if meter is None or not instances:
+            return super().read_series(metric, instances, window)
+        now = float(self._clock())
+        data = self.query(promql(meter, window, [i.uuid for i in instances],
+                                 self.uuid_label), now)
+        if data.get('resultType') != 'matrix':
+            raise base.MetricsUnavailable(self.name, 'expected a matrix '
+                                          'answer, got %r'
+                                          % data.get('resultType'))
+        wanted = {i.uuid.lower() for i in instances}
+        grouped = group_series(data.get('result'), wanted, self.uuid_label,
+                               meter.device)
+        return {i.uuid: series.steps(grouped.get(i.uuid.lower()), meter, i,
+                                     self.name) for i in instances}
+
+    def read_hosts(self, metric, hosts, window):
+        """A host meter as Watcher's Prometheus datasource reads it.
+
+        node_exporter's series, selected by the ``fqdn_label`` (Watcher's
+        ``[prometheus_client] fqdn_label``, default ``fqdn``) whose value
+        is the host name or starts with it and a dot: ``cpu`` is one minus
+        the mean idle rate of ``node_cpu_seconds_total`` over the window,
+        ``ram`` is ``node_memory_MemTotal_bytes`` minus the window mean of
+        ``node_memory_MemAvailable_bytes``, in MiB.  One query each.
+        """
+        hosts = list(hosts)
+        if metric not in (snap.CPU, snap.RAM) or not hosts:
+            return super().read_hosts(metric, hosts, window)
+        label = self.fqdn_label
+        names = '|'.join(sorted(re.escape(h) for h in hosts))
+        match = '%s=~"(%s)([.].*)?"' % (label, names)
+        period = int(window.period_s)
+        if metric == snap.CPU:
+            text = ('1 - avg by (%s) (rate(node_cpu_seconds_total{mode="idle"'
+                    ',%s}[%ds]))' % (label, match, period))
+        else:
+            text = ('(max by (%s) (node_memory_MemTotal_bytes{%s}) - max by '
+                    '(%s) (avg_over_time(node_memory_MemAvailable_bytes{%s}'
+                    '[%ds]))) / 1048576' % (label, match, label, match,
+                                           period))
+        data = self.query(text, float(self._clock()))
+        found = {}
+        for item in data.get('result') or ():
+            value = (item.get('value') or (None, None))[1]
+            fqdn = (item.get('metric') or {}).get(label) or ''
+            host = fqdn if fqdn in hosts else fqdn.split('.', 1)[0]
+            found[host] = series.to_float(value)
+        out = {}
+        for host in hosts:
+            value = found.get(host)
+            if value is None:
+                out[host] = base.Reading(None, 'no node_exporter series with '
+                                         '%s %s' % (label, host))
+            elif value != value or value < 0:
+                out[host] = base.Reading(None, 'host %s is %r' % (metric,
+                                                                  value))
+            else:
+                out[host] = base.Reading(value)
+        return out

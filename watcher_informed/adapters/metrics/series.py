@@ -238,3 +238,42 @@ def readings(devices_of, meter, instances, window, now, store=''):
                       res.resets, meter.name, inst.uuid)
         answers[inst.uuid] = base.Reading(res.value)
     return answers
+
+
+def steps(devices, meter, inst, store=''):
+    """One instance's per-step values of ``meter`` (issue 18 history).
+
+    ``devices`` is the instance's ``{device id: points}`` (one entry for
+    instance-level meters), ``meter`` as in :func:`readings`.  Counters
+    become one rate per step (resets handled, :func:`rates`); gauges stay
+    as they are; values are scaled (and divided by the vCPUs of a per-vCPU
+    meter), and the devices of one instance are added step by step.  NaN
+    and negative values are left out (the estimator sees a gap).  Returns
+    a :class:`~.base.Series`.
+    """
+    from watcher_informed.adapters.metrics import base
+    if not devices:
+        return base.Series((), (), '%s: no samples' % meter.name)
+    scale = meter.scale
+    if meter.per_vcpu:
+        vcpus = float(getattr(inst, 'vcpus', 0) or 0)
+        if vcpus <= 0:
+            return base.Series((), (), '%s: instance has no vCPU count'
+                               % meter.name)
+        scale = scale / vcpus
+    total = {}
+    for rid in sorted(devices, key=str):
+        points = clean(devices[rid])
+        if meter.kind == 'counter':
+            points, resets = rates(points)
+            if resets:
+                LOG.debug('%s: %d counter reset(s) of %s for %s', store,
+                          resets, meter.name, getattr(inst, 'uuid', inst))
+        for t, v in points:
+            if math.isnan(v) or v < 0:
+                continue
+            total[t] = total.get(t, 0.0) + v * scale
+    if not total:
+        return base.Series((), (), '%s: no usable samples' % meter.name)
+    times = tuple(sorted(total))
+    return base.Series(times, tuple(total[t] for t in times))

@@ -210,3 +210,65 @@ def test_working_set_metric_is_a_gauge_on_the_instance():
     assert r.read('wss', VMS[:1], W)[A].value == 250.0
     assert agg.calls[0][0] == '(metric memory.dirty.working_set mean)'
     assert agg.calls[0][1]['resource_type'] == 'instance'
+
+
+# -- issue 18: history and hosts' own meters ---------------------------------
+
+def test_read_series_is_one_query_with_rates_per_step():
+    answer = answer_of({A: {A: series_of([0, 6e11, 1.2e12, 6e11])}}, 'cpu')
+    r, agg = reader(answer)
+    got = r.read_series('cpu', VMS, W)
+    # a rate per step, per vCPU; the drop is a reset (the new value)
+    assert got[A].values == pytest.approx((1.0, 1.0, 1.0))
+    assert got[A].times == tuple(T - k * 300 for k in (2, 1, 0))
+    assert got[B].times == () and got[B].reason
+    assert len(agg.calls) == 1
+
+
+def test_read_series_sums_devices_step_by_step():
+    mib = 1024.0 * 1024.0
+    answer = answer_of({A: {A + '-vda': series_of([0, 300 * mib]),
+                            A + '-vdb': series_of([0, 600 * mib])}},
+                       'disk.device.read.bytes', device=True)
+    r, _ = reader(answer)
+    got = r.read_series('disk_read', VMS, W)
+    assert got[A].values == pytest.approx((3.0,))
+
+
+@pytest.mark.parametrize('error, missing', [
+    (gexc.NotFound(404, 'no metric'), True),
+    (gexc.ClientException(500, 'boom'), False),
+])
+def test_read_series_missing_vs_store_down(error, missing):
+    r, _ = reader(error=error)
+    if missing:
+        got = r.read_series('cpu', VMS, W)
+        assert got[A].times == () and 'no history' in got[A].reason
+    else:
+        with pytest.raises(base.MetricsUnavailable, match='gnocchi'):
+            r.read_series('cpu', VMS, W)
+
+
+def test_read_hosts_reads_watchers_host_meters_in_one_query():
+    rid = 'cccccccc-0000-4000-8000-000000000003'
+    answer = {'measures': {rid: {'compute.node.cpu.percent': {
+        'mean': series_of([40.0, 60.0])}}},
+        'references': [{'id': rid, 'original_resource_id': 'h1_h1'}]}
+    r, agg = reader(answer)
+    got = r.read_hosts('cpu', ['h1', 'h2'], W)
+    assert got['h1'].value == pytest.approx(0.5)
+    assert got['h2'].value is None and got['h2'].reason
+    ops, kw = agg.calls[0]
+    assert ops == '(metric compute.node.cpu.percent mean)'
+    assert kw['search'] == {'in': {'original_resource_id': ['h1_h1',
+                                                            'h2_h2']}}
+
+
+def test_read_hosts_ram_is_kib_to_mib_and_unknown_metric_is_missing():
+    rid = 'cccccccc-0000-4000-8000-000000000003'
+    answer = {'measures': {rid: {'hardware.memory.used': {
+        'mean': series_of([2048.0])}}},
+        'references': [{'id': rid, 'original_resource_id': 'h1_h1'}]}
+    r, _ = reader(answer)
+    assert r.read_hosts('ram', ['h1'], W)['h1'].value == pytest.approx(2.0)
+    assert r.read_hosts('disk_read', ['h1'], W)['h1'].value is None

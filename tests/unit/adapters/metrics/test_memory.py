@@ -51,3 +51,30 @@ def test_unsupported_metric_is_missing_with_reason():
     assert 'does not provide net_rx' in usage['a'].reason('net_rx')
     assert usage['b'].get('cpu') is None
     assert usage['b'].reason('cpu') == 'no samples'
+
+
+# -- issue 18: history and hosts' own meters ---------------------------------
+
+@pytest.mark.parametrize('samples, times', [
+    # (now - period, now] = (550, 1000]
+    ([(100, 9.0), (550, 8.0), (551, 1.0), (1000, 2.0)], (551, 1000)),
+    ([(1000, 2.0), (600, 1.0)], (600, 1000)),        # sorted by time
+    ([], ()),
+])
+def test_read_series_answers_the_window_in_one_query(samples, times):
+    store = memory.InMemoryMetrics({'cpu': {'a': samples}}, now=1000)
+    got = store.read_series('cpu', VMS, W)
+    assert got['a'].times == times
+    assert bool(got['a'].reason) == (not times)
+    assert got['b'].times == () and 'no samples' in got['b'].reason
+    assert store.queries == 1
+
+
+def test_read_hosts_has_the_window_semantics():
+    store = memory.InMemoryMetrics({}, now=1000, hosts={
+        'cpu': {'h1': [(900, 0.5), (1000, 0.7)], 'h2': [(100, 0.9)]}})
+    got = store.read_hosts('cpu', ['h1', 'h2', 'h3'], W)
+    assert got['h1'].value == pytest.approx(0.6)
+    assert 'stale' in got['h2'].reason
+    assert got['h3'].value is None
+    assert store.read_hosts('ram', ['h1'], W)['h1'].value is None

@@ -258,3 +258,30 @@ def test_series_name():
     assert prometheus.series_name('memory.dirty.rate') == \
         'ceilometer_memory_dirty_rate'
     assert prometheus.series_name('libvirt_dirty') == 'libvirt_dirty'
+
+
+# -- issue 18: history and hosts' own meters ---------------------------------
+
+def test_read_series_is_the_same_subquery_with_rates_per_step():
+    s = FakeSession([item(A, [0, 3e11, 6e11, 9e11])])
+    got = reader(s).read_series('cpu', VMS, W)
+    assert got[A].values == pytest.approx((0.5, 0.5, 0.5))
+    assert got[B].times == () and got[B].reason
+    assert len(s.calls) == 1
+    assert s.calls[0][1]['query'].endswith('[1200s:300s]')
+
+
+@pytest.mark.parametrize('metric, answer, expected, fragment', [
+    ('cpu', 0.25, 0.25, 'node_cpu_seconds_total{mode="idle",fqdn=~'),
+    ('ram', 2048.0, 2048.0, 'node_memory_MemAvailable_bytes'),
+])
+def test_read_hosts_one_query_by_fqdn(metric, answer, expected, fragment):
+    body = {'status': 'success', 'data': {'resultType': 'vector', 'result': [
+        {'metric': {'fqdn': 'h1.example.com'}, 'value': [NOW, str(answer)]},
+        {'metric': {'fqdn': 'h2'}, 'value': [NOW, 'NaN']}]}}
+    s = FakeSession(body=body)
+    got = reader(s).read_hosts(metric, ['h1', 'h2', 'h3'], W)
+    assert got['h1'].value == pytest.approx(expected)
+    assert got['h2'].value is None and 'nan' in got['h2'].reason.lower()
+    assert got['h3'].value is None and 'h3' in got['h3'].reason
+    assert len(s.calls) == 1 and fragment in s.calls[0][1]['query']

@@ -1,0 +1,287 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The load an instance will have during the next hour (issue 18).
+
+Contract: :func:`estimate` takes, for one metric, a matrix of samples --
+one row per instance, one column per granularity step, oldest first, the
+last column the step that ends at the audit's time, ``NaN`` where a step
+has no sample -- and returns per instance the estimated *mean* of the
+metric over the next ``horizon_s`` (an hour by default) and the *spread*
+of that estimate (one standard deviation of the hour-to-hour change of
+the hourly means in the history, in the metric's unit).  Pure numpy,
+vectorised over instances, deterministic; rows without samples give
+``NaN`` (the caller keeps the classification usage for them).
+
+The paper plans on the load it measures (section 2); a plan is executed
+during the next hour, so it is the next hour's load that must fit.
+Estimators (:data:`ESTIMATORS`, chosen by the ``demand_estimator`` audit
+parameter over ``demand_history`` seconds of samples):
+
+* ``last`` -- the mean of the last hour (what the classification reads;
+  the plugin's behaviour before issue 18);
+* ``mean`` -- the mean of the whole history;
+* ``quantile`` -- the :data:`QUANTILE` quantile of the hourly means of the
+  history (a busy hour of the recent past);
+* ``trend`` -- Holt's damped linear trend (EWMA level plus slope) on the
+  samples, extrapolated over the next hour;
+* ``seasonal`` -- the last hour plus the change the same hour showed a
+  day earlier (needs a day and an hour of history, else ``last``).
+
+:data:`DEFAULT` is the one that won ``python -m bench.run nexthour``
+(``bench/RESULTS.md``).  :func:`forecasts` applies an estimator to every
+metric and builds the :class:`Forecast` values a
+:class:`~watcher_informed.core.snapshot.Snapshot` carries
+(``Snapshot.forecast``); a forecast's values are the estimate plus
+:data:`SPREAD_WEIGHT` spreads, so that overload, the load to shed and the
+destinations' loads (the target a destination may reach) all allow for
+the estimate's error.
+"""
+
+import dataclasses
+import types
+import typing
+
+import numpy as np
+
+HOUR_S = 3600.0
+DAY_S = 86400.0
+ESTIMATORS = ('last', 'mean', 'quantile', 'trend', 'seasonal')
+#: the winner of ``python -m bench.run nexthour`` (15 scenarios, with
+#: the spread below): ``last`` relieved 91 % of what perfect foresight
+#: relieves with 1.15x its migrations, ``trend`` 89 % (1.19x),
+#: ``seasonal`` 87 % (1.11x), ``quantile`` 80 % (1.61x), ``mean`` 40 %.
+DEFAULT = 'last'
+#: seconds of history read by default (a day and an hour: ``seasonal``).
+DEFAULT_HISTORY_S = 90000
+#: the plan is made on the estimate plus this many spreads (chosen with
+#: ``python -m bench.run nexthour``: 0 relieved 73-83 % of what perfect
+#: foresight relieves, 0.75 relieved 92 % with 1.16-1.21x its migrations,
+#: 1 relieved 94-98 % with 1.5x).
+SPREAD_WEIGHT = 0.75
+#: quantile of the hourly means used by ``quantile``.
+QUANTILE = 0.9
+#: Holt's smoothing of the level and the slope, and the damping of the
+#: slope per step (``trend``), for 5-minute samples.
+ALPHA = 0.3
+BETA = 0.05
+PHI = 0.9
+
+
+@dataclasses.dataclass(frozen=True)
+class Forecast:
+    """One instance's next-hour usage estimate, per metric.
+
+    ``values`` (what the plan is made on: the estimate plus
+    :data:`SPREAD_WEIGHT` spreads) and ``spread`` (one standard deviation
+    of the estimate's error) are in the units of ``snapshot.METRICS``.
+    """
+
+    values: typing.Mapping[str, float] = dataclasses.field(
+        default_factory=dict)
+    spread: typing.Mapping[str, float] = dataclasses.field(
+        default_factory=dict)
+    method: str = 'last'
+
+    def get(self, metric):
+        return self.values.get(metric)
+
+
+def _steps(seconds, step_s):
+    return max(1, int(round(seconds / float(step_s))))
+
+
+def _nanmean(block):
+    """Row means of a 2-D block ignoring NaN; NaN for empty rows."""
+    count = np.sum(~np.isnan(block), axis=1)
+    total = np.nansum(block, axis=1)
+    out = np.full(block.shape[0], np.nan)
+    np.divide(total, count, out=out, where=count > 0)
+    return out
+
+
+def hourly_means(values, step_s):
+    """``(n, hours)`` means of whole hours, newest hour last.
+
+    The oldest incomplete hour is dropped; an hour without a sample is
+    NaN.
+    """
+    per = _steps(HOUR_S, step_s)
+    n, t = values.shape
+    hours = t // per
+    if hours == 0:
+        return np.full((n, 0), np.nan)
+    block = values[:, t - hours * per:].reshape(n, hours, per)
+    count = np.sum(~np.isnan(block), axis=2)
+    total = np.nansum(block, axis=2)
+    out = np.full((n, hours), np.nan)
+    np.divide(total, count, out=out, where=count > 0)
+    return out
+
+
+def spread(values, step_s):
+    """Per row, the RMS hour-to-hour change of the hourly means.
+
+    This is the error the ``last`` estimator made in the history; 0 with
+    fewer than two hours.
+    """
+    hours = hourly_means(values, step_s)
+    if hours.shape[1] < 2:
+        return np.zeros(values.shape[0])
+    diff = np.diff(hours, axis=1)
+    sq = diff * diff
+    count = np.sum(~np.isnan(sq), axis=1)
+    total = np.nansum(sq, axis=1)
+    out = np.zeros(values.shape[0])
+    np.divide(total, count, out=out, where=count > 0)
+    return np.sqrt(out)
+
+
+def _last(values, step_s):
+    return _nanmean(values[:, -_steps(HOUR_S, step_s):])
+
+
+def _mean(values, step_s):
+    return _nanmean(values)
+
+
+def _quantile(values, step_s):
+    hours = hourly_means(values, step_s)
+    last = _last(values, step_s)
+    if hours.shape[1] == 0:
+        return last
+    has = np.any(~np.isnan(hours), axis=1)
+    out = last.copy()
+    if np.any(has):
+        out[has] = np.nanquantile(hours[has], QUANTILE, axis=1)
+    return out
+
+
+def _trend(values, step_s, horizon_s):
+    """Holt's damped trend, vectorised over rows; NaN steps are skipped."""
+    n, t = values.shape
+    level = np.full(n, np.nan)
+    slope = np.zeros(n)
+    for k in range(t):
+        x = values[:, k]
+        seen = ~np.isnan(x)
+        first = seen & np.isnan(level)
+        level[first] = x[first]
+        upd = seen & ~first
+        if np.any(upd):
+            prev = level[upd]
+            pred = prev + PHI * slope[upd]
+            new = ALPHA * x[upd] + (1 - ALPHA) * pred
+            slope[upd] = BETA * (new - prev) + (1 - BETA) * PHI * slope[upd]
+            level[upd] = new
+    h = _steps(horizon_s, step_s)
+    # mean over the next h steps of the damped extrapolation
+    gains = np.cumsum(PHI ** np.arange(1, h + 1))
+    out = level + slope * float(np.mean(gains))
+    return np.maximum(out, 0.0)
+
+
+def _seasonal(values, step_s):
+    per = _steps(HOUR_S, step_s)
+    day = _steps(DAY_S, step_s)
+    n, t = values.shape
+    last = _last(values, step_s)
+    if t < day + per:
+        return last
+    # the hour that followed "now" a day ago, and the hour before it
+    then_next = _nanmean(values[:, t - day:t - day + per])
+    then_last = _nanmean(values[:, t - day - per:t - day])
+    change = then_next - then_last
+    out = np.where(np.isnan(change), last, last + change)
+    return np.maximum(out, 0.0)
+
+
+def estimate(values, step_s, method=DEFAULT, horizon_s=HOUR_S):
+    """``(estimate, spread)`` arrays for a ``(n, steps)`` sample matrix.
+
+    See the module contract.  ``method`` is one of :data:`ESTIMATORS`.
+    """
+    if method not in ESTIMATORS:
+        raise ValueError('demand_estimator must be one of %s, not %r'
+                         % (', '.join(ESTIMATORS), method))
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2:
+        raise ValueError('samples must be a 2-D matrix')
+    if step_s <= 0:
+        raise ValueError('step must be positive, got %r' % (step_s,))
+    if values.shape[1] == 0:
+        nan = np.full(values.shape[0], np.nan)
+        return nan, np.zeros(values.shape[0])
+    if method == 'last':
+        est = _last(values, step_s)
+    elif method == 'mean':
+        est = _mean(values, step_s)
+    elif method == 'quantile':
+        est = _quantile(values, step_s)
+    elif method == 'trend':
+        est = _trend(values, step_s, horizon_s)
+    else:
+        est = _seasonal(values, step_s)
+    return est, spread(values, step_s)
+
+
+def matrix(series, uuids, now, step_s, steps):
+    """Align per-instance samples on the step grid that ends at ``now``.
+
+    ``series`` maps a uuid to ``(times, values)`` (seconds, floats).  The
+    last of the ``steps`` columns holds the samples of ``(now - step_s,
+    now]``, the one before ``(now - 2 step_s, now - step_s]``, and so on;
+    a later sample of a step wins.  Samples outside the grid, NaN,
+    infinite or negative values are left out.  Returns a ``(len(uuids),
+    steps)`` float matrix, NaN where a step has no sample.
+    """
+    out = np.full((len(uuids), steps), np.nan)
+    for row, uuid in enumerate(uuids):
+        got = series.get(uuid)
+        if not got:
+            continue
+        times, vals = got
+        t = np.asarray(times, dtype=float).reshape(-1)
+        v = np.asarray(vals, dtype=float).reshape(-1)
+        if t.size == 0 or t.size != v.size:
+            continue
+        order = np.argsort(t, kind='stable')
+        t, v = t[order], v[order]
+        age = np.floor((now - t) / float(step_s)).astype(np.int64) + 1
+        col = steps - age
+        ok = (t <= now) & (col >= 0) & np.isfinite(v) & (v >= 0)
+        out[row, col[ok]] = v[ok]
+    return out
+
+
+def forecasts(per_metric, uuids, step_s, method=DEFAULT,
+              horizon_s=HOUR_S, spread_weight=SPREAD_WEIGHT):
+    """``{uuid: Forecast}`` from ``{metric: (n, steps) matrix}``.
+
+    Each forecast value is the estimate plus ``spread_weight`` times its
+    spread (what the plan is made on); ``Forecast.spread`` keeps the
+    spread itself.  Rows follow ``uuids``.  A metric without an estimate
+    for an instance (no samples) is left out of its forecast; an instance
+    without any is left out of the answer.
+    """
+    values = {u: {} for u in uuids}
+    spreads = {u: {} for u in uuids}
+    for metric in sorted(per_metric):
+        est, spr = estimate(per_metric[metric], step_s, method, horizon_s)
+        est = est + spread_weight * spr
+        for row, uuid in enumerate(uuids):
+            if not np.isnan(est[row]):
+                values[uuid][metric] = float(est[row])
+                spreads[uuid][metric] = float(spr[row])
+    return {u: Forecast(types.MappingProxyType(values[u]),
+                        types.MappingProxyType(spreads[u]), method)
+            for u in uuids if values[u]}
