@@ -49,15 +49,21 @@ Each row is one real migration between two QEMU processes on 127.0.0.1
 (TCG, one vCPU, a Debian kernel and a static dirtying program; see
 doc/source/cost-model.rst).  M is the guest's memory, W the working set
 the guest dirties sequentially at D MiB/s, B QEMU's max-bandwidth.
+The "full" guest fills its memory with non-zero data; the "freed" guest
+touched all its memory and freed it again, so its resident size is
+several times its used memory.
 "meas" is QEMU's own `query-migrate` (total-time, ram.transferred,
 downtime).  Non-converging points were migrated %(nonconv)d times, the
-other 128 MiB/s points %(short)d times, the rest once (interleaved); a
+other %(short_bw)d MiB/s points %(short)d times, the rest once (interleaved); a
 point's row is its fastest run (other work on the 2-core host can only
 slow a migration down), the downtime column also gives the median of its
 runs, and "dest alive" counts its runs.
 "pred" is
-`watcher_informed.core.cost.precopy()` fed with the idle run's non-zero
-memory as the first round, the nominal D, W, B, the downtime limit, a
+`watcher_informed.core.cost.precopy()` fed, as the planner is, with the
+guest's host-side resident size as the first round (the Rss of QEMU's
+guest-RAM mapping just before the migration; "round 1 = used" is the
+same prediction from the guest's used memory, what the planner took
+before issue 17), the nominal D, W, B, the downtime limit, a
 %(rounds)d-round cap (QEMU never gives up; the harness forces
 stop-and-copy after %(syncs)d bitmap syncs) and the calibrated
 stop-and-copy rate and fixed downtime.  Errors are predicted/measured - 1.
@@ -101,6 +107,7 @@ def main(argv=None):
         pathlib.Path(args.output).write_text(PAGE % {
             'nonconv': meta['repeats']['non_converging'],
             'short': meta['repeats']['short'],
+            'short_bw': max(grid.BANDWIDTH_MIBPS),
             'rounds': meta['model_max_rounds'],
             'syncs': meta['force_after_syncs'],
             'started': meta['started'], 'table': table})

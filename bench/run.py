@@ -16,6 +16,7 @@
     python -m bench.run gap
     python -m bench.run scale [--sizes 20x200 100x2000 500x10000]
     python -m bench.run fingerprint [--sizes 8 20 50] [--seeds 1 2 3]
+    python -m bench.run cost [--sizes 8 20] [--seeds 1 2 3] [--before DIR]
     python -m bench.run nexthour [--sizes 8 20 50] [--seeds 1 2 3]
     python -m bench.run cli [--sizes 500x10000 5000x100000]
 
@@ -110,9 +111,8 @@ def run_scenario(scenario):
     from watcher_informed.evaluation import simulate
     from watcher_informed.evaluation import workloads
     paper = scenario.name.startswith('paper')
-    audit = {'max_migrations': 1000,
-             'migration_bandwidth': scenario.link_mibps}
-    ours, plan, strategy, _ = contenders.informed(scenario.seen, **audit)
+    ours, plan, strategy, _ = contenders.informed(scenario.seen,
+                                                  **_audit(scenario))
     p, _ = parameters.to_params(dict(strategy.input_parameters),
                                 strategy.config)
     sim_p = workloads.paper_params() if paper else dataclasses.replace(
@@ -298,6 +298,170 @@ def cmd_scale(args):
     (OUT / 'scale.json').write_text(json.dumps(rows, indent=1))
 
 
+def _audit(scenario):
+    """Audit parameters of a scenario: its link as bandwidth and NIC."""
+    from watcher_informed.adapters import parameters
+    audit = {'max_migrations': 1000,
+             'migration_bandwidth': scenario.link_mibps}
+    known = parameters.schema()['properties']
+    if 'deploy_overrides' in known and scenario.link_mibps != 1250.0:
+        audit['deploy_overrides'] = {
+            'host_network_capacity': scenario.link_mibps}
+    return audit
+
+
+def _cost_scenarios(args):
+    from bench import scenarios
+    traces = scenarios.load_traces()
+    todo = [scenarios.paper_mix(s) for s in args.seeds]
+    for size, seed in itertools.product(args.sizes, args.seeds):
+        todo.append(scenarios.bitbrains(size, seed, traces=traces))
+    return todo
+
+
+def cmd_cost_plans(args):
+    """Our plans with their predicted times, as JSON on stdout.
+
+    Runs with whatever ``watcher_informed`` is importable, so that the
+    ``cost`` command can ask an older checkout (``--before``) for its
+    plans on the same scenarios.  ``--no-resident`` hides the
+    ``ram_resident`` metric from the planner.
+    """
+    import dataclasses
+
+    from bench import contenders
+    from watcher_informed.core import snapshot as snap
+    out = {}
+    for scenario in _cost_scenarios(args):
+        seen = scenario.seen
+        if args.no_resident:
+            seen = dataclasses.replace(seen, usage={
+                u: snap.make_usage({k: v for k, v in us.values.items()
+                                    if k != 'ram_resident'})
+                for u, us in seen.usage.items()})
+        plan = contenders.informed(seen, **_audit(scenario))[1]
+        out[scenario.name] = [
+            [m.uuid, m.source, m.dest, list(m.parents), m.start_s, m.end_s]
+            for m in plan.moves]
+    print(json.dumps(out))
+
+
+def _plans_from(tree, args, no_resident=False):
+    """``cost_plans`` run in ``tree`` (a checkout) or here."""
+    import os
+    cmd = [sys.executable, '-W', 'ignore', '-m', 'bench.run', '_cost_plans',
+           '--sizes'] + [str(x) for x in args.sizes] + ['--seeds'] + \
+        [str(x) for x in args.seeds]
+    if no_resident:
+        cmd.append('--no-resident')
+    env = dict(os.environ)
+    cwd = OUT.parent.parent
+    if tree:
+        cwd = pathlib.Path(tree)
+        env['PYTHONPATH'] = str(cwd)
+        env.setdefault('WATCHER_INFORMED_TRACE', str(
+            OUT.parent.parent.parent / 'shared' / 'data' /
+            'bitbrains-gwa-t-12-rnd'))
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=7200, check=False)
+    if proc.returncode:
+        raise SystemExit('plans from %s failed:\n%s'
+                         % (tree or 'here', proc.stderr[-3000:]))
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def cost_rows(scenario, moves, p, setup):
+    """Per-move predicted vs simulated time, makespan and its bound."""
+    from watcher_informed.evaluation import simulate
+    keyed = [(u, s, d) for u, s, d, _, _, _ in moves]
+    parents = {u: tuple(par) for u, _, _, par, _, _ in moves}
+    result = simulate.simulate(scenario.truth, keyed, parents, p, setup,
+                               truths=scenario.truths or None)
+    sim = {m.uuid: m for m in result.moves}
+    pairs = [(end - start, sim[u].end_s - sim[u].start_s)
+             for u, _, _, _, start, end in moves
+             if sim[u].end_s > sim[u].start_s]
+    out_mib, in_mib = {}, {}
+    for m in result.moves:
+        out_mib[m.source] = out_mib.get(m.source, 0.0) + m.sent_mib
+        in_mib[m.dest] = in_mib.get(m.dest, 0.0) + m.sent_mib
+    bound = max([v / setup.nic_mibps.get(h, setup.link_mibps)
+                 for table in (out_mib, in_mib)
+                 for h, v in table.items()] or [0.0])
+    return {'pairs': pairs,
+            'pred_makespan_s': max([e for *_, e in moves] or [0.0]),
+            'sim_makespan_s': result.makespan_s, 'bound_s': bound,
+            'aborted': sum(1 for m in result.moves
+                           if m.outcome == 'aborted')}
+
+
+def cost_table(results):
+    """One row per (scenario family, plan variant)."""
+    lines = ['| scenarios | planner | moves | predicted / simulated time '
+             '(median) | median error | moves within 25 % | makespan '
+             'predicted (s) | makespan simulated (s) | physical bound (s) '
+             '| simulated / bound | aborted |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
+    for family in ('paper-mix', 'bitbrains'):
+        for variant, rows in results.items():
+            mine = [r for name, r in rows.items()
+                    if name.startswith(family)]
+            pairs = [pr for r in mine for pr in r['pairs']]
+            if not pairs:
+                continue
+            ratios = [a / b for a, b in pairs]
+            errors = [abs(x - 1.0) for x in ratios]
+            sim = sum(r['sim_makespan_s'] for r in mine)
+            bound = sum(r['bound_s'] for r in mine)
+            lines.append(
+                '| %s (%d) | %s | %d | %.2f | %.0f %% | %d of %d | %.0f '
+                '| %.0f | %.0f | %.2f | %d |' % (
+                    family, len(mine), variant, len(pairs),
+                    statistics.median(ratios),
+                    100 * statistics.median(errors),
+                    sum(1 for e in errors if e <= 0.25), len(pairs),
+                    sum(r['pred_makespan_s'] for r in mine) / len(mine),
+                    sim / len(mine), bound / len(mine),
+                    sim / bound if bound else float('nan'),
+                    sum(r['aborted'] for r in mine)))
+    return '\n'.join(lines)
+
+
+def cmd_cost(args):
+    """Predicted vs simulated migration times, before and after.
+
+    Every plan -- ours from this checkout, with and without the
+    ``ram_resident`` metric, and from ``--before`` (an older checkout)
+    when given -- is executed by this checkout's simulator on the
+    scenario's truth (round 1 = the resident size derived from the
+    trace, bench/scenarios.py), with this checkout's Nova settings and
+    each scenario's link as every host's NIC.
+    """
+    from watcher_informed.adapters import parameters
+    from watcher_informed.evaluation import simulate
+    scenarios_ = {s.name: s for s in _cost_scenarios(args)}
+    variants = {}
+    if args.before:
+        variants['before (%s)' % args.before_label] = _plans_from(
+            args.before, args)
+    variants['after'] = _plans_from(None, args)
+    variants['after, no ram_resident'] = _plans_from(None, args,
+                                                     no_resident=True)
+    results = {}
+    for variant, plans in variants.items():
+        rows = {}
+        for name, moves in plans.items():
+            scenario = scenarios_[name]
+            p, _ = parameters.to_params(_audit(scenario), None)
+            setup = simulate.Setup(link_mibps=scenario.link_mibps,
+                                   workers=8)
+            rows[name] = cost_rows(scenario, moves, p, setup)
+        results[variant] = rows
+    table = cost_table(results)
+    print(table)
+    OUT.mkdir(exist_ok=True)
+    (OUT / 'cost.json').write_text(json.dumps(results, indent=1))
+    return results
 def scenario_file(snapshot, path):
     """Write a bench snapshot as a ``watcher-informed`` scenario file."""
     doc = {
@@ -428,6 +592,16 @@ def main(argv=None):
     f.add_argument('--sizes', type=int, nargs='+',
                    default=[8, 20, 50, 300])
     f.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
+    co = sub.add_parser('cost')
+    co.add_argument('--sizes', type=int, nargs='+', default=[8, 20])
+    co.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
+    co.add_argument('--before', help='an older checkout whose plans to '
+                    'compare (e.g. a git worktree of main)')
+    co.add_argument('--before-label', default='main')
+    cp = sub.add_parser('_cost_plans')
+    cp.add_argument('--sizes', type=int, nargs='+', default=[8, 20])
+    cp.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
+    cp.add_argument('--no-resident', action='store_true')
     n = sub.add_parser('nexthour')
     n.add_argument('--sizes', type=int, nargs='+', default=[8, 20, 50])
     n.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
@@ -449,6 +623,10 @@ def main(argv=None):
         cmd_scale(args)
     elif args.command == 'fingerprint':
         cmd_fingerprint(args)
+    elif args.command == 'cost':
+        cmd_cost(args)
+    elif args.command == '_cost_plans':
+        cmd_cost_plans(args)
     elif args.command == 'nexthour':
         cmd_nexthour(args)
     elif args.command == 'cli':

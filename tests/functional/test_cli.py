@@ -112,7 +112,8 @@ def test_invalid_parameters_exit_2_naming_the_field(params, field):
     ('{"version": 1, "hosts": [{"name": "a", "vcpus": -1, "ram_mb": 1,'
      ' "disk_gb": 1}], "instances": []}', 'hosts[0].vcpus'),
     ('{"version": 1, "hosts": [{"name": "a", "vcpus": 1, "ram_mb": 1,'
-     ' "disk_gb": 1}], "instances": [{"uuid": "u", "host": "zz",'
+     ' "disk_gb": 1}], "instances": [{"uuid":'
+     ' "00000000-0000-4000-8000-000000000000", "host": "zz",'
      ' "vcpus": 1, "ram_mb": 1}]}', 'instances[0].host'),
 ])
 def test_validate_reports_location(tmp_path, content, expected):

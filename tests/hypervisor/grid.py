@@ -21,12 +21,21 @@ the model's predictions (:func:`predict`, the project's
 bounded, for a quiet host first and records the load average.
 :func:`markdown` renders the predicted-vs-measured table.
 
-Model inputs, per point: the first round is the guest's non-zero memory
-measured by an idle migration of the same guest (QEMU sends zero pages as
-~9-byte markers); dirty rate, working set, bandwidth and downtime limit
-are the nominal values the harness sets; the round cap is
-``FORCE_AFTER_SYNCS - 1``; the stop-and-copy rate and fixed downtime are
-the calibrated ones.
+Model inputs, per point, as the planner has them: the first round is the
+guest's host-side resident size (the ``Rss`` of QEMU's guest-RAM mapping,
+measured just before the migration -- what Ceilometer's
+``memory.resident`` reports, less QEMU's own memory); dirty rate, working
+set, bandwidth and downtime limit are the nominal values the harness
+sets; the round cap is ``FORCE_AFTER_SYNCS - 1``; the stop-and-copy rate
+and fixed downtime are the calibrated ones.  The prediction from the
+guest's *used* memory (MemTotal - MemAvailable, what the planner used to
+take) is kept beside it for comparison.
+
+Two guests: the "full" one fills its memory with non-zero data (resident
+close to used), the "freed" one (:data:`FREED_POINTS`) touches all its
+memory and frees it again at boot, so its resident size is about five
+times its used memory, as on a real guest with freed pages and page
+cache.
 """
 
 import datetime
@@ -44,9 +53,20 @@ from tests.hypervisor import harness
 from watcher_informed.core import cost
 
 MEMORY_MIB = (256, 512)
+#: the guest whose resident size is several times its used memory:
+#: (memory, working set, dirty rate, bandwidth) points.
+FREED_MEMORY_MIB = 512
+FREED_WSMAX_MIB = 64
 WSS_MIB = (16, 64)
 DIRTY_MIBPS = (0, 64)
-BANDWIDTH_MIBPS = (32, 128)
+#: max-bandwidth of the grid's migrations.  The higher one must stay
+#: below what QEMU's migration thread keeps up on the host: under TCG on
+#: the shared 2-core test machine (load average 12-15, each session's
+#: CPU share capped) idle guests migrated at only 60-68 MiB/s with
+#: max-bandwidth 128, so 128 measured the CPU, not the model.
+BANDWIDTH_MIBPS = (32, 48)
+FREED_POINTS = tuple((FREED_MEMORY_MIB, 16, dirty, bw)
+                     for dirty in (0, 64) for bw in BANDWIDTH_MIBPS)
 #: QEMU downtime-limit of every grid migration.  100 ms is Nova's lowest
 #: allowed ``live_migration_downtime`` and inside the range Nova's default
 #: steps go through (50 ms .. 500 ms); see doc/source/cost-model.rst for
@@ -59,7 +79,7 @@ MAX_ROUNDS = FORCE_AFTER_SYNCS - 1
 #: how often a point is migrated (the runs of a point are interleaved
 #: with the other points' to spread host disturbances): the Fig. 1
 #: downtime findings use the median of the non-converging points' runs,
-#: and the short (128 MiB/s) migrations are the ones a busy host disturbs
+#: and the short (48 MiB/s) migrations are the ones a busy host disturbs
 #: most.  A point's row (and its time and data checks) is its fastest run:
 #: other work on the host can only take CPU from QEMU's migration thread
 #: and so slow a migration down, never speed it up.  Every run must
@@ -80,8 +100,15 @@ RESULTS = OUT / 'qemu_precopy.json'
 MIB = harness.MIB
 
 
-def key(mem, ws, dirty, bw):
-    return '%d/%d/%d/%d' % (mem, ws, dirty, bw)
+def key(mem, ws, dirty, bw, guest='full'):
+    return ('%d/%d/%d/%d' if guest == 'full' else 'freed%d/%d/%d/%d') % (
+        mem, ws, dirty, bw)
+
+
+def all_points():
+    """(guest, memory, working set, dirty rate, bandwidth) of the grid."""
+    return [('full',) + p for p in points()] + \
+        [('freed',) + p for p in FREED_POINTS]
 
 
 def points():
@@ -177,12 +204,15 @@ class _Runner:
         self.log = log
         self.used_ports = set()
         self.count = 0
+        self.freed = 0
 
-    def boot(self, mem):
+    def boot(self, mem, freed=0):
         self.count += 1
         src = harness.Guest(self.assets, self.workdir,
                             'src%d-%d' % (mem, self.count), mem,
-                            WSMAX_MIB[mem], boot_timeout=120.0)
+                            FREED_WSMAX_MIB if freed else WSMAX_MIB[mem],
+                            boot_timeout=180.0, freed=freed)
+        self.freed = freed
         self.log('booted %d MiB source in %.1f s (%s)'
                  % (mem, src.boot_s, ' '.join(src.ready)))
         return src
@@ -196,9 +226,13 @@ class _Runner:
         try:
             time.sleep(max(0.0, settle_until - time.monotonic()))
             guest_rate = src.stat()
+            used = src.used_mib()
+            resident = src.ram_resident_mib()
             timeout = 30.0 + 3.0 * (mem + (MAX_ROUNDS + 1) * max(ws, 1)) / bw
             run = harness.migrate(src, port, bw, DOWNTIME_LIMIT_MS,
                                   force_after, timeout, POLL_S)
+            run['used_mib'] = used
+            run['ram_resident_mib'] = resident
             try:
                 run['dest_status'] = dst.wait_status({'running'}, 20.0)
             except (harness.HarnessError, OSError) as exc:
@@ -234,7 +268,8 @@ class _Runner:
             try:
                 return port, harness.Guest(
                     self.assets, self.workdir, 'dst%d-%d' % (mem, self.count),
-                    mem, WSMAX_MIB[mem], incoming_port=port)
+                    mem, FREED_WSMAX_MIB if self.freed else WSMAX_MIB[mem],
+                    incoming_port=port, freed=self.freed)
             except harness.HarnessError:
                 if attempt == tries - 1:
                     raise
@@ -258,7 +293,7 @@ class _Runner:
                 raise harness.HarnessError('source does not answer')
         except (harness.HarnessError, OSError, AttributeError):
             src.close()
-            src = self.boot(mem)
+            src = self.boot(mem, self.freed)
         return src, error
 
 
@@ -295,12 +330,32 @@ def calibrate(runner, src, mem, calibration):
     return src
 
 
+def _migrate_points(runner, src, guest, mine, results, repeats, log):
+    """Migrate ``src`` at each point of ``mine``, runs interleaved."""
+    for mem, ws, dirty, bw in mine:
+        results['points'][key(mem, ws, dirty, bw, guest)] = {
+            'guest': guest, 'memory_mib': mem, 'ws_mib': ws,
+            'dirty_mibps': dirty, 'bandwidth_mibps': bw, 'runs': []}
+    most = max(repeats_of(d, b, repeats) for _, _, d, b in mine)
+    for rep in range(most):
+        for mem, ws, dirty, bw in mine:
+            if rep >= repeats_of(dirty, bw, repeats):
+                continue
+            src, one = runner.attempt(src, mem, ws, dirty, bw,
+                                      FORCE_AFTER_SYNCS)
+            k = key(mem, ws, dirty, bw, guest)
+            results['points'][k]['runs'].append(one)
+            log('%s #%d: %s' % (k, rep + 1, _brief(one)))
+    return src
+
+
 def run(assets, out=RESULTS, log=print, load_wait_s=LOAD_WAIT_S,
-        repeats=None, memories=MEMORY_MIB):
+        repeats=None, memories=MEMORY_MIB, freed=True):
     """Run the grid; returns (and writes to ``out``) the results.
 
-    ``repeats`` caps :func:`repeats_of` and ``memories`` restricts the
-    memory sizes (both for a quick look).
+    ``repeats`` caps :func:`repeats_of`, ``memories`` restricts the
+    memory sizes of the full guest and ``freed=False`` skips the freed
+    guest (all for a quick look).
     """
     results = {'meta': {}, 'calibration': {'v0_mib': {}, 'runs': []},
                'points': {}}
@@ -337,22 +392,16 @@ def run(assets, out=RESULTS, log=print, load_wait_s=LOAD_WAIT_S,
             src = runner.boot(mem)
             try:
                 src = calibrate(runner, src, mem, results['calibration'])
-                mine = [p for p in points() if p[0] == mem]
-                for _, ws, dirty, bw in mine:
-                    results['points'][key(mem, ws, dirty, bw)] = {
-                        'memory_mib': mem, 'ws_mib': ws,
-                        'dirty_mibps': dirty, 'bandwidth_mibps': bw,
-                        'runs': []}
-                most = max(repeats_of(d, b, repeats) for _, _, d, b in mine)
-                for rep in range(most):
-                    for _, ws, dirty, bw in mine:
-                        if rep >= repeats_of(dirty, bw, repeats):
-                            continue
-                        src, one = runner.attempt(
-                            src, mem, ws, dirty, bw, FORCE_AFTER_SYNCS)
-                        k = key(mem, ws, dirty, bw)
-                        results['points'][k]['runs'].append(one)
-                        log('%s #%d: %s' % (k, rep + 1, _brief(one)))
+                src = _migrate_points(runner, src, 'full', [
+                    p for p in points() if p[0] == mem], results, repeats,
+                    log)
+            finally:
+                src.close()
+        if freed:
+            src = runner.boot(FREED_MEMORY_MIB, freed='auto')
+            try:
+                src = _migrate_points(runner, src, 'freed', FREED_POINTS,
+                                      results, repeats, log)
             finally:
                 src.close()
     finally:
@@ -416,28 +465,46 @@ def evaluate(results):
     cal['fixed_downtime_ms'] = fixed
     for point in results['points'].values():
         mem = point['memory_mib']
-        v0 = cal['v0_mib'].get(str(mem))
         point['measured'] = run = _fastest_run(point['runs'])
         done = [r for r in point['runs'] if r.get('status') == 'completed']
         point['downtime_ms_median'] = (
             statistics.median(r['downtime_ms'] for r in done)
             if done else None)
+        # the planner's first round: the resident size (results of runs
+        # before it was recorded fall back to the idle run's non-zero
+        # memory)
+        v0 = run.get('ram_resident_mib') or cal['v0_mib'].get(str(mem))
         if v0 is None:
             point['predicted'] = None
             continue
-        pred = predict(v0, point['dirty_mibps'], point['ws_mib'],
-                       point['bandwidth_mibps'], rate, fixed)
+        args = (point['dirty_mibps'], point['ws_mib'],
+                point['bandwidth_mibps'], rate, fixed)
+        pred = predict(min(v0, mem), *args)
+        pred['first_round_mib'] = min(v0, mem)
         point['predicted'] = pred
+        used = run.get('used_mib')
+        point['predicted_from_used'] = predict(used, *args) \
+            if used else None
         if run.get('status') == 'completed' and run.get('total_time_ms') \
                 and run.get('transferred_bytes'):
+            measured_s = run['total_time_ms'] / 1000.0
             point['errors'] = {
-                'time': pred['time_s'] / (run['total_time_ms'] / 1000.0)
-                - 1.0,
+                'time': pred['time_s'] / measured_s - 1.0,
                 'sent': pred['sent_mib'] / (run['transferred_bytes'] / MIB)
                 - 1.0,
                 'downtime_ms': pred['downtime_ms'] - run['downtime_ms'],
             }
+            if used:
+                point['errors']['time_from_used'] = (
+                    point['predicted_from_used']['time_s'] / measured_s
+                    - 1.0)
     return results
+
+
+def time_errors(results):
+    """|predicted / measured - 1| of the total time, every grid point."""
+    return [abs(p['errors']['time']) for p in results['points'].values()
+            if p.get('errors')]
 
 
 def load(path=RESULTS):
@@ -453,15 +520,16 @@ def markdown(results):
     """The predicted-vs-measured table and the Fig. 1 summaries."""
     cal = results['calibration']
     lines = [
-        '| M MiB | W MiB | D MiB/s | B MiB/s | time s meas | time s pred '
-        '| time err | MiB sent meas | MiB sent pred | sent err '
-        '| downtime ms meas (median) | downtime ms pred | syncs '
+        '| guest | M MiB | W MiB | D MiB/s | B MiB/s | used MiB '
+        '| resident MiB | time s meas | time s pred | time err '
+        '| time err, round 1 = used | MiB sent meas | MiB sent pred '
+        '| sent err | downtime ms meas (median) | downtime ms pred | syncs '
         '| converged meas/pred | dest alive |',
-        '|' + '---|' * 15,
+        '|' + '---|' * 19,
     ]
     time_errs, sent_errs, conv_ok, alive, total = [], [], 0, 0, 0
-    for mem, ws, dirty, bw in points():
-        p = results['points'].get(key(mem, ws, dirty, bw))
+    for guest, mem, ws, dirty, bw in all_points():
+        p = results['points'].get(key(mem, ws, dirty, bw, guest))
         if p is None:
             continue
         total += 1
@@ -470,25 +538,29 @@ def markdown(results):
         n_alive = sum(1 for r in runs if r.get('dest_alive'))
         alive += n_alive == len(runs)
         if m.get('status') != 'completed' or not pred:
-            lines.append('| %d | %d | %d | %d | %s |' % (
-                mem, ws, dirty, bw, m.get('error', 'no prediction')))
+            lines.append('| %s | %d | %d | %d | %d | %s |' % (
+                guest, mem, ws, dirty, bw, m.get('error', 'no prediction')))
             continue
         ok = all(r.get('converged') == pred['converged'] for r in runs
                  if r.get('status') == 'completed')
         conv_ok += ok
         time_errs.append(abs(err['time']))
         sent_errs.append(abs(err['sent']))
+        used_err = err.get('time_from_used')
         lines.append(
-            '| %d | %d | %d | %d | %.2f | %.2f | %s | %.0f | %.0f | %s '
-            '| %d (%d) | %.0f | %d | %s/%s%s | %d/%d |' % (
-                mem, ws, dirty, bw, m['total_time_ms'] / 1000.0,
-                pred['time_s'], _pct(err['time']),
-                m['transferred_bytes'] / MIB, pred['sent_mib'],
-                _pct(err['sent']), m['downtime_ms'],
-                p['downtime_ms_median'], pred['downtime_ms'],
-                m['dirty_sync_count'], 'y' if m['converged'] else 'n',
-                'y' if pred['converged'] else 'n', '' if ok else ' **X**',
-                n_alive, len(runs)))
+            '| %s | %d | %d | %d | %d | %s | %.0f | %.2f | %.2f | %s | %s '
+            '| %.0f | %.0f | %s | %d (%d) | %.0f | %d | %s/%s%s | %d/%d |'
+            % (guest, mem, ws, dirty, bw,
+               '%.0f' % m['used_mib'] if m.get('used_mib') else '-',
+               pred['first_round_mib'], m['total_time_ms'] / 1000.0,
+               pred['time_s'], _pct(err['time']),
+               _pct(used_err) if used_err is not None else '-',
+               m['transferred_bytes'] / MIB, pred['sent_mib'],
+               _pct(err['sent']), m['downtime_ms'],
+               p['downtime_ms_median'], pred['downtime_ms'],
+               m['dirty_sync_count'], 'y' if m['converged'] else 'n',
+               'y' if pred['converged'] else 'n', '' if ok else ' **X**',
+               n_alive, len(runs)))
     meta = results['meta']
     summary = [
         '',
@@ -498,12 +570,14 @@ def markdown(results):
     ]
     if time_errs:
         summary.append(
-            'Total time |error|: max %.1f %%, mean %.1f %%; data sent '
-            '|error|: max %.1f %%, mean %.1f %%.' % (
-                100 * max(time_errs), 100 * statistics.fmean(time_errs),
-                100 * max(sent_errs), 100 * statistics.fmean(sent_errs)))
+            'Total time |error|: median %.1f %%, max %.1f %%, mean %.1f %%; '
+            'data sent |error|: median %.1f %%, max %.1f %%.' % (
+                100 * statistics.median(time_errs), 100 * max(time_errs),
+                100 * statistics.fmean(time_errs),
+                100 * statistics.median(sent_errs), 100 * max(sent_errs)))
     summary.append(
-        'Calibration: first round (non-zero memory of an idle run) %s; '
+        'First round: the guest-RAM resident size measured before each '
+        'migration. Calibration: non-zero memory of an idle run %s; '
         'stop-and-copy %.0f MiB/s, fixed downtime %.1f ms. Downtime limit '
         '%d ms, stop-and-copy forced after %d syncs (model: %d rounds).' % (
             ', '.join('%s MiB: %.1f MiB' % (k, v)

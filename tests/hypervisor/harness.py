@@ -277,7 +277,7 @@ class Guest:
     """
 
     def __init__(self, assets_, workdir, name, memory_mib, wsmax_mib,
-                 incoming_port=None, boot_timeout=60.0):
+                 incoming_port=None, boot_timeout=60.0, freed=0):
         self.name = name
         self.memory_mib = memory_mib
         workdir = pathlib.Path(workdir)
@@ -286,9 +286,12 @@ class Guest:
         for path in (qmp_path, ser_path):
             if path.exists():
                 path.unlink()
-        append = ('console=ttyS0 quiet panic=-1 dirty.fill=auto '
-                  'dirty.wsmax=%d dirty.ws=0 dirty.rate=0 dirty.flusher=1'
-                  % wsmax_mib)
+        # freed: MiB touched then freed at boot ('auto': all it can), with
+        # no fill after it -- resident many times the used memory
+        append = ('console=ttyS0 quiet panic=-1 dirty.fill=%s '
+                  'dirty.freed=%s dirty.wsmax=%d dirty.ws=0 dirty.rate=0 '
+                  'dirty.flusher=1' % ('0' if freed else 'auto', freed,
+                                       wsmax_mib))
         argv = [assets_['qemu'], '-name', name,
                 '-machine', 'pc', '-accel', 'tcg', '-cpu', 'qemu64',
                 '-m', str(memory_mib), '-smp', '1',
@@ -333,6 +336,33 @@ class Guest:
     def status(self):
         return self.qmp.cmd('query-status')['status']
 
+    def ram_resident_mib(self):
+        """Resident size of the guest's RAM block in QEMU, MiB.
+
+        The host-side resident size of the guest (Ceilometer's
+        ``memory.resident`` is the whole process's, QEMU's own memory
+        included): the ``Rss`` of QEMU's anonymous mapping of exactly the
+        guest's memory size, from ``/proc/<pid>/smaps``.
+        """
+        want = self.memory_mib * 1024
+        size = None
+        with open('/proc/%d/smaps' % self.proc.pid) as f:
+            for line in f:
+                if line.startswith('Size:'):
+                    size = int(line.split()[1])
+                elif line.startswith('Rss:') and size == want:
+                    return int(line.split()[1]) / 1024.0
+        raise HarnessError('%s: no %d MiB mapping in smaps'
+                           % (self.name, self.memory_mib))
+
+    def rss_mib(self):
+        """Resident size of the QEMU process (libvirt's ``rss``), MiB."""
+        with open('/proc/%d/status' % self.proc.pid) as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1]) / 1024.0
+        raise HarnessError('%s: no VmRSS' % self.name)
+
     def wait_status(self, wanted, timeout):
         deadline = time.monotonic() + timeout
         while True:
@@ -359,6 +389,12 @@ class Guest:
     def set_load(self, ws_mib, pages_per_s, timeout=10.0):
         self.console.command('set %d %d' % (ws_mib, pages_per_s),
                              r'OK ws=\d+ rate=\d+\r?\n', timeout)
+
+    def used_mib(self, timeout=10.0):
+        """What the guest counts as used: MemTotal - MemAvailable, MiB."""
+        m = self.console.command('mem', r'MEM total=(\d+) avail=(\d+)\r?\n',
+                                 timeout)
+        return float(int(m.group(1)) - int(m.group(2)))
 
     def stat(self, timeout=10.0):
         m = self.console.command(

@@ -14,7 +14,9 @@
 
 The module fixture runs the whole grid once (tests/hypervisor/grid.py:
 memory 256/512 MiB x working set 16/64 MiB x dirty rate 0/64 MiB/s x
-bandwidth 32/128 MiB/s, about 10 minutes on 2 cores) and writes
+bandwidth 32/48 MiB/s, plus a 512 MiB guest whose resident size is
+about five times its used memory at dirty rate 0/64 MiB/s x bandwidth
+32/48 MiB/s; about 25 minutes on 2 cores) and writes
 bench/out/qemu_precopy.json, which ``python -m bench.qemu_precopy``
 renders.  Prepare the host first with ``bash tools/qemu/setup.sh``;
 without QEMU and the guest assets every test skips with the reason
@@ -25,14 +27,18 @@ migrating.
 
 import math
 import os
+import statistics
 
 import pytest
 
 from tests.hypervisor import grid
 from tests.hypervisor import harness
 
-TIME_TOLERANCE = 0.15
-SENT_TOLERANCE = 0.10
+#: issue 17: predicted vs measured total time over the whole grid.
+TIME_MEDIAN = 0.10
+TIME_MAX = 0.25
+SENT_MEDIAN = 0.10
+SENT_MAX = 0.25
 #: Fig. 1, "downtime does not grow with memory": what a doubled memory
 #: may add to the median downtime of a non-converging point.  Identical
 #: idle migrations here paused the guest for 1 to 70 ms, so single
@@ -41,10 +47,15 @@ SENT_TOLERANCE = 0.10
 DOWNTIME_NOISE_MS = 25.0
 
 POINTS = grid.points()
+ALL = grid.all_points()
 
 
 def _id(point):
     return 'M%d-W%d-D%d-B%d' % point
+
+
+def _all_id(point):
+    return '%s-M%d-W%d-D%d-B%d' % point
 
 
 @pytest.fixture(scope='module')
@@ -65,7 +76,11 @@ def results():
 
 
 def _point(results, point):
-    p = results['points'].get(grid.key(*point))
+    if isinstance(point[0], str):
+        k = grid.key(*point[1:], guest=point[0])
+    else:
+        k = grid.key(*point)
+    p = results['points'].get(k)
     assert p is not None, 'grid point %s was not run' % (point,)
     return p
 
@@ -77,7 +92,7 @@ def _completed(p):
     return m, p['predicted']
 
 
-@pytest.mark.parametrize('point', POINTS, ids=_id)
+@pytest.mark.parametrize('point', ALL, ids=_all_id)
 def test_migration_completed_and_destination_alive(results, point):
     p = _point(results, point)
     for run in p['runs']:
@@ -86,29 +101,54 @@ def test_migration_completed_and_destination_alive(results, point):
         assert len(run['dest_pongs']) == 2, (
             'destination did not answer on its serial console')
         assert not run['dest_oops'], 'destination kernel oops'
-        if point[2] > 0:
+        if point[3] > 0:
             # Still dirtying after the migration: its counter moves.
             assert run['dest_pongs'][1] > run['dest_pongs'][0]
 
 
-@pytest.mark.parametrize('point', POINTS, ids=_id)
-def test_model_total_time_within_15_percent(results, point):
+@pytest.mark.parametrize('point', ALL, ids=_all_id)
+def test_model_total_time_within_25_percent(results, point):
     m, pred = _completed(_point(results, point))
     measured = m['total_time_ms'] / 1000.0
-    assert pred['time_s'] == pytest.approx(measured, rel=TIME_TOLERANCE), (
+    assert pred['time_s'] == pytest.approx(measured, rel=TIME_MAX), (
         'predicted %.2f s, measured %.2f s' % (pred['time_s'], measured))
 
 
-@pytest.mark.parametrize('point', POINTS, ids=_id)
-def test_model_data_sent_within_10_percent(results, point):
+def test_model_total_time_median_error_within_10_percent(results):
+    errors = grid.time_errors(results)
+    assert len(errors) == len(ALL)
+    assert statistics.median(errors) <= TIME_MEDIAN, errors
+
+
+@pytest.mark.parametrize('point', ALL, ids=_all_id)
+def test_model_data_sent_within_25_percent(results, point):
     m, pred = _completed(_point(results, point))
     measured = m['transferred_bytes'] / harness.MIB
-    assert pred['sent_mib'] == pytest.approx(measured, rel=SENT_TOLERANCE), (
+    assert pred['sent_mib'] == pytest.approx(measured, rel=SENT_MAX), (
         'predicted %.0f MiB, measured %.0f MiB'
         % (pred['sent_mib'], measured))
 
 
-@pytest.mark.parametrize('point', POINTS, ids=_id)
+def test_model_data_sent_median_error_within_10_percent(results):
+    errors = [abs(p['errors']['sent'])
+              for p in results['points'].values() if p.get('errors')]
+    assert statistics.median(errors) <= SENT_MEDIAN, errors
+
+
+@pytest.mark.parametrize('point', grid.FREED_POINTS, ids=_id)
+def test_freed_guest_round_1_is_resident_not_used(results, point):
+    # resident several times used; the used memory would predict a
+    # fraction of the real time, the resident size predicts it
+    p = _point(results, ('freed',) + point)
+    m, pred = _completed(p)
+    assert m['ram_resident_mib'] >= 3 * m['used_mib'], (
+        m['ram_resident_mib'], m['used_mib'])
+    assert m['transferred_bytes'] / harness.MIB >= 3 * m['used_mib']
+    assert p['errors']['time_from_used'] < -0.5
+    assert abs(p['errors']['time']) <= TIME_MAX
+
+
+@pytest.mark.parametrize('point', ALL, ids=_all_id)
 def test_model_predicts_convergence(results, point):
     p = _point(results, point)
     _, pred = _completed(p)

@@ -28,6 +28,7 @@ from watcher.decision_engine.model import model_root
 
 from tests.functional import cluster
 from tests.integration import helpers
+from watcher_informed import harness
 from watcher_informed.adapters.metrics import base
 
 SERVICE = {'gnocchi': 'gnocchi-api', 'prometheus': 'prometheus'}
@@ -52,8 +53,10 @@ def watcher_cluster(data):
             watcher_exclude=False, pinned_az='')
         model.add_instance(inst)
         model.map_instance(inst, model.get_node_by_name(i['host']))
-    return types.SimpleNamespace(model=model, groups=[], zones={},
-                                 recent=())
+    # the shape tests/functional/cluster.py hands the off-cloud harness
+    return types.SimpleNamespace(
+        model=model, cloud=lambda reader=None: harness.Cloud(
+            model=model, reader=reader))
 
 
 def test_audit_actions_equal_in_memory(data, store):

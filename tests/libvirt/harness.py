@@ -36,6 +36,7 @@ import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 import uuid as uuidlib
@@ -161,9 +162,15 @@ class Process:
 
 
 class Libvirtd:
-    """libvirtd (session mode) as an unprivileged user, in ``workdir``."""
+    """libvirtd (session mode) as an unprivileged user, in ``workdir``.
 
-    def __init__(self, workdir):
+    With ``netns``, libvirtd (and so its guests) runs in that network
+    namespace, where it finds the guests' pre-created tap devices; it gets
+    its own ``/dev/net/tun`` node, readable by its user, bind-mounted in
+    its mount namespace (the host's may be root-only).
+    """
+
+    def __init__(self, workdir, netns=None):
         self.dir = pathlib.Path(workdir) / 'libvirt'
         self.run_dir = self.dir / 'run'
         pw = pwd.getpwnam(user())
@@ -190,14 +197,25 @@ class Libvirtd:
         }
         self.process = None
         self.starts = 0
+        self.netns = netns
 
     def start(self, timeout=60.0):
         import libvirt
         if self.socket.exists():
             self.socket.unlink()
         self.starts += 1
+        prefix = []
+        if self.netns:
+            tun = self.dir / 'tun'
+            if not tun.exists():
+                os.mknod(tun, 0o600 | stat.S_IFCHR, os.makedev(10, 200))
+                pw = pwd.getpwnam(user())
+                os.chown(tun, pw.pw_uid, pw.pw_gid)
+            prefix = ['ip', 'netns', 'exec', self.netns, 'sh', '-c',
+                      'mount --bind "$0" /dev/net/tun && exec "$@"',
+                      str(tun)]
         self.process = Process(
-            ['runuser', '-u', user(), '--', 'libvirtd'],
+            prefix + ['runuser', '-u', user(), '--', 'libvirtd'],
             self.dir / ('libvirtd-%d.out' % self.starts), env=self.env,
             cwd=str(self.dir))
 

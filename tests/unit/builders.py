@@ -20,8 +20,9 @@ WORKLOADS = {
     'cpu': dict(IDLE, cpu=0.95),
     'memory': dict(IDLE, cpu=0.3, dirty_rate=200.0, ram=1536),
     'disk_io': dict(IDLE, cpu=0.2, disk_read=20.0, disk_write=20.0),
-    'net_rx': dict(IDLE, cpu=0.2, net_rx=50.0),
-    'web': dict(IDLE, cpu=0.2, net_tx=50.0),
+    # network classes take at least 5 % of a 10 GbE NIC (62.5 MiB/s)
+    'net_rx': dict(IDLE, cpu=0.2, net_rx=100.0),
+    'web': dict(IDLE, cpu=0.2, net_tx=100.0),
     'idle': dict(IDLE),
 }
 

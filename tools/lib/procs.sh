@@ -49,21 +49,23 @@ start() {
     echo $! > "${RUN}/pids/${name}"
 }
 
-# stop_pid NAME: SIGTERM the process group, SIGKILL after 30 s.
+# stop_pid NAME: SIGTERM the process group, SIGKILL after STOP_WAIT_S
+# [30] s.
 stop_pid() {
-    local name="$1" pidfile="${RUN}/pids/$1" pid _
+    local name="$1" pidfile="${RUN}/pids/$1" pid _ limit
+    limit="${STOP_WAIT_S:-30}"
     [ -f "${pidfile}" ] || return 0
     pid="$(cat "${pidfile}")"
     rm -f "${pidfile}"
     kill -0 "${pid}" 2>/dev/null || return 0
     kill -TERM -- "-${pid}" 2>/dev/null || kill -TERM "${pid}" 2>/dev/null ||
         true
-    for _ in $(seq 150); do
+    for _ in $(seq $((limit * 5))); do
         kill -0 "${pid}" 2>/dev/null || return 0
         sleep 0.2
     done
-    printf 'WARNING: %s (pid %s) ignored SIGTERM for 30 s; killing\n' \
-        "$name" "$pid" >&2
+    printf 'WARNING: %s (pid %s) ignored SIGTERM for %s s; killing\n' \
+        "$name" "$pid" "$limit" >&2
     kill -KILL -- "-${pid}" 2>/dev/null || kill -KILL "${pid}" 2>/dev/null ||
         true
 }

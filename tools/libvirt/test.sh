@@ -19,29 +19,22 @@
 #
 #   bash tools/libvirt/test.sh [PYTEST ARGS...]
 #
-# Bootstraps .venv (tools/lib/venv.sh), prepares libvirt, QEMU and the
-# guest (tools/libvirt/setup.sh, idempotent, needs root), then runs
-# pytest on tests/libvirt with WI_LIBVIRT_REQUIRED=1 so that a missing
-# piece fails instead of skipping.  Everything the tests start (libvirtd,
-# the guests, the agent, Prometheus) listens on 127.0.0.1 or on sockets
-# in a temporary directory and is stopped at the end, also on failure.
+# The runner of tools/lib/suite.sh: bootstraps .venv, prepares libvirt,
+# QEMU and the guest (tools/libvirt/setup.sh, idempotent, needs root),
+# then runs pytest on tests/libvirt with WI_LIBVIRT_REQUIRED=1 so that a
+# missing piece fails instead of skipping.  Everything the tests start
+# (libvirtd, the guests, the agent, Prometheus) listens on 127.0.0.1 or on
+# sockets in a temporary directory and is stopped at the end, also on
+# failure.
 # About 3 minutes on 2 cores.
 
 set -euo pipefail
 
 # shellcheck source=tools/lib/venv.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/venv.sh"
-cd "${WI_REPO_ROOT}"
+# shellcheck source=tools/lib/suite.sh
+source "${WI_REPO_ROOT}/tools/lib/suite.sh"
 
-wi_venv_bootstrap
-
-wi_log "preparing libvirt, QEMU and the guest: tools/libvirt/setup.sh"
-bash tools/libvirt/setup.sh
-
-CACHE="${WI_QEMU_CACHE:-/var/tmp/watcher-informed-qemu}"
-export PYTHONPATH="${CACHE}/python-libvirt${PYTHONPATH:+:${PYTHONPATH}}"
-
-wi_log "running pytest: tests/libvirt $*"
-WI_LIBVIRT_REQUIRED=1 wi_pytest -q -rA tests/libvirt \
-    "$@"
+wi_guest_suite tools/libvirt/setup.sh WI_LIBVIRT_REQUIRED \
+    wi_pytest -q -rA tests/libvirt "$@"
 wi_log "libvirt dirty-rate tests passed"

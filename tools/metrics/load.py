@@ -177,7 +177,7 @@ def resource_bodies(inst, project, user, launched):
     """Ceilometer-shaped resources of one instance and its devices."""
     out = [('instance', {
         'id': inst['uuid'], 'project_id': project, 'user_id': user,
-        'display_name': inst['name'], 'flavor_id': inst['flavor_name'],
+        'display_name': inst['name'], 'flavor_id': inst['flavor_id'],
         'flavor_name': inst['flavor_name'], 'host': inst['host'],
         'image_ref': '1b1b6c0e-3d4e-4d7f-9a43-0c3f4c1e2a11',
         'launched_at': launched, 'created_at': launched,
@@ -217,22 +217,30 @@ def prom_name(meter):
 
 
 def prom_labels(meter, resource_id, inst, project, user, unit, device=None):
-    """Labels as ceilometer/polling/prom_exporter.py sets them."""
+    """Labels as ceilometer/polling/prom_exporter.py sets them.
+
+    Checked against ceilometer-polling 27's exporter by tests/ceilometer:
+    ``resource_name`` is ``<display name>:<domain name>`` for the
+    instance and its disks, ``<display name>:<tap>`` for a vNIC; every
+    series carries the flavor's id and name.
+    """
     shards = meter.split('.')
     plugin_val = shards[2] if len(shards) > 2 else resource_id
     ctype = shards[1] if len(shards) > 1 else shards[0]
-    name = '%s:%s' % (inst['name'], inst['instance_name'])
+    nic = meter.startswith('network.') and device is not None
     labels = [(shards[0], plugin_val), ('publisher', 'ceilometer'),
               ('type', ctype), ('counter', meter), ('project', project),
               ('user', user), ('unit', unit), ('resource', resource_id),
               ('vm_instance', bitbrains.host_id(inst['host'])),
-              ('resource_name', name if device is None else
-               '%s:%s' % (name, device)),
-              ('server_group', 'none')]
+              ('resource_name', '%s:%s' % (
+                  inst['name'], device if nic else inst['instance_name'])),
+              ('server_group', 'none'),
+              ('flavor_id', inst['flavor_id']),
+              ('flavor_name', inst['flavor_name'])]
     return labels
 
 
-UNITS = {'cpu': 'ns', 'memory.usage': 'MB', 'memory.resident': 'MB',
+UNITS = {'cpu': 'ns', 'memory.usage': 'MiB', 'memory.resident': 'MiB',
          'disk.device.read.bytes': 'B', 'disk.device.write.bytes': 'B',
          'network.incoming.bytes': 'B', 'network.outgoing.bytes': 'B'}
 

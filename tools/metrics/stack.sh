@@ -47,6 +47,10 @@
 #                      when set, the project venv is not bootstrapped
 #   WI_METRICS_VMS     [32] traced VMs loaded for the plan comparison
 #   WI_METRICS_KEEP=1  keep the state directory after stop (logs)
+#   WI_METRICS_LOAD=0  start empty stores: no traces loaded (the real
+#                      Ceilometer suite, tools/ceilometer/test.sh)
+#   WI_PROMETHEUS_SCRAPE  a file of further Prometheus scrape_configs
+#                      entries (YAML list items), appended to prometheus.yml
 #   WI_METRICS_SKIP_INSTALL=1  do not apt-get / pip install
 
 set -euo pipefail
@@ -57,6 +61,7 @@ HERE="${WI_REPO_ROOT}/tools/metrics"
 # shellcheck source=tools/lib/procs.sh
 source "${WI_REPO_ROOT}/tools/lib/procs.sh"
 WAIT_STEP=0.2
+STOP_WAIT_S=20
 CURRENT_LINK=/tmp/wi-metrics.current
 
 PG_PORT="${WI_PG_PORT:-25432}"
@@ -187,19 +192,15 @@ EOF
 }
 
 start_gnocchi_api() {
-    (cd "${RUN}" && exec setsid "${GVENV}/bin/python" \
-        "${HERE}/gnocchi_api.py" --config-file "${RUN}/gnocchi.conf" \
-        > "${RUN}/logs/gnocchi-api.out" 2>&1 < /dev/null) &
-    echo $! > "${RUN}/gnocchi-api.pid"
+    start gnocchi-api "${GVENV}/bin/python" "${HERE}/gnocchi_api.py" \
+        --config-file "${RUN}/gnocchi.conf"
     wait_for gnocchi-api 60 http_ok -u admin: \
         "http://127.0.0.1:${GNOCCHI_PORT}/v1/status"
 }
 
 start_metricd() {
-    (cd "${RUN}" && exec setsid "${GVENV}/bin/gnocchi-metricd" \
-        --config-file "${RUN}/gnocchi.conf" \
-        > "${RUN}/logs/gnocchi-metricd.out" 2>&1 < /dev/null) &
-    echo $! > "${RUN}/gnocchi-metricd.pid"
+    start gnocchi-metricd "${GVENV}/bin/gnocchi-metricd" \
+        --config-file "${RUN}/gnocchi.conf"
 }
 
 write_prometheus_conf() {
@@ -215,39 +216,19 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:${PROBE_PORT}']
 EOF
+    if [ -n "${WI_PROMETHEUS_SCRAPE:-}" ]; then
+        cat "${WI_PROMETHEUS_SCRAPE}" >> "${RUN}/prometheus.yml"
+    fi
 }
 
 start_prometheus() {
-    (cd "${RUN}" && exec setsid prometheus \
+    start prometheus prometheus \
         --config.file="${RUN}/prometheus.yml" \
         --storage.tsdb.path="${RUN}/prom-data" \
         --storage.tsdb.retention.time=30d \
         --web.listen-address="127.0.0.1:${PROM_PORT}" \
-        --web.enable-admin-api \
-        > "${RUN}/logs/prometheus.log" 2>&1 < /dev/null) &
-    echo $! > "${RUN}/prometheus.pid"
+        --web.enable-admin-api
     wait_for prometheus 60 http_ok "http://127.0.0.1:${PROM_PORT}/-/ready"
-}
-
-# stop_pidfile NAME: SIGTERM the process of RUN/NAME.pid and its session,
-# SIGKILL after 20 s.
-stop_pidfile() {
-    local name="$1" pidfile="${RUN}/$1.pid" pid i
-    [ -f "${pidfile}" ] || return 0
-    pid="$(cat "${pidfile}")"
-    rm -f "${pidfile}"
-    kill -0 "${pid}" 2>/dev/null || return 0
-    kill -TERM -- "-${pid}" 2>/dev/null || kill -TERM "${pid}" 2>/dev/null ||
-        true
-    for i in $(seq 100); do
-        kill -0 "${pid}" 2>/dev/null || return 0
-        sleep 0.2
-    done
-    printf 'WARNING: %s (pid %s) ignored SIGTERM; killing\n' "$name" \
-        "$pid" >&2
-    kill -KILL -- "-${pid}" 2>/dev/null || kill -KILL "${pid}" 2>/dev/null ||
-        true
-    sleep 0.5
 }
 
 stop_pg() {
@@ -280,7 +261,7 @@ cmd_start() {
     t0="$(ts)"
     check_ports
     RUN="${WI_METRICS_RUN:-$(mktemp -d /tmp/wi-metrics.XXXXXX)}"
-    mkdir -p "${RUN}/logs"
+    mkdir -p "${RUN}/logs" "${RUN}/pids"
     chmod 755 "${RUN}"
     ln -sfn "${RUN}" "${CURRENT_LINK}"
     write_env
@@ -291,12 +272,15 @@ cmd_start() {
         --config-file "${RUN}/gnocchi.conf" > "${RUN}/logs/upgrade.log" 2>&1
     start_gnocchi_api
     start_metricd
-    wi_log "gnocchi up after $(since "$t0") s; loading traces"
-    timeout 300 "${PY}" "${HERE}/load.py" \
-        --run "${RUN}" --gnocchi "http://127.0.0.1:${GNOCCHI_PORT}" \
-        --vms "${WI_METRICS_VMS:-32}" --openmetrics "${RUN}/history.om"
-    timeout 300 promtool tsdb create-blocks-from openmetrics \
-        "${RUN}/history.om" "${RUN}/prom-data" > "${RUN}/logs/promtool.log"
+    if [ "${WI_METRICS_LOAD:-1}" = 1 ]; then
+        wi_log "gnocchi up after $(since "$t0") s; loading traces"
+        timeout 300 "${PY}" "${HERE}/load.py" \
+            --run "${RUN}" --gnocchi "http://127.0.0.1:${GNOCCHI_PORT}" \
+            --vms "${WI_METRICS_VMS:-32}" --openmetrics "${RUN}/history.om"
+        timeout 300 promtool tsdb create-blocks-from openmetrics \
+            "${RUN}/history.om" "${RUN}/prom-data" \
+            > "${RUN}/logs/promtool.log"
+    fi
     write_prometheus_conf
     start_prometheus
     wi_log "stack ready after $(since "$t0") s" \
@@ -306,9 +290,9 @@ cmd_start() {
 cmd_stop() {
     resolve_run
     [ -d "${RUN}" ] || return 0
-    stop_pidfile prometheus
-    stop_pidfile gnocchi-metricd
-    stop_pidfile gnocchi-api
+    stop_pid prometheus
+    stop_pid gnocchi-metricd
+    stop_pid gnocchi-api
     stop_pg
     if [ "$(readlink "${CURRENT_LINK}" 2>/dev/null)" = "${RUN}" ]; then
         rm -f "${CURRENT_LINK}"
@@ -325,7 +309,7 @@ cmd_status() {
     resolve_run
     local name pid
     for name in gnocchi-api gnocchi-metricd prometheus; do
-        pid="$(cat "${RUN}/${name}.pid" 2>/dev/null || true)"
+        pid="$(cat "${RUN}/pids/${name}" 2>/dev/null || true)"
         if [ -n "${pid}" ] && kill -0 "${pid}" 2>/dev/null; then
             printf '%-16s running (pid %s)\n' "${name}" "${pid}"
         else
@@ -344,7 +328,7 @@ cmd_service() {
     local action="$1" name="$2"
     resolve_run
     case "${action}:${name}" in
-        stop:gnocchi-api|stop:prometheus) stop_pidfile "${name}" ;;
+        stop:gnocchi-api|stop:prometheus) stop_pid "${name}" ;;
         start:gnocchi-api) start_gnocchi_api ;;
         start:prometheus) start_prometheus ;;
         *) wi_die "unknown service ${name}" ;;

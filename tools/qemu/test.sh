@@ -17,27 +17,22 @@
 #
 #   bash tools/qemu/test.sh [PYTEST ARGS...]
 #
-# Bootstraps .venv (tools/lib/venv.sh), prepares QEMU, the guest kernel
-# and the guest initramfs (tools/qemu/setup.sh, idempotent), then runs
-# pytest on tests/hypervisor with WI_QEMU_REQUIRED=1, so that a missing
-# QEMU fails instead of skipping.  The grid takes about 10 minutes on 2
-# cores, after waiting (at most 10 minutes) for a 1-minute load average
-# below 1.5.  Results: bench/out/qemu_precopy.json, rendered by
+# The runner of tools/lib/suite.sh: bootstraps .venv, prepares QEMU, the
+# guest kernel and the guest initramfs (tools/qemu/setup.sh, idempotent),
+# then runs pytest on tests/hypervisor with WI_QEMU_REQUIRED=1, so that a
+# missing QEMU fails instead of skipping.  The grid takes about 10
+# minutes on 2 cores, after waiting (at most 10 minutes) for a 1-minute
+# load average below 1.5.  Results: bench/out/qemu_precopy.json, rendered by
 # "python -m bench.qemu_precopy".
 
 set -euo pipefail
 
 # shellcheck source=tools/lib/venv.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/venv.sh"
-cd "${WI_REPO_ROOT}"
+# shellcheck source=tools/lib/suite.sh
+source "${WI_REPO_ROOT}/tools/lib/suite.sh"
 
-wi_venv_bootstrap
-
-wi_log "preparing QEMU and the guest: tools/qemu/setup.sh"
-bash tools/qemu/setup.sh
-
-wi_log "running pytest: tests/hypervisor $*"
-WI_QEMU_REQUIRED=1 wi_pytest -q tests/hypervisor \
-    "$@"
+wi_guest_suite tools/qemu/setup.sh WI_QEMU_REQUIRED \
+    wi_pytest -q tests/hypervisor "$@"
 "${VENV}/bin/python" -m bench.qemu_precopy
 wi_log "hypervisor tests passed"

@@ -101,21 +101,21 @@ def render(instances, metrics, first_seen, now):
         age = max(0.0, now - first_seen.get(uuid, now))
         base = {'project': inst.get('project_id', 'e2e'),
                 'resource_name': inst.get('name', uuid)}
-        add('ceilometer_cpu', 'counter', dict(base, resource=uuid,
+        add('ceilometer_cpu', 'gauge', dict(base, resource=uuid,
                                               unit='ns'),
             m.get('cpu', 0.0) * inst['vcpus'] * 1e9 * age)
         add('ceilometer_memory_usage', 'gauge',
-            dict(base, resource=uuid, unit='MB'), m.get('ram', 0.0))
+            dict(base, resource=uuid, unit='MiB'), m.get('ram', 0.0))
         add('ceilometer_memory_dirty_rate', 'gauge',
-            dict(base, resource=uuid, unit='MB/s'),
+            dict(base, resource=uuid, unit='MiB/s'),
             m.get('dirty_rate', 0.0))
         if 'wss' in m:
             add('ceilometer_memory_dirty_working_set', 'gauge',
-                dict(base, resource=uuid, unit='MB'), m['wss'])
+                dict(base, resource=uuid, unit='MiB'), m['wss'])
         for name, metric, owner in COUNTERS:
             rid = ('%s-vda' % uuid if owner == 'disk' else
                    'instance-%08x-%s-tap0' % (n, uuid))
-            add(name, 'counter', dict(base, resource=rid, unit='B'),
+            add(name, 'gauge', dict(base, resource=rid, unit='B'),
                 m.get(metric, 0.0) * MIB * age)
     return '\n'.join(line for lines in out.values() for line in lines) + \
         '\n'

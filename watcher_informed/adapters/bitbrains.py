@@ -84,8 +84,8 @@ def _first_problem(path, text):
             try:
                 float(cell)
             except ValueError:
-                return '%s: line %d: %s is not a number: %r' % (
-                    path, number, name, cell)
+                return '%s: line %d: %s is not a number' % (
+                    path, number, name)     # the cell is not echoed
     return '%s: not a GWA-T-12 trace' % (path,)
 
 

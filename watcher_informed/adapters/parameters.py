@@ -117,7 +117,20 @@ def read(audit, config):
     if unknown:
         raise params_mod.ParamError(unknown[0], 'unknown audit parameter')
     opts = options(config)
-    given = dict(values, **opts)
+    overrides = values['deploy_overrides'] or {}
+    allowed = paramtable.BY_NAME['deploy_overrides'].schema['properties']
+    if not isinstance(overrides, dict) or set(overrides) - set(allowed):
+        raise params_mod.ParamError(
+            'deploy_overrides', 'must be an object with keys among %s'
+            % ', '.join(sorted(allowed)))
+    # the audit's values of deploy-time options win, for this audit
+    given = dict(values, **dict(opts, **overrides))
+    nics = values['host_network_capacities'] or {}
+    if not isinstance(nics, dict):
+        raise params_mod.ParamError('host_network_capacities',
+                                    'must be an object')
+    given['host_network_capacities'] = {str(h): v for h, v in
+                                        sorted(nics.items())}
     p = params_mod.Params(**{row.name: given[row.name]
                              for row in params_mod.FIELDS
                              if row.when != paramtable.INTERNAL})

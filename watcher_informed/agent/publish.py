@@ -27,11 +27,11 @@ find them where they find Ceilometer's (the ``dirty_rate_meter`` and
 ============================  ====  =======================================
 meter (Gnocchi metric name)   unit  Prometheus series
 ============================  ====  =======================================
-``memory.dirty.rate``         MB/s  ``ceilometer_memory_dirty_rate``
-``memory.dirty.working_set``  MB    ``ceilometer_memory_dirty_working_set``
+``memory.dirty.rate``         MiB/s ``ceilometer_memory_dirty_rate``
+``memory.dirty.working_set``  MiB   ``ceilometer_memory_dirty_working_set``
 ============================  ====  =======================================
 
-(MB meaning MiB, as in Ceilometer's ``memory.usage``.)  Prometheus series
+(MiB, the unit Ceilometer 27 gives ``memory.usage``.)  Prometheus series
 carry Ceilometer's exporter labels: ``resource`` (the instance UUID),
 ``resource_name``, ``counter`` (the meter), ``type`` (``gauge``),
 ``unit``, ``publisher`` and ``vm_instance`` (the compute host).  The
@@ -50,7 +50,7 @@ LOG = logging.getLogger(__name__)
 
 RATE_METER = 'memory.dirty.rate'
 WSS_METER = 'memory.dirty.working_set'
-UNITS = {RATE_METER: 'MB/s', WSS_METER: 'MB'}
+UNITS = {RATE_METER: 'MiB/s', WSS_METER: 'MiB'}
 PREFIX = 'watcher_informed_dirtyrate_'
 
 

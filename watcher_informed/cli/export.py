@@ -166,8 +166,8 @@ def export_live(conn, reader, given_params, actions=None, now=None,
 def load_scenario(data, source):
     """A :class:`Scenario` of an exported dict (checked like a file)."""
     from watcher_informed.cli import scenario as scenario_mod
-    scenario_mod.validate(data, source)
-    return scenario_mod.Scenario(data, source)
+    data, traces, notes = scenario_mod.check(data, source)
+    return scenario_mod.Scenario(data, source, traces, notes)
 
 
 def validate_parameters(given):
@@ -223,11 +223,25 @@ def connect(args):
         raise LiveError('cannot connect to the cloud: %s' % exc)
 
 
+def given_parameters(args):
+    """``--parameters`` as a dict (the option is JSON text or a dict)."""
+    value = args.parameters
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise LiveError('--parameters: not JSON: %s' % exc)
+    if not isinstance(value, dict):
+        raise LiveError('--parameters: must be a JSON object')
+    return value
+
+
 def _live_scenario(args):
+    given = given_parameters(args)
     conn = connect(args)
     reader = make_reader(args, conn.session)
     actions = watcher_actions(conn.session)
-    return export_live(conn, reader, args.parameters, actions)
+    return export_live(conn, reader, given, actions)
 
 
 def cmd_export(args):
@@ -248,10 +262,7 @@ def cmd_export(args):
 
 def plan_live_scenario(args):
     """``plan --live``: the live cloud as an in-memory scenario."""
-    from watcher_informed.cli import scenario as scenario_mod
-    data = _live_scenario(args)
-    scenario_mod.validate(data, '<live cloud>')
-    return scenario_mod.Scenario(data, '<live cloud>')
+    return load_scenario(_live_scenario(args), '<live cloud>')
 
 
 def register(sub, params_type):

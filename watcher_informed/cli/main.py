@@ -20,15 +20,20 @@ and the efficacy indicators.  ``--format json`` prints a stable document
 (``"format": "watcher-informed-plan/1"``).  ``validate`` checks a scenario
 file and lists every problem with its location.  Exit codes: 0 success,
 1 the plan could not be computed, 2 bad input (arguments, scenario file,
-audit parameters).
+audit parameters).  Errors are one message on stderr naming the field,
+never a traceback (``--debug`` adds it); what reaches the terminal has
+its control characters escaped.
 """
 
 import argparse
 import json
+import logging
 import sys
+import traceback
 import warnings
 
 from watcher_informed.cli import scenario as scenario_mod
+from watcher_informed.cli import validation
 
 JSON_FORMAT = 'watcher-informed-plan/1'
 
@@ -135,7 +140,17 @@ def _table(headers, rows):
     return '\n'.join(out)
 
 
+def _cleaned(value):
+    """``value`` with every string terminal-safe (see ``clean``)."""
+    if isinstance(value, dict):
+        return {_cleaned(k): _cleaned(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_cleaned(v) for v in value]
+    return validation.clean(value) if isinstance(value, str) else value
+
+
 def print_tables(doc, out):
+    doc = _cleaned(doc)
     print('Workload classification', file=out)
     print(_table(['instance', 'class', 'evidence'], [
         (c['name'] or c['uuid'][:8], c['class'],
@@ -175,29 +190,70 @@ def print_tables(doc, out):
         print('  %-34s %s' % (k, v), file=out)
 
 
+def _error(message):
+    """One message on stderr, control characters escaped."""
+    print(validation.clean(message), file=sys.stderr)
+
+
 def _params_arg(text):
+    """``--parameters``: kept as text, checked by :func:`_parameters`."""
+    return text
+
+
+def _parameters(scen, args):
+    """The audit parameters given on the command line, checked alone and
+    merged over the scenario's; raises ``InputError``."""
+    text = args.parameters
+    if isinstance(text, dict):
+        given = text
+    else:
+        try:
+            given = validation.loads_json(text)
+        except (ValueError, RecursionError) as exc:
+            raise validation.InputError('--parameters', [
+                'not JSON: %s' % getattr(exc, 'msg', type(exc).__name__)])
+    if not isinstance(given, dict):
+        raise validation.InputError('--parameters', [
+            'must be a JSON object, got %s' % validation.show(given)])
+    problems = validation.audit_parameter_problems(given)
+    if problems:
+        raise validation.InputError('--parameters', problems)
+    merged = dict(scen.parameters, **given)
+    problems = validation.audit_parameter_problems(merged)
+    if problems:
+        raise validation.InputError(
+            'parameters (scenario and --parameters)', problems)
+    return given
+
+
+def _watcher_input_error(exc):
+    """A Watcher exception that means bad audit parameters, as a message."""
+    import jsonschema
+    if isinstance(exc, jsonschema.ValidationError):
+        field = '.'.join(str(p) for p in exc.absolute_path) or '(top)'
+        return 'invalid audit parameter %s: %s' % (field, exc.message)
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError('not JSON: %s' % exc)
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError('must be a JSON object')
-    return value
+        from watcher.common import exception as wexc
+    except ImportError:
+        return None
+    if isinstance(exc, (wexc.AuditParameterNotAllowed,
+                        wexc.InvalidParameter)):
+        return 'invalid audit parameter: %s' % exc
+    return None
 
 
 def _plan(scen, args):
-    import jsonschema
+    given = _parameters(scen, args)
     progress = Progress()
     try:
-        result = run(scen, args.parameters, progress)
-    except jsonschema.ValidationError as exc:
-        field = '.'.join(str(p) for p in exc.absolute_path) or '(top)'
-        print('invalid audit parameter %s: %s' % (field, exc.message),
-              file=sys.stderr)
-        return 2
+        result = run(scen, given, progress)
     except Exception as exc:
-        print('error: %s: %s' % (type(exc).__name__, exc), file=sys.stderr)
-        return 1
+        message = _watcher_input_error(exc)
+        if message is None:
+            raise
+        _debug(args)
+        _error(message)
+        return 2
     doc = to_document(result, scen)
     pictures = []
     if args.output_dir:
@@ -207,9 +263,8 @@ def _plan(scen, args):
             pictures = [str(p) for p in pictures_mod.write_all(
                 doc, args.output_dir)]
         except ImportError as exc:
-            print('pictures skipped (%s); pip install '
-                  '"watcher-informed[plots]"' % exc,
-                  file=sys.stderr)
+            _error('pictures skipped (%s); pip install '
+                   '"watcher-informed[plots]"' % exc)
     progress.stage('done')
     if args.format == 'json':
         json.dump(doc, sys.stdout, indent=1, sort_keys=True)
@@ -227,32 +282,33 @@ def _plan(scen, args):
 def cmd_demo(args):
     scen = scenario_mod.load(scenario_mod.demo_path())
     if args.format == 'table':
-        print(scen.data.get('description', ''))
+        print(validation.clean(scen.data.get('description', '')))
         print()
     return _plan(scen, args)
 
 
 def cmd_plan(args):
     from watcher_informed.cli import export
-    try:
-        if args.live:
+    if args.live:
+        try:
             scen = export.plan_live_scenario(args)
-        else:
-            scen = scenario_mod.load(args.scenario)
-    except (scenario_mod.ScenarioError, export.LiveError) as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        except export.LiveError as exc:
+            _error('error: %s' % exc)
+            return 2
+    else:
+        scen = scenario_mod.load(args.scenario, args.allow_outside_paths)
+    for note in scen.notes:
+        _error('note: %s' % note)
     return _plan(scen, args)
 
 
 def cmd_validate(args):
-    try:
-        scen = scenario_mod.load(args.file)
-    except scenario_mod.ScenarioError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    print('%s: valid (%d hosts, %d instances)' % (
-        args.file, len(scen.data['hosts']), len(scen.data['instances'])))
+    scen = scenario_mod.load(args.file, args.allow_outside_paths)
+    for note in scen.notes:
+        _error('note: %s' % note)
+    print(validation.clean('%s: valid (%d hosts, %d instances)' % (
+        args.file, len(scen.data['hosts']),
+        len(scen.data.get('instances', [])))))
     return 0
 
 
@@ -275,8 +331,19 @@ def build_parser():
                        metavar='JSON',
                        help='audit parameters as a JSON object, e.g. '
                             '\'{"cpu_threshold": 0.7}\'')
+
+    def debug_option(p, default):
+        p.add_argument('--debug', action='store_true', default=default,
+                       help='show the traceback of an error')
+
+    def paths_option(p):
+        p.add_argument('--allow-outside-paths', action='store_true',
+                       help='let bitbrains_csv name files outside the '
+                            'scenario file\'s folder')
+    debug_option(parser, False)
     demo = sub.add_parser('demo', help='plan the embedded example cluster')
     plan_options(demo)
+    debug_option(demo, argparse.SUPPRESS)
     demo.set_defaults(output_dir='watcher-informed-demo')
     demo.set_defaults(func=cmd_demo)
     plan = sub.add_parser('plan', help='plan a scenario file')
@@ -286,19 +353,70 @@ def build_parser():
                         help='the live cloud (clouds.yaml / OS_*), read '
                              'as the audit would; writes nothing')
     plan_options(plan)
+    paths_option(plan)
+    debug_option(plan, argparse.SUPPRESS)
     from watcher_informed.cli import export
     export.add_cloud_arguments(plan)
     plan.set_defaults(func=cmd_plan)
     export.register(sub, _params_arg)
     val = sub.add_parser('validate', help='check a scenario file')
     val.add_argument('file')
+    paths_option(val)
+    debug_option(val, argparse.SUPPRESS)
     val.set_defaults(func=cmd_validate)
     return parser
 
 
+class _CleanFormatter(logging.Formatter):
+    """Log lines as the terminal should see them (``validation.clean``)."""
+
+    def format(self, record):
+        return validation.clean(super().format(record))
+
+
+_LOGGING = []
+
+
+def _setup_logging(debug):
+    """Warnings (and with ``--debug`` our DEBUG lines) on stderr, once."""
+    if not _LOGGING:
+        handler = logging.StreamHandler()
+        handler.setFormatter(_CleanFormatter('%(levelname)s %(message)s'))
+        logging.getLogger().addHandler(handler)
+        _LOGGING.append(handler)
+    if debug:
+        logging.getLogger('watcher_informed').setLevel(logging.DEBUG)
+        _LOGGING[0].setLevel(logging.DEBUG)
+    else:
+        _LOGGING[0].setLevel(logging.WARNING)
+
+
+def _debug(args):
+    """Print the traceback being handled when ``--debug`` is given."""
+    if getattr(args, 'debug', False):
+        traceback.print_exc()
+
+
 def main(argv=None):
+    """Run the command; 0 success, 1 failure, 2 bad input."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    _setup_logging(getattr(args, 'debug', False))
+    try:
+        return args.func(args)
+    except validation.InputError as exc:
+        _debug(args)
+        _error(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        _debug(args)
+        _error('interrupted')
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # noqa: BLE001 - one message, no traceback
+        _debug(args)
+        _error('error: %s: %s' % (type(exc).__name__, exc))
+        return 1
 
 
 if __name__ == '__main__':

@@ -14,38 +14,89 @@
 
 Contract: :func:`load` reads a version-1 scenario (JSON, or YAML when
 PyYAML is installed) and returns a :class:`Scenario`, or raises
-:class:`ScenarioError` listing every problem with its location (``hosts[2]
-.vcpus: must be a positive number``).  Nothing is half-built: the checks
-run before any object is made.  :meth:`Scenario.cloud` hands the file to
-the off-cloud harness (:mod:`watcher_informed.harness`): a real Watcher
-``ModelRoot``, an in-memory metric store and the two Nova calls the
-strategy makes (server groups, service zones) answered from the file.
+:class:`ScenarioError` listing every problem with its field path and line
+(``line 7: hosts[2].vcpus: must be >= 1, got 0``).  Nothing is half-built:
+the checks run before any object is made, in three steps that each stop at
+their own problems -- the document itself (finite numbers, bounded size
+and depth, :mod:`.validation`), the published JSON Schema
+(``watcher_informed/data/scenario.schema.json``: unknown keys refused with
+a did-you-mean, strict types, Nova's vocabularies, bounded numbers), then
+what a schema cannot express (unique names, every reference known,
+reserved at most the total, audit parameters, trace files inside the
+scenario's folder and readable).  Nova API status names given as an
+instance ``state`` (``ACTIVE``, ``SHUTOFF``) are read as the ``vm_state``
+they stand for; ``now`` may be unix seconds or an ISO 8601 time.
+:meth:`Scenario.cloud` hands the file to the off-cloud harness
+(:mod:`watcher_informed.harness`): a real Watcher ``ModelRoot``, an
+in-memory metric store and the two Nova calls the strategy makes (server
+groups, service zones) answered from the file.
 """
 
 import dataclasses
+import datetime
+import functools
+import gzip
 import json
 import pathlib
 import typing
 
+import numpy as np
+
 from watcher_informed.adapters import bitbrains
 from watcher_informed.adapters.metrics import memory
+from watcher_informed.cli import validation
 from watcher_informed.core import snapshot as snap
 
 VERSION = 1
 PROJECT = '00000000-0000-4000-8000-000000000000'
 
+#: Nova API status -> the vm_state it stands for (Nova's and Watcher's
+#: instance ``state`` is the lower-case vm_state).
+API_STATUS = {'ACTIVE': 'active', 'BUILD': 'building', 'PAUSED': 'paused',
+              'SUSPENDED': 'suspended', 'SHUTOFF': 'stopped',
+              'RESCUE': 'rescued', 'VERIFY_RESIZE': 'resized',
+              'SHELVED': 'shelved', 'SHELVED_OFFLOADED': 'shelved_offloaded',
+              'SOFT_DELETED': 'soft-delete', 'DELETED': 'deleted',
+              'ERROR': 'error'}
 
-class ScenarioError(ValueError):
-    def __init__(self, source, problems):
-        super().__init__('%s: %d problem(s):\n  %s' % (
-            source, len(problems), '\n  '.join(problems)))
-        self.problems = problems
+
+class ScenarioError(validation.InputError):
+    """A scenario file that cannot be used; ``problems`` name the fields."""
+
+
+def schema():
+    """The published JSON Schema of scenario files."""
+    return json.loads(schema_path().read_text())
+
+
+@functools.lru_cache(maxsize=1)
+def _schema():
+    return schema()
+
+
+#: Scenarios with more hosts and instances than this are checked with the
+#: compiled schema first (compiling costs about 0.4 s).
+FAST_ABOVE = 2000
+
+
+@functools.lru_cache(maxsize=1)
+def _fast_schema():
+    return validation.compiled(_schema())
+
+
+def schema_path():
+    return pathlib.Path(__file__).resolve().parents[1] / 'data' / \
+        'scenario.schema.json'
 
 
 @dataclasses.dataclass(frozen=True)
 class Scenario:
     data: typing.Mapping
     source: str
+    #: ``{uuid: {metric: [(t, value)]}}`` read from ``bitbrains_csv`` files.
+    traces: typing.Mapping = dataclasses.field(default_factory=dict)
+    #: how the file was read where it could be read two ways.
+    notes: typing.Tuple[str, ...] = ()
 
     def hosts(self):
         """The scenario's hosts as core values."""
@@ -98,9 +149,9 @@ class Scenario:
         live store would read the last ``period`` seconds.
         """
         series = {}
-        base = pathlib.Path(self.source).parent
         for uuid, metrics in self.data.get('metrics', {}).items():
-            for metric, samples in _instance_series(metrics, base).items():
+            trace = self.traces.get(uuid, {})
+            for metric, samples in _instance_series(metrics, trace).items():
                 series.setdefault(metric, {})[uuid] = samples
         now = max([t for per in series.values() for s in per.values()
                    for t, _ in s] or [0.0])
@@ -108,8 +159,18 @@ class Scenario:
 
     @property
     def parameters(self):
-        """Audit parameters the scenario sets (e.g. its bandwidth)."""
-        return dict(self.data.get('parameters', {}))
+        """Audit parameters the scenario sets (e.g. its bandwidth).
+
+        A host's ``network_capacity`` (MiB/s) becomes its entry of the
+        audit's ``host_network_capacities``.
+        """
+        params = dict(self.data.get('parameters', {}))
+        nics = {h['name']: h['network_capacity']
+                for h in self.data['hosts'] if 'network_capacity' in h}
+        if nics:
+            params['host_network_capacities'] = dict(
+                params.get('host_network_capacities') or {}, **nics)
+        return params
 
     def nova(self):
         """Answers ``compute.server_groups`` / ``compute.services``."""
@@ -134,22 +195,50 @@ class Scenario:
     def now(self):
         """The scenario's audit time, if it sets one."""
         value = self.data.get('now')
-        return None if value is None else float(value)
+        return None if value is None else _epoch(value)
 
     @property
     def communication_groups(self):
         return [list(g) for g in self.data.get('communication_groups', [])]
 
 
-def _instance_series(metrics, base):
-    series = {}
-    trace = metrics.get('bitbrains_csv')
-    if trace:
-        series.update(bitbrains.core_series(
-            bitbrains.read_trace(base / trace)))
+class TraceError(ValueError):
+    """A trace file that cannot be read; never quotes the file's text."""
+
+
+def read_bitbrains(path):
+    """``{metric: [(t, value)]}`` of a Bitbrains trace file (.csv[.gz]),
+    read by :mod:`watcher_informed.adapters.bitbrains`.
+
+    Raises :class:`TraceError` naming the line or row and column of a bad
+    row, never its content (the path given may be any file), nor the
+    resolved path.
+    """
+    import zlib
+    try:
+        rows = bitbrains.read_trace(path)
+    except bitbrains.TraceError as exc:
+        raise TraceError(str(exc).replace('%s: ' % path, '', 1)) from None
+    except UnicodeDecodeError:
+        raise TraceError('not a text trace file') from None
+    except (OSError, EOFError, zlib.error) as exc:
+        why = getattr(exc, 'strerror', None) or type(exc).__name__
+        if isinstance(exc, gzip.BadGzipFile):
+            why = 'not a gzip file'
+        raise TraceError('cannot read: %s' % why) from None
+    bad = np.argwhere(~np.isfinite(rows))
+    if len(bad):
+        row, col = (int(x) for x in bad[0])
+        raise TraceError('row %d, %s: not a finite number'
+                         % (row + 1, bitbrains.COLUMNS[col]))
+    return bitbrains.core_series(rows)
+
+
+def _instance_series(metrics, trace):
+    series = dict(trace)
     for metric, value in metrics.items():
-        if metric == 'bitbrains_csv':
-            continue
+        if metric == 'bitbrains_csv' or value is None:
+            continue                    # null: missing, no samples
         if isinstance(value, list):
             series[metric] = [(float(t), v) for t, v in value]
         else:
@@ -163,194 +252,255 @@ def _instance_series(metrics, base):
     return series
 
 
-def _num(problems, where, value, positive=False, integer=False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok and integer and int(value) != value:
-        ok = False
-    if ok and (value < 0 or (positive and value == 0)):
-        ok = False
-    if not ok:
-        problems.append('%s: must be a %s%s, got %r' % (
-            where, 'positive' if positive else 'non-negative',
-            ' integer' if integer else ' number', value))
+def _epoch(value):
+    """Unix seconds of ``now``: a number, or an ISO 8601 time (UTC when it
+    has no offset).  Raises ``ValueError``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    if text.endswith(('Z', 'z')):
+        text = text[:-1] + '+00:00'
+    moment = datetime.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
 
 
-def _check_hosts(data, problems):
-    names = set()
-    hosts = data.get('hosts')
-    if not isinstance(hosts, list) or not hosts:
-        problems.append('hosts: must be a non-empty list')
+class _Checks:
+    """What the schema cannot say; appends ``path: message`` problems."""
+
+    def __init__(self, data, base, allow_outside):
+        self.data = data
+        self.base = base
+        self.allow_outside = allow_outside
+        self.problems = []
+        self.traces = {}
+        self.notes = []
+
+    def add(self, path, message):
+        self.problems.append('%s: %s' % (validation.path_str(path),
+                                         message))
+
+    def run(self):
+        names = self.hosts()
+        uuids = self.instances(names)
+        self.metrics(uuids)
+        self.groups(uuids)
+        self.moves(uuids, names)
+        self.now()
+        self.problems += validation.audit_parameter_problems(
+            self.data.get('parameters', {}), ('parameters',))
+        return self.problems
+
+    def hosts(self):
+        names = set()
+        for n, h in enumerate(self.data['hosts']):
+            if h['name'] in names:
+                self.add(('hosts', n, 'name'), 'duplicate host %s'
+                         % validation.show(h['name']))
+            names.add(h['name'])
+            for key, total in (('vcpu_reserved', 'vcpus'),
+                               ('ram_reserved_mb', 'ram_mb'),
+                               ('disk_reserved_gb', 'disk_gb')):
+                if h.get(key, 0) > h[total]:
+                    self.add(('hosts', n, key), 'must be at most %s (%s), '
+                             'got %s' % (total, h[total], h[key]))
         return names
-    for n, h in enumerate(hosts):
-        where = 'hosts[%d]' % n
-        if not isinstance(h, dict) or not h.get('name'):
-            problems.append('%s.name: required' % where)
-            continue
-        if h['name'] in names:
-            problems.append('%s.name: duplicate host %r'
-                            % (where, h['name']))
-        names.add(h['name'])
-        for key in ('vcpus', 'ram_mb', 'disk_gb'):
-            _num(problems, '%s.%s' % (where, key), h.get(key),
-                 positive=True)
-        for key in ('vcpu_ratio', 'ram_ratio', 'disk_ratio'):
-            if key in h:
-                _num(problems, '%s.%s' % (where, key), h[key], positive=True)
-        if h.get('state', 'up') not in ('up', 'down'):
-            problems.append('%s.state: must be up or down' % where)
-        if h.get('status', 'enabled') not in ('enabled', 'disabled'):
-            problems.append('%s.status: must be enabled or disabled'
-                            % where)
-    return names
+
+    def instances(self, names):
+        uuids = set()
+        self.statuses = []
+        for n, i in enumerate(self.data.get('instances', [])):
+            if i['uuid'] in uuids:
+                self.add(('instances', n, 'uuid'), 'duplicate instance %s'
+                         % i['uuid'])
+            uuids.add(i['uuid'])
+            if i['host'] not in names:
+                self.add(('instances', n, 'host'), 'unknown host %s%s' % (
+                    validation.show(i['host']),
+                    validation._did_you_mean(i['host'], names)))
+            if i.get('state') in API_STATUS:
+                self.statuses.append(i['state'])
+                i['state'] = API_STATUS[i['state']]
+        if self.statuses:
+            self.notes.append(
+                '%d instance state(s) given as Nova API statuses were read '
+                'as the vm_state they stand for (%s)' % (
+                    len(self.statuses), ', '.join(
+                        '%s -> %s' % (s, API_STATUS[s])
+                        for s in sorted(set(self.statuses)))))
+        return uuids
+
+    def metrics(self, uuids):
+        resolved_base = self.base.resolve()
+        for uuid, metrics in self.data.get('metrics', {}).items():
+            if uuid not in uuids:
+                self.add(('metrics', uuid), 'unknown instance')
+                continue
+            if 'bitbrains_csv' in metrics:
+                self.trace(uuid, metrics['bitbrains_csv'], resolved_base)
+
+    def trace(self, uuid, name, base):
+        where = ('metrics', uuid, 'bitbrains_csv')
+        try:
+            path = (base / name).resolve()
+        except (OSError, RuntimeError, ValueError):
+            self.add(where, 'cannot resolve %s' % validation.show(name))
+            return
+        if not self.allow_outside and not path.is_relative_to(base):
+            self.add(where, '%s is outside the scenario\'s folder (allow '
+                     'it with --allow-outside-paths)'
+                     % validation.show(name))
+            return
+        if not path.is_file():
+            self.add(where, 'no such file %s' % validation.show(name))
+            return
+        try:
+            self.traces[uuid] = read_bitbrains(path)
+        except TraceError as exc:
+            self.add(where, '%s: %s' % (validation.show(name), exc))
+
+    def groups(self, uuids):
+        group_of = {}
+        for n, g in enumerate(self.data.get('server_groups', [])):
+            for m, member in enumerate(g['members']):
+                where = ('server_groups', n, 'members', m)
+                if member not in uuids:
+                    self.add(where, 'unknown instance %s' % member)
+                elif member in group_of:
+                    self.add(where, 'instance %s is already in server '
+                             'group %s (Nova allows one group per '
+                             'instance)' % (member, group_of[member]))
+                group_of.setdefault(member, g['uuid'])
+        for n, g in enumerate(self.data.get('communication_groups', [])):
+            for m, member in enumerate(g):
+                if member not in uuids:
+                    self.add(('communication_groups', n, m),
+                             'unknown instance %s' % member)
+
+    def moves(self, uuids, names):
+        for n, m in enumerate(self.data.get('recent_moves', [])):
+            if m['uuid'] not in uuids:
+                self.add(('recent_moves', n, 'uuid'), 'unknown instance %s'
+                         % m['uuid'])
+            for key in ('source', 'dest'):
+                if m.get(key) and m[key] not in names:
+                    self.add(('recent_moves', n, key), 'unknown host %s'
+                             % validation.show(m[key]))
+
+    def now(self):
+        if self.data.get('now') is None:
+            return
+        value = self.data['now']
+        try:
+            now = _epoch(value)
+        except (ValueError, OverflowError):
+            self.add(('now',), 'must be unix seconds or an ISO 8601 time '
+                     '(2026-12-04T10:00:00Z), got %s'
+                     % validation.show(value))
+            return
+        if not 0 <= now <= 1e11:
+            self.add(('now',), 'must be between 1970 and year 5000, got %s'
+                     % validation.show(value))
+            return
+        self.data['now'] = now
 
 
-def _check_instances(data, names, problems):
-    uuids = set()
-    for n, i in enumerate(data.get('instances') or []):
-        where = 'instances[%d]' % n
-        if not isinstance(i, dict) or not i.get('uuid'):
-            problems.append('%s.uuid: required' % where)
-            continue
-        if i['uuid'] in uuids:
-            problems.append('%s.uuid: duplicate %r' % (where, i['uuid']))
-        uuids.add(i['uuid'])
-        if i.get('host') not in names:
-            problems.append('%s.host: unknown host %r'
-                            % (where, i.get('host')))
-        for key in ('vcpus', 'ram_mb'):
-            _num(problems, '%s.%s' % (where, key), i.get(key),
-                 positive=True, integer=True)
-    return uuids
-
-
-def _check_metrics(data, uuids, problems, base):
-    for uuid, metrics in (data.get('metrics') or {}).items():
-        if uuid not in uuids:
-            problems.append('metrics.%s: unknown instance' % uuid)
-            continue
-        for metric, value in metrics.items():
-            where = 'metrics.%s.%s' % (uuid, metric)
-            if metric == 'bitbrains_csv':
-                if not (base / str(value)).is_file():
-                    problems.append('%s: no such file %s'
-                                    % (where, base / str(value)))
-            elif metric not in snap.METRICS:
-                problems.append('%s: unknown metric (known: %s, '
-                                'bitbrains_csv)'
-                                % (where, ', '.join(snap.METRICS)))
-            elif isinstance(value, list):
-                for n, sample in enumerate(value):
-                    if not (isinstance(sample, list) and len(sample) == 2):
-                        problems.append('%s[%d]: must be [timestamp, value]'
-                                        % (where, n))
-            elif value is not None and not isinstance(value, (int, float)):
-                problems.append('%s: must be a number, a list of '
-                                '[timestamp, value] or null' % where)
-
-
-def _check_groups(data, uuids, problems):
-    for n, g in enumerate(data.get('server_groups') or []):
-        where = 'server_groups[%d]' % n
-        if g.get('policy') not in snap.POLICIES:
-            problems.append('%s.policy: must be one of %s'
-                            % (where, ', '.join(snap.POLICIES)))
-        if not g.get('uuid'):
-            problems.append('%s.uuid: required' % where)
-        for m in g.get('members', []):
-            if m not in uuids:
-                problems.append('%s.members: unknown instance %s'
-                                % (where, m))
-
-
-def _locate(text, where):
-    """Line of the node at ``where`` (``hosts[0].vcpus``) in ``text``."""
+def _locator(text):
+    """``where -> line`` for field paths in ``text`` (None if unknown)."""
     import re
     try:
         import yaml
-        node = yaml.compose(text)
-    except Exception:
-        return None
-    for key, index in re.findall(r'([^.\[\]]+)|\[(\d+)\]', where):
-        if node is None:
-            return None
-        if index:
+        root = yaml.compose(text) if text else None
+    except Exception:  # noqa: BLE001 - no line numbers then
+        root = None
+
+    def locate(where):
+        node = root
+        for key, index in re.findall(r'([^.\[\]]+)|\[(\d+)\]', where):
+            if node is None:
+                return None
             items = node.value if isinstance(node.value, list) else []
-            node = items[int(index)] if int(index) < len(items) else None
-        else:
-            pairs = node.value if isinstance(node.value, list) else []
-            match = [v for k, v in pairs
-                     if getattr(k, 'value', None) == key]
-            node = match[0] if match else None
-    return node.start_mark.line + 1 if node is not None else None
+            if index:
+                node = items[int(index)] if int(index) < len(items) \
+                    else None
+            else:
+                match = [v for k, v in items
+                         if getattr(k, 'value', None) == key]
+                node = match[0] if match else None
+        return node.start_mark.line + 1 if node is not None else None
+    return locate
 
 
 def _with_lines(problems, text):
+    if not text or text.count('\n') < 2:       # one line: no help
+        return problems
+    locate = _locator(text)
     out = []
     for problem in problems:
-        where = problem.split(':', 1)[0]
-        line = _locate(text, where) if text else None
+        line = locate(problem.split(':', 1)[0])
         out.append('line %d: %s' % (line, problem) if line else problem)
     return out
 
 
-def validate(data, source='<scenario>', text=None):
-    """Raise :class:`ScenarioError` with every problem found."""
+def check(data, source='<scenario>', text=None, allow_outside=False):
+    """``(data, traces, notes)`` of a valid scenario, else
+    :class:`ScenarioError`.
+
+    ``data`` is normalised in place (instance states as vm_states, ``now``
+    as unix seconds).  ``bitbrains_csv`` files are read here, relative to
+    ``source``'s folder, and must stay inside it unless ``allow_outside``.
+    """
     if not isinstance(data, dict):
-        raise ScenarioError(source, ['top level: must be a mapping'])
-    problems = []
-    if data.get('version') != VERSION:
-        problems.append('version: must be %d, got %r'
-                        % (VERSION, data.get('version')))
-    names = _check_hosts(data, problems)
-    uuids = _check_instances(data, names, problems)
-    _check_metrics(data, uuids, problems, pathlib.Path(source).parent)
-    _check_groups(data, uuids, problems)
-    for n, m in enumerate(data.get('recent_moves') or []):
-        where = 'recent_moves[%d]' % n
-        if not isinstance(m, dict) or m.get('uuid') not in uuids:
-            problems.append('%s.uuid: unknown instance' % where)
-            continue
-        if m.get('source') not in names:
-            problems.append('%s.source: unknown host %r'
-                            % (where, m.get('source')))
-        _num(problems, where + '.finished_at', m.get('finished_at'))
-    params = data.get('parameters', {})
-    if not isinstance(params, dict):
-        problems.append('parameters: must be a mapping of audit '
-                        'parameters')
+        raise ScenarioError(source, ['top level: must be a mapping, got %s'
+                                     % validation.show(data)])
+    problems = validation.plain_problems(data)
+    if not problems:
+        size = sum(len(data.get(k)) for k in ('hosts', 'instances')
+                   if isinstance(data.get(k), (list, dict)))
+        problems = validation.schema_problems(
+            data, _schema(), fast=_fast_schema() if size > FAST_ABOVE
+            else None)
     if problems:
         raise ScenarioError(source, _with_lines(problems, text))
-    return data
+    data.setdefault('instances', [])
+    checks = _Checks(data, pathlib.Path(source).parent, allow_outside)
+    problems = checks.run()
+    if problems:
+        raise ScenarioError(source, _with_lines(problems, text))
+    return data, checks.traces, tuple(checks.notes)
+
+
+def validate(data, source='<scenario>', text=None, allow_outside=False):
+    """Raise :class:`ScenarioError` with every problem found."""
+    return check(data, source, text, allow_outside)[0]
 
 
 def parse(text, source):
     """Parse JSON or YAML text, reporting the line of a syntax error."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        json_error = exc
-    try:
-        import yaml
-    except ImportError:
-        raise ScenarioError(source, ['line %d: invalid JSON: %s'
-                                     % (json_error.lineno, json_error.msg)])
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, 'problem_mark', None)
-        line = mark.line + 1 if mark else '?'
-        raise ScenarioError(source, ['line %s: invalid YAML/JSON: %s'
-                                     % (line, exc)])
+        return validation.parse(text, source)
+    except validation.InputError as exc:
+        raise ScenarioError(source, exc.problems) from None
 
 
-def load(path):
+def load(path, allow_outside=False):
+    """The :class:`Scenario` of the file at ``path``."""
     path = pathlib.Path(path)
+    source = str(path)
     try:
-        text = path.read_text()
+        if path.stat().st_size > validation.MAX_BYTES:
+            raise ScenarioError(source, ['file: larger than %d MiB' % (
+                validation.MAX_BYTES // 2 ** 20)])
+        text = path.read_text(encoding='utf-8')
+    except UnicodeDecodeError:
+        raise ScenarioError(source, ['file: not UTF-8 text']) from None
     except OSError as exc:
-        raise ScenarioError(str(path), ['cannot read: %s' % exc])
-    data = validate(parse(text, str(path)), str(path), text)
-    return Scenario(data, str(path))
+        raise ScenarioError(source, ['cannot read: %s' % (
+            exc.strerror or type(exc).__name__)]) from None
+    data, traces, notes = check(parse(text, source), source, text,
+                                allow_outside)
+    return Scenario(data, source, traces, notes)
 
 
 def demo_path():

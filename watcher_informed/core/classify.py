@@ -23,7 +23,10 @@ Rules, in order:
 1. Instance metadata ``informed:workload_class`` forces the class.
 2. Each heavy class gets an intensity = metric / threshold (``memory``:
    dirty rate; ``web``: network transmit; ``net_rx``: network receive;
-   ``disk_io``: read + write; ``cpu``: CPU utilisation).  The highest
+   ``disk_io``: read + write; ``cpu``: CPU utilisation).  The network
+   thresholds are a share (``network_heavy_share``) of the NIC of the
+   instance's host, since what slows migrations is the part of the link
+   an instance takes.  The highest
    intensity >= 1 wins; ties go to the class that matters most to the
    migration order (memory, web, net_rx, disk_io, cpu).
 3. Otherwise, with CPU, disk and network all known and under the idle
@@ -71,13 +74,23 @@ def _sum_known(usage, metrics):
     return sum(known) if known else None
 
 
-def _scores(usage, p):
+def net_heavy_threshold(host, p):
+    """Network rate from which an instance on ``host`` is a network class.
+
+    A share (``network_heavy_share``) of the host's NIC: what matters to the
+    migrations sharing that link is the part of it the instance takes.
+    """
+    return p.network_heavy_share * p.nic_mibps(host)
+
+
+def _scores(usage, p, host):
     """Intensity per heavy class, ``None`` where the metric is missing."""
     disk = _sum_known(usage, (snap.DISK_READ, snap.DISK_WRITE))
+    net_heavy = net_heavy_threshold(host, p)
     raw = {
         kinds.MEMORY: (usage.get(snap.DIRTY_RATE), p.dirty_heavy),
-        kinds.WEB: (usage.get(snap.NET_TX), p.network_heavy),
-        kinds.NET_RX: (usage.get(snap.NET_RX), p.network_heavy),
+        kinds.WEB: (usage.get(snap.NET_TX), net_heavy),
+        kinds.NET_RX: (usage.get(snap.NET_RX), net_heavy),
         kinds.DISK_IO: (disk, p.disk_heavy),
         kinds.CPU: (usage.get(snap.CPU), p.cpu_heavy),
     }
@@ -92,13 +105,14 @@ def _scores(usage, p):
     return scores, disk
 
 
-def _evidence(usage, p, disk):
+def _evidence(usage, p, disk, host):
     lines = []
+    net_heavy = net_heavy_threshold(host, p)
     specs = (
         (snap.CPU, usage.get(snap.CPU), p.cpu_heavy, ''),
         ('disk', disk, p.disk_heavy, ' MiB/s'),
-        (snap.NET_RX, usage.get(snap.NET_RX), p.network_heavy, ' MiB/s'),
-        (snap.NET_TX, usage.get(snap.NET_TX), p.network_heavy, ' MiB/s'),
+        (snap.NET_RX, usage.get(snap.NET_RX), net_heavy, ' MiB/s'),
+        (snap.NET_TX, usage.get(snap.NET_TX), net_heavy, ' MiB/s'),
         (snap.DIRTY_RATE, usage.get(snap.DIRTY_RATE), p.dirty_heavy,
          ' MiB/s'),
     )
@@ -132,8 +146,8 @@ def classify_instance(instance, usage, p):
                        ('forced by metadata %s=%s'
                         % (snap.CLASS_METADATA_KEY, forced),),
                        source='metadata')
-    scores, disk = _scores(usage, p)
-    evidence = _evidence(usage, p, disk)
+    scores, disk = _scores(usage, p, instance.host)
+    evidence = _evidence(usage, p, disk, instance.host)
     if note:
         evidence.insert(0, note)
     known = {c: s for c, s in scores.items() if s is not None}
@@ -191,10 +205,17 @@ class Profiles(usage_mod.ByUuid):
 
 
 def _score_column(value, threshold):
-    if threshold <= 0:
-        return np.where(np.isnan(value), np.nan,
-                        np.where(value > 0, np.inf, 0.0))
-    return value / threshold
+    """value / threshold; a threshold of 0 makes any positive value inf.
+
+    ``threshold`` is a number or an array (one per instance).
+    """
+    threshold = np.broadcast_to(np.asarray(threshold, dtype=float),
+                                value.shape)
+    zero = threshold <= 0
+    with np.errstate(divide='ignore', invalid='ignore'):
+        ratio = value / np.where(zero, 1.0, threshold)
+    return np.where(zero, np.where(np.isnan(value), np.nan,
+                                   np.where(value > 0, np.inf, 0.0)), ratio)
 
 
 def classify_arrays(snapshot, p):
@@ -210,11 +231,15 @@ def classify_arrays(snapshot, p):
     cpu, net_rx, net_tx = col(snap.CPU), col(snap.NET_RX), col(snap.NET_TX)
     disk = _nan_sum(col(snap.DISK_READ), col(snap.DISK_WRITE))
     net = _nan_sum(net_rx, net_tx)
+    # the network thresholds follow each instance's host NIC
+    nic = {h.name: net_heavy_threshold(h.name, p) for h in snapshot.hosts}
+    net_heavy = np.array([nic[i.host] for i in snapshot.instances],
+                         dtype=float).reshape(n)
     raw = {
         kinds.MEMORY: _score_column(col(snap.DIRTY_RATE),
                                     p.dirty_heavy),
-        kinds.WEB: _score_column(net_tx, p.network_heavy),
-        kinds.NET_RX: _score_column(net_rx, p.network_heavy),
+        kinds.WEB: _score_column(net_tx, net_heavy),
+        kinds.NET_RX: _score_column(net_rx, net_heavy),
         kinds.DISK_IO: _score_column(disk, p.disk_heavy),
         kinds.CPU: _score_column(cpu, p.cpu_heavy),
     }

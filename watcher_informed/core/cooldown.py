@@ -26,7 +26,8 @@ def rest_needed(count, base_s, cap_s):
     """Cooldown after ``count`` recent migrations (0 when never moved)."""
     if count <= 0:
         return 0.0
-    return min(cap_s, base_s * 2 ** (count - 1))
+    # 2 ** 64 exceeds any cap; a larger power would overflow a float
+    return min(cap_s, base_s * 2 ** min(count - 1, 64))
 
 
 def recent(history, uuid, now, window_s):

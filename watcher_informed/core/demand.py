@@ -53,6 +53,8 @@ import typing
 
 import numpy as np
 
+from watcher_informed.core import snapshot as snap
+
 HOUR_S = 3600.0
 DAY_S = 86400.0
 ESTIMATORS = ('last', 'mean', 'quantile', 'trend', 'seasonal')
@@ -241,7 +243,8 @@ def matrix(series, uuids, now, step_s, steps):
     last of the ``steps`` columns holds the samples of ``(now - step_s,
     now]``, the one before ``(now - 2 step_s, now - step_s]``, and so on;
     a later sample of a step wins.  Samples outside the grid, NaN,
-    infinite or negative values are left out.  Returns a ``(len(uuids),
+    infinite, negative or implausibly large (``snapshot.MAX_READING``)
+    values are left out.  Returns a ``(len(uuids),
     steps)`` float matrix, NaN where a step has no sample.
     """
     out = np.full((len(uuids), steps), np.nan)
@@ -258,7 +261,8 @@ def matrix(series, uuids, now, step_s, steps):
         t, v = t[order], v[order]
         age = np.floor((now - t) / float(step_s)).astype(np.int64) + 1
         col = steps - age
-        ok = (t <= now) & (col >= 0) & np.isfinite(v) & (v >= 0)
+        ok = (t <= now) & (col >= 0) & np.isfinite(v) & (v >= 0) & \
+            (v <= snap.MAX_READING)
         out[row, col[ok]] = v[ok]
     return out
 

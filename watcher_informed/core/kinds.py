@@ -54,6 +54,7 @@ class Metric(_Name):
 
     CPU = 'cpu'
     RAM = 'ram'
+    RAM_RESIDENT = 'ram_resident'
     DISK_READ = 'disk_read'
     DISK_WRITE = 'disk_write'
     NET_RX = 'net_rx'
@@ -82,6 +83,7 @@ DIMS = tuple(Dim)
 UNITS = {
     Metric.CPU: 'fraction of the instance vCPUs',
     Metric.RAM: 'MiB used',
+    Metric.RAM_RESIDENT: 'MiB resident on the host (QEMU process)',
     Metric.DISK_READ: 'MiB/s',
     Metric.DISK_WRITE: 'MiB/s',
     Metric.NET_RX: 'MiB/s',

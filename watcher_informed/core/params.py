@@ -64,6 +64,11 @@ class _Methods:
         return {k: max(0.0, v - self.target_margin)
                 for k, v in self.thresholds().items()}
 
+    def nic_mibps(self, host):
+        """NIC capacity of ``host`` (a name), MiB/s per direction."""
+        return float(self.host_network_capacities.get(
+            host, self.host_network_capacity))
+
     def pair_penalty(self, a, b):
         return self.interference.get(interference_key(a, b), 0.0)
 
@@ -89,7 +94,9 @@ class _Methods:
         """
         for row in FIELDS:
             value = getattr(self, row.name)
-            if row.type == 'integer':
+            if row.type in ('boolean', 'string', 'object'):
+                _check_other(row, value)
+            elif row.type == 'integer':
                 _check_int(row.name, value, row.minimum, row.maximum)
             elif row.type == 'string':
                 _check_choice(row.name, value, row.choices)
@@ -113,7 +120,9 @@ class _Methods:
 
 Params = dataclasses.make_dataclass(
     'Params',
-    [(row.name, row.py_type, dataclasses.field(default=row.default))
+    [(row.name, row.py_type, dataclasses.field(default=row.default)
+      if not isinstance(row.default, dict) else dataclasses.field(
+          default_factory=types.MappingProxyType(row.default).copy))
      for row in FIELDS] + [
         ('interference', typing.Mapping[tuple, float],
          dataclasses.field(default_factory=lambda: DEFAULT_INTERFERENCE)),
@@ -136,6 +145,25 @@ def _check_range(name, value, low, high, low_open=False):
                          % ('>' if low_open else '>=', low, value))
     if high is not None and value > high:
         raise ParamError(name, 'must be <= %g, got %g' % (high, value))
+
+
+def _check_other(row, value):
+    """A boolean, a string among its choices, or a ``{name: MiB/s}``."""
+    if row.type == 'boolean':
+        if not isinstance(value, bool):
+            raise ParamError(row.name, 'must be true or false, got %r'
+                             % (value,))
+    elif row.type == 'string':
+        names = [c[0] for c in row.choices]
+        if not isinstance(value, str) or (names and value not in names):
+            raise ParamError(row.name, 'must be one of %s, got %r'
+                             % (', '.join(names), value))
+    else:
+        if not isinstance(value, typing.Mapping):
+            raise ParamError(row.name, 'must be an object, got %r'
+                             % (value,))
+        for key, number in value.items():
+            _check_range(row.name, number, 0.0, None, low_open=True)
 
 
 def _check_int(name, value, low, high):

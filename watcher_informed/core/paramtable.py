@@ -51,6 +51,7 @@ READER = 'reader'            # the metric store reader
 NOVA = 'nova'                # the Nova API facts
 GROUPS = 'groups'            # communication groups of the snapshot
 INTERFERENCE = 'interference'    # Params.interference, by override
+OVERRIDES = 'overrides'      # deploy-time options overridden per audit
 
 #: JSON-schema type -> Python type of the value.
 PY_TYPES = {'number': float, 'integer': int, 'boolean': bool,
@@ -218,6 +219,41 @@ TABLE = (
            CLASS_PAIR_PATTERN: {'type': 'number', 'minimum': 0,
                                 'maximum': 1}},
            'additionalProperties': False}),
+    _p('deploy_overrides', 'object', {}, AUDIT, OVERRIDES,
+       'Values, for this audit only, of the deploy-time options that '
+       'describe the links and Nova live migration settings of the compute '
+       'nodes, for example {"host_network_capacity": 119, '
+       '"live_migration_permit_auto_converge": true}. Keys: '
+       'host_network_capacity (MiB/s), live_migration_downtime (ms), '
+       'live_migration_downtime_steps, live_migration_downtime_delay (s per '
+       'GiB), live_migration_completion_timeout (s per GiB, 0 for none), '
+       'live_migration_timeout_action (abort or force_complete), '
+       'live_migration_permit_auto_converge and '
+       'live_migration_permit_post_copy (true or false).',
+       schema={'additionalProperties': False, 'properties': {
+           'host_network_capacity': {'type': 'number', 'minimum': 1,
+                                     'maximum': 1000000},
+           'live_migration_downtime': {'type': 'integer', 'minimum': 100,
+                                       'maximum': 1000000},
+           'live_migration_downtime_steps': {'type': 'integer',
+                                             'minimum': 3,
+                                             'maximum': 1000},
+           'live_migration_downtime_delay': {'type': 'integer',
+                                             'minimum': 10,
+                                             'maximum': 100000},
+           'live_migration_completion_timeout': {'type': 'integer',
+                                                 'minimum': 0,
+                                                 'maximum': 1000000},
+           'live_migration_timeout_action': {
+               'type': 'string', 'enum': ['abort', 'force_complete']},
+           'live_migration_permit_auto_converge': {'type': 'boolean'},
+           'live_migration_permit_post_copy': {'type': 'boolean'}}}),
+    _p('host_network_capacities', 'object', {}, AUDIT, CORE,
+       'NIC capacity of particular compute hosts in MiB/s per direction, '
+       'keyed by host name, for example {"compute-3": 119}; other hosts '
+       'have host_network_capacity. Each between 1 and 1000000.',
+       schema={'additionalProperties': {'type': 'number', 'minimum': 1,
+                                        'maximum': 1000000}}),
     _p('aggressiveness', 'integer', 3, AUDIT, CORE,
        'How readily instances are moved, from 1 (only when the relief is '
        'worth 8 times what the tenants lose to the migrations) to 5 (as '
@@ -268,28 +304,93 @@ TABLE = (
        'applies to it.', unit='MiB/s', minimum=0.001,
        related=('host_network_capacity',)),
     _p('host_network_capacity', 'number', 1250.0, DEPLOY, CORE,
-       'Network throughput of one compute host, in MiB/s (1250 = 10 '
-       'Gbit/s).',
+       'NIC capacity of one compute host, in MiB/s in each direction (1250 '
+       '= 10 Gbit/s).',
        "Host network load is the sum of its instances' receive and "
        "transmit rates divided by this value; the audit's "
-       '``net_threshold`` applies to it.', unit='MiB/s', minimum=0.001,
-       related=('host_disk_io_capacity',)),
+       '``net_threshold`` applies to it. The cost model shares this link '
+       'between a live migration, what the instances on its source send '
+       '(or on its destination receive) and the other migrations on the '
+       'same NIC. Overridable per audit (``deploy_overrides``) and per '
+       "host (the audit's ``host_network_capacities``).",
+       unit='MiB/s', minimum=0.001,
+       related=('host_disk_io_capacity', 'network_heavy_share')),
     _p('live_migration_downtime', 'integer', 500, DEPLOY, CORE,
-       'Maximum downtime of a live migration, in milliseconds.',
+       "Maximum downtime of a live migration, in milliseconds, as Nova's "
+       '``[libvirt] live_migration_downtime``.',
        'The cost model stops pre-copy rounds once the remaining dirty '
-       'memory can be sent within this time. Set it to Nova\'s '
-       '``[libvirt] live_migration_downtime`` (default 500 ms).',
-       unit='ms', minimum=1, related=('max_precopy_rounds',)),
+       'memory can be sent within the downtime limit in force, which Nova '
+       'raises to this value in ``live_migration_downtime_steps`` steps. '
+       "Set it to your compute nodes' value (Nova's default 500 ms, at "
+       'least 100). Overridable per audit (``deploy_overrides``).',
+       unit='ms', minimum=1,
+       related=('live_migration_downtime_steps',
+                'live_migration_downtime_delay')),
+    _p('live_migration_downtime_steps', 'integer', 10, DEPLOY, CORE,
+       'Number of steps in which Nova raises the downtime limit to '
+       "``live_migration_downtime``, as Nova's ``[libvirt] "
+       'live_migration_downtime_steps``.',
+       'The limit starts at ``live_migration_downtime`` divided by this '
+       'number (Nova: at least 3); 0 keeps the limit at '
+       '``live_migration_downtime`` throughout (a hypervisor not driven by '
+       'Nova). Overridable per audit (``deploy_overrides``).', minimum=0,
+       related=('live_migration_downtime',)),
+    _p('live_migration_downtime_delay', 'integer', 75, DEPLOY, CORE,
+       'Seconds per GiB of instance RAM (at least 2 GiB counted) between '
+       "two increases of the downtime limit, as Nova's ``[libvirt] "
+       'live_migration_downtime_delay``.',
+       "Nova's minimum is 10. Overridable per audit "
+       '(``deploy_overrides``).', unit='s per GiB', minimum=0,
+       related=('live_migration_downtime_steps',)),
+    _p('live_migration_completion_timeout', 'integer', 800, DEPLOY, CORE,
+       'Seconds per GiB of instance RAM (at least 2 GiB counted) after '
+       'which Nova ends a live migration that is still copying, as '
+       "Nova's ``[libvirt] live_migration_completion_timeout``; 0 "
+       'disables the timeout.',
+       'A migration the model predicts not to converge in time is costed '
+       'as Nova will run it: aborted (the instance stays where it is, so '
+       'the move is never planned), or forced to complete by post-copy or '
+       'by pausing the guest, following '
+       '``live_migration_timeout_action``. Overridable per audit '
+       '(``deploy_overrides``).', unit='s per GiB', minimum=0,
+       related=('live_migration_timeout_action', 'max_precopy_rounds')),
+    _p('live_migration_timeout_action', 'string', 'abort', DEPLOY, CORE,
+       'What Nova does with a live migration still copying at the '
+       "completion timeout, as Nova's ``[libvirt] "
+       'live_migration_timeout_action``.',
+       'Overridable per audit (``deploy_overrides``).',
+       choices=(('abort', "Nova aborts the migration (Nova's default)"),
+                ('force_complete', 'Nova completes it by post-copy when '
+                 '``live_migration_permit_post_copy``, else by pausing '
+                 'the guest')),
+       related=('live_migration_completion_timeout',)),
+    _p('live_migration_permit_auto_converge', 'boolean', False, DEPLOY,
+       CORE,
+       'Whether Nova lets QEMU throttle a guest whose dirtying outpaces '
+       "its live migration, as Nova's ``[libvirt] "
+       'live_migration_permit_auto_converge``.',
+       "The model then slows the guest's dirtying as QEMU does (20 %, "
+       'then 10 points more every second round that dirties over half of '
+       'what it sent), so such a migration converges, and the move\'s '
+       'reason says it is throttled. Not used when post-copy is permitted '
+       '(as in Nova). Overridable per audit (``deploy_overrides``).',
+       related=('live_migration_permit_post_copy',)),
+    _p('live_migration_permit_post_copy', 'boolean', False, DEPLOY, CORE,
+       "Whether Nova may switch a live migration to post-copy, as Nova's "
+       '``[libvirt] live_migration_permit_post_copy``.',
+       'With ``live_migration_timeout_action = force_complete`` a '
+       'migration still copying at the completion timeout is then '
+       'completed by post-copy (the guest runs on the destination and '
+       'fetches the rest) instead of pausing it. Overridable per audit '
+       '(``deploy_overrides``).',
+       related=('live_migration_timeout_action',)),
     _p('max_precopy_rounds', 'integer', 30, DEPLOY, CORE,
        'Number of pre-copy rounds after which the model forces '
-       'stop-and-copy.',
-       'QEMU never gives up on its own. Nova raises the allowed downtime '
-       'in ``[libvirt] live_migration_downtime_steps`` steps, which lets '
-       'most migrations converge, and aborts one that is still running '
-       'after ``[libvirt] live_migration_completion_timeout`` seconds per '
-       "GiB. The model's cap stands for that end; 30 matches Xen's "
-       'historical cap.', minimum=1,
-       related=('live_migration_downtime',)),
+       'stop-and-copy when ``live_migration_completion_timeout`` is 0.',
+       'QEMU never gives up on its own; with a completion timeout Nova '
+       'ends the migration and the model follows Nova (this cap is then '
+       'not used).', minimum=1,
+       related=('live_migration_completion_timeout',)),
     _p('stop_copy_bandwidth', 'number', 0.0, DEPLOY, CORE,
        'Rate of the final stop-and-copy phase, in MiB/s; 0 uses the '
        "audit's ``migration_bandwidth``.",
@@ -306,20 +407,24 @@ TABLE = (
     _p('cpu_heavy', 'number', 0.25, DEPLOY, CORE,
        "CPU utilisation (fraction of the instance's vCPUs) from which an "
        'instance counts as a CPU workload.', unit='fraction', minimum=0.0,
-       related=('disk_heavy', 'network_heavy', 'dirty_heavy')),
+       related=('disk_heavy', 'network_heavy_share', 'dirty_heavy')),
     _p('disk_heavy', 'number', 1.0, DEPLOY, CORE,
        'Disk read + write rate, in MiB/s, from which an instance counts as '
        'a disk-I/O workload.', unit='MiB/s', minimum=0.0,
-       related=('cpu_heavy', 'network_heavy', 'dirty_heavy')),
-    _p('network_heavy', 'number', 0.1, DEPLOY, CORE,
-       'Network receive (or transmit) rate, in MiB/s, from which an '
-       'instance counts as a network-receive (or web / network-transmit) '
-       'workload.', unit='MiB/s', minimum=0.0,
+       related=('cpu_heavy', 'network_heavy_share', 'dirty_heavy')),
+    _p('network_heavy_share', 'number', 0.05, DEPLOY, CORE,
+       "Share of its host's NIC capacity (``host_network_capacity``) from "
+       "which an instance's network receive (or transmit) rate makes it a "
+       'network-receive (or web / network-transmit) workload.',
+       'What slows the live migrations sharing that link is the part of '
+       'it an instance takes, so the threshold follows the NIC: 0.05 is '
+       '62.5 MiB/s on 10 Gbit/s and 6 MiB/s on 1 Gbit/s.',
+       unit='fraction', minimum=0.0, maximum=1.0,
        related=('cpu_heavy', 'disk_heavy', 'dirty_heavy')),
     _p('dirty_heavy', 'number', 16.0, DEPLOY, CORE,
        'Memory dirty rate, in MiB/s, from which an instance counts as a '
        'memory-dirtying workload.', unit='MiB/s', minimum=0.0,
-       related=('cpu_heavy', 'disk_heavy', 'network_heavy',
+       related=('cpu_heavy', 'disk_heavy', 'network_heavy_share',
                 'dirty_rate_meter')),
     _p('metric_stale_after', 'integer', 900, DEPLOY, WINDOW,
        "Age, in seconds, after which an instance's newest sample is stale "

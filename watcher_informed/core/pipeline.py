@@ -23,11 +23,9 @@ a function that can be called and tested alone:
    what each migration costs (pre-copy model);
 4. :func:`select_and_place` -- which instances leave each hot host
    (section 3.1) and where each goes (3.2), in rounds: an instance that
-   has no feasible destination is set aside with its reason and only the
-   hosts it came from are selected again; placement keeps the ledger
-   across rounds and re-places only from the first instance whose
-   decision can differ (the decisions before it are the same by
-   construction, so the result equals a recomputation from scratch);
+   has no feasible destination is set aside with its reason, and only the
+   hosts it came from select more instances, for what they must still
+   shed; the ledger keeps every earlier placement across rounds;
 5. :func:`order` -- the paper's order with capacity and anti-affinity
    dependencies (3.3-3.4);
 6. :func:`schedule` -- lanes and a predicted timeline;
@@ -95,6 +93,7 @@ def price(snapshot, p, hot_hosts, groups_of):
     view = rules.View(snapshot, p, None, groups_of)
     on_host = collections.defaultdict(list)
     costs, not_moved = {}, {}
+    alone = schedule_mod.standalone(snapshot, p)
     for inst in snapshot.instances:
         if inst.host not in hot_names:
             continue
@@ -103,8 +102,11 @@ def price(snapshot, p, hot_hosts, groups_of):
         if reason:
             not_moved[inst.uuid] = reason
             continue
-        costs[inst.uuid] = cost_mod.instance_cost(
-            inst, snapshot.usage_of(inst.uuid), p)
+        costs[inst.uuid] = alone(inst)
+        if not costs[inst.uuid].completes:
+            # Nova would abort it: the instance would not move
+            not_moved[inst.uuid] = 'its live migration %s' % '; '.join(
+                costs.pop(inst.uuid).notes)
     return Priced(on_host, costs, not_moved)
 
 
@@ -154,12 +156,10 @@ def _gate(sel, hot, snapshot, p, costs):
 
 @dataclasses.dataclass
 class _Choice:
-    """One host's selection in one round, and what it depended on."""
+    """One host's selection and the gate's verdict on it."""
 
     selection: select.Selection
     verdict: typing.Optional[gate.Verdict]
-    candidates: int
-    budget: int
 
 
 def _select_host(hot, priced, profiles, p, demand, excluded, snapshot,
@@ -176,39 +176,17 @@ def _select_host(hot, priced, profiles, p, demand, excluded, snapshot,
         if not verdict.keep:
             LOG.info('not worth moving off %s: %s', hot.name, verdict.why)
             sel = select.Selection(hot.name, (), False)
-    return _Choice(sel, verdict, len(cands), remaining)
-
-
-def _reusable(previous, remaining):
-    """Whether a host's previous choice is what a new search would give.
-
-    Its candidates did not change (no instance of it failed), and the
-    migration budget bounded neither search (a selection never holds
-    more instances than it has candidates).
-    """
-    return previous is not None and \
-        previous.budget >= previous.candidates and \
-        remaining >= previous.candidates
+    return _Choice(sel, verdict)
 
 
 def select_hosts(hot_hosts, priced, profiles, p, demand, excluded,
-                 snapshot, previous=None, changed=()):
-    """Selection per hot host, under the audit's migration budget.
-
-    ``previous`` (``{host: _Choice}`` of the last round) is reused for
-    hosts not in ``changed`` when :func:`_reusable` says the search would
-    give the same answer.
-    """
-    previous = previous or {}
+                 snapshot):
+    """Selection per hot host, under the audit's migration budget."""
     remaining = p.max_migrations
     choices = {}
     for hot in hot_hosts:
-        old = previous.get(hot.name)
-        if hot.name not in changed and _reusable(old, remaining):
-            choice = old
-        else:
-            choice = _select_host(hot, priced, profiles, p, demand,
-                                  excluded, snapshot, remaining)
+        choice = _select_host(hot, priced, profiles, p, demand, excluded,
+                              snapshot, remaining)
         remaining -= len(choice.selection.chosen)
         choices[hot.name] = choice
     return choices
@@ -225,30 +203,110 @@ class Placed:
     rounds: int
 
 
+def _rest(hot, placed_here):
+    """What ``hot`` must still shed once ``placed_here`` have left."""
+    rest = {}
+    for dim, need in hot.excess.items():
+        left = need - sum(c.demand[dim] for c in placed_here)
+        if left > 1e-9:
+            rest[dim] = left
+    return rest
+
+
+def _keep_going(hot, choice, destinations, priced, profiles, p, demand,
+                excluded, snapshot, budget):
+    """More instances off ``hot``, whose choice lost some to placement.
+
+    The instances of its choice that found a destination stay placed;
+    the cheapest set of the remaining movable instances that covers what
+    the host must still shed is selected, and kept if the whole set (the
+    placed ones and the new ones) still passes the cost-benefit gate.
+    Returns the host's new :class:`_Choice` and the new instances.
+    """
+    placed_here = [c for c in choice.selection.chosen
+                   if c.uuid in destinations]
+    rest = _rest(hot, placed_here)
+    new = ()
+    if rest:
+        skip = dict(excluded)
+        skip.update(dict.fromkeys((c.uuid for c in placed_here), 'placed'))
+        cands = _candidates(hot, priced, profiles, p, demand, skip)
+        classes = collections.Counter(
+            profiles[i.uuid].cls for i in priced.on_host[hot.name])
+        more = select.choose_for_host(
+            overload.HotHost(hot.name, hot.load, rest), cands, budget,
+            p.exact_select_limit, p.seed, _set_cost(classes, p))
+        new = more.chosen
+    union = tuple(sorted(placed_here + list(new), key=lambda c: c.uuid))
+    verdict = choice.verdict
+    if new:
+        verdict = _gate(select.Selection(hot.name, union, False), hot,
+                        snapshot, p, priced.costs)
+        if not verdict.keep:
+            LOG.info('not worth moving more off %s: %s', hot.name,
+                     verdict.why)
+            new = ()
+            union = tuple(sorted(placed_here, key=lambda c: c.uuid))
+            verdict = choice.verdict
+    relieved = select.covers(union, hot.excess)
+    return _Choice(select.Selection(hot.name, union, relieved),
+                   verdict), [c.uuid for c in new]
+
+
 def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
                      groups_of, ledger):
-    """Rounds of selection and placement until every choice is placed."""
+    """Select and place; keep going where an instance found no room.
+
+    Round 1 selects for every hot host and places every choice.  An
+    instance with no feasible destination is set aside with its reason;
+    only the hosts it came from are selected again, for what they must
+    still shed, and only the new instances are placed -- into the same
+    ledger, which keeps every earlier placement.  Rounds stop when every
+    choice is placed, nothing more can be selected, the migration budget
+    is spent, or after :data:`MAX_ROUNDS`.
+    """
     excluded = dict(priced.not_moved)
     not_moved = dict(priced.not_moved)
-    journal = place.Journal()
-    choices, changed = None, ()
-    rounds = 0
-    for rounds in range(1, MAX_ROUNDS + 1):
-        choices = select_hosts(hot_hosts, priced, profiles, p, demand,
-                               excluded, snapshot, choices, changed)
-        chosen = [c.uuid for h in hot_hosts
-                  for c in choices[h.name].selection.chosen]
-        placed, unplaced = place.choose_destinations(
-            chosen, snapshot, profiles, p, demand, groups_of, ledger,
-            journal)
-        if not unplaced:
-            break
-        insts = snapshot.instance_by_uuid
-        changed = {insts[u].host for u in unplaced}
+    choices = select_hosts(hot_hosts, priced, profiles, p, demand, excluded,
+                           snapshot)
+    chosen = [c.uuid for h in hot_hosts
+              for c in choices[h.name].selection.chosen]
+    destinations, unplaced = place.choose_destinations(
+        chosen, snapshot, profiles, p, demand, groups_of, ledger)
+    rounds = 1
+    insts = snapshot.instance_by_uuid
+    while unplaced and rounds < MAX_ROUNDS:
+        rounds += 1
         for uuid, reason in unplaced.items():
             LOG.info('instance %s cannot move: %s', uuid, reason)
             excluded[uuid] = reason
             not_moved[uuid] = reason
+        changed = {insts[u].host for u in unplaced}
+        budget = p.max_migrations - len(destinations)
+        more = []
+        for hot in hot_hosts:
+            if hot.name not in changed or budget <= 0:
+                continue
+            choices[hot.name], new = _keep_going(
+                hot, choices[hot.name], destinations, priced, profiles, p,
+                demand, excluded, snapshot, budget)
+            budget -= len(new)
+            more += new
+        if not more:
+            break
+        placed, unplaced = place.choose_destinations(
+            more, snapshot, profiles, p, demand, groups_of, ledger)
+        destinations.update(placed)
+    for uuid, reason in unplaced.items():
+        excluded[uuid] = reason
+        not_moved[uuid] = reason
+    for hot in hot_hosts:
+        sel = choices[hot.name].selection
+        if any(c.uuid not in destinations for c in sel.chosen):
+            kept = tuple(c for c in sel.chosen if c.uuid in destinations)
+            choices[hot.name] = dataclasses.replace(
+                choices[hot.name], selection=select.Selection(
+                    hot.name, kept, select.covers(kept, hot.excess)))
     gated = {h: c.verdict for h, c in choices.items()
              if c.verdict is not None and not c.verdict.keep}
     for host, verdict in sorted(gated.items()):
@@ -256,11 +314,12 @@ def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
             if inst.uuid not in not_moved:
                 not_moved[inst.uuid] = 'not worth it: ' + verdict.why
     selections = [choices[h.name].selection for h in hot_hosts]
-    return Placed(selections, placed, gated, not_moved, rounds)
+    return Placed(selections, destinations, gated, not_moved, rounds)
 
 
 # -- 5. order -----------------------------------------------------------
-def order(snapshot, profiles, priced, placed, groups_of, ledger=None):
+def order(snapshot, profiles, priced, placed, groups_of, ledger=None,
+          p=None):
     """The paper's order with its dependencies (``sequence``).
 
     ``ledger`` is the cluster state before any move.
@@ -269,9 +328,12 @@ def order(snapshot, profiles, priced, placed, groups_of, ledger=None):
     moves = [sequence.Move(u, d.source, d.host, profiles[u].cls,
                            priced.costs[u].time_s, insts[u].resources)
              for u, d in sorted(placed.destinations.items())]
+    # the order follows from the predicted effect of each move on the
+    # others (schedule.LinkPriority: link, section 3.3 interference)
+    key = schedule_mod.link_priority(snapshot, moves, profiles, p)
     return sequence.order_moves(snapshot, moves, groups_of,
                                 safe_order=list(placed.destinations),
-                                ledger=ledger)
+                                ledger=ledger, key=key), key
 
 
 # -- 6. schedule --------------------------------------------------------
@@ -281,14 +343,8 @@ def schedule(snapshot, profiles, p, ordering):
 
 
 # -- 7. assemble --------------------------------------------------------
-def _position_reason(move, ordering, slot):
-    if move.cls in sequence.FIRST:
-        why = '%s first: it slows migrations out of its host while there' \
-            % move.cls
-    elif move.cls in sequence.LAST:
-        why = 'net_rx last: it slows migrations into its new host'
-    else:
-        why = 'shortest job first (%.1f s predicted)' % move.time_s
+def _position_reason(move, ordering, slot, key):
+    why = key.why(move)
     waits = ordering.deps[move.uuid]
     if waits:
         why += '; waits for %s' % ', '.join(waits)
@@ -345,7 +401,7 @@ def left_reasons(still, hot_hosts, priced, placed, not_moved, moves, p):
 
 
 def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
-             placed, ordering, slots, ledger=None, priced=None):
+             placed, ordering, slots, ledger=None, priced=None, key=None):
     """The :class:`~watcher_informed.core.plan.Plan`, verified."""
     not_moved = dict(placed.not_moved)
     not_moved.update(ordering.dropped)
@@ -356,7 +412,9 @@ def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
         slot = slots[move.uuid]
         reason = 'why VM: %s. why host: %s. why now: %s' % (
             why_vm[move.uuid], placed.destinations[move.uuid].why,
-            _position_reason(move, ordering, slot))
+            _position_reason(move, ordering, slot, key))
+        if slot.cost.notes:
+            reason += '. cost: ' + '; '.join(slot.cost.notes)
         planned.append(plan_mod.PlannedMove(
             step, move.uuid, insts[move.uuid].name, move.cls, move.source,
             move.dest, slot.parents, slot.lane, slot.start_s, slot.end_s,
@@ -389,7 +447,8 @@ def build_plan(snapshot, p):
                               priced, groups_of, ledger)
     # back to the state before any move, exactly (the ledger's undo)
     ledger.rollback(0)
-    ordering = order(snapshot, profiles, priced, placed, groups_of, ledger)
+    ordering, key = order(snapshot, profiles, priced, placed, groups_of,
+                          ledger, p)
     slots = schedule(snapshot, profiles, p, ordering)
     return assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
-                    placed, ordering, slots, ledger, priced)
+                    placed, ordering, slots, ledger, priced, key)

@@ -218,48 +218,13 @@ def _summary(reasons):
     return 'no destination: ' + '; '.join(parts)
 
 
-class Journal:
-    """The decisions of a placement run, to resume the next one from.
-
-    Each entry is ``(uuid, ledger mark before it, Destination or
-    reason)``.  A later run on the same ledger makes the same decision as
-    an earlier one for an instance when the instances placed before it are
-    the same (same ledger state, same candidates); an instance that found
-    no destination moved nothing, so leaving it out changes no later
-    decision.  :meth:`resume` keeps the decisions up to the first placed
-    instance that differs and rolls the ledger back to just before it.
-    """
-
-    def __init__(self):
-        self.entries = []
-
-    def resume(self, order, ledger):
-        """Decisions kept for ``order``; the rest are to be made."""
-        wanted = set(order)
-        kept, k = [], 0
-        for entry in self.entries:
-            uuid, mark, outcome = entry
-            if not isinstance(outcome, Destination) and uuid not in wanted:
-                continue            # failed before, left out now: no move
-            if k < len(order) and order[k] == uuid:
-                kept.append(entry)
-                k += 1
-                continue
-            ledger.rollback(mark)
-            break
-        self.entries = kept
-        return list(kept)
-
-
 def choose_destinations(selected, snapshot, profiles, p, demand,
-                        groups_of=None, ledger=None, journal=None):
+                        groups_of=None, ledger=None):
     """Place ``selected`` uuids: ``({uuid: Destination}, {uuid: reason})``.
 
     ``demand`` is ``{uuid: absolute demand}`` (see ``overload``).
     ``ledger`` is the working state to place into (moved as instances are
-    placed; default: a new one of the snapshot); ``journal`` (a
-    :class:`Journal` of an earlier run on the same ledger) lets the run
-    keep the earlier decisions it would repeat.  Up to
+    placed; default: a new one of the snapshot).  Up to
     :data:`EXHAUSTIVE_HOSTS` hosts every host is scored; beyond, the
     :data:`SHORTLIST` (16) least-full feasible hosts (by load and by
     allocation) plus the hosts of the instance's talkers and soft-policy
@@ -297,17 +262,8 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         return [by_name[n] for n in sorted(names)]
 
     placed, unplaced = {}, {}
-    todo = sorted(selected, key=hardness)
-    journal = journal if journal is not None else Journal()
-    for uuid, _, outcome in journal.resume(todo, ledger):
-        if isinstance(outcome, Destination):
-            placed[uuid] = outcome
-        else:
-            unplaced[uuid] = outcome
-    for uuid in todo[len(journal.entries):]:
-        # (the kept decisions are exactly the first len(entries) of todo)
+    for uuid in sorted(selected, key=hardness):
         inst = insts[uuid]
-        mark = ledger.mark()
         src = ledger.where[uuid]
         best = None
         reasons = {}
@@ -324,13 +280,11 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         if best is None:
             unplaced[uuid] = _summary(reasons) if reasons else \
                 'no destination: no feasible host'
-            journal.entries.append((uuid, mark, unplaced[uuid]))
             continue
         score, host, terms = best
         why = _explain(uuid, host, ctx, *terms)
         ledger.move(uuid, host.name)
         placed[uuid] = Destination(uuid, src, host.name, score, why)
-        journal.entries.append((uuid, mark, placed[uuid]))
     if coolest is not None:
         ledger.unlisten(coolest.changed)
     return placed, unplaced

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Parallel lanes and a predicted timeline for an ordered set of moves.
+"""Parallel lanes, a predicted timeline, and the link-aware move order.
 
 Contract: :func:`schedule` list-schedules the sequencer's order.  Each move
 takes the earliest free outgoing slot of its source (``max_concurrent_out``,
@@ -19,8 +19,19 @@ its destination (``max_concurrent_in``) and, when ``max_parallel`` > 0, a
 global slot; it starts when those slots and its dependencies are free.
 The previous holder of each slot becomes a parent, so the DAG itself
 enforces the limits in any execution.  Predicted duration comes from the
-pre-copy model with section 3.3 interference evaluated on the placement at
-the predicted start (moves finished by then have happened).
+pre-copy model (``cost``) evaluated on the placement at the predicted
+start (moves finished by then have happened): the migration's share of the
+link next to what the instances still on the source send, what those on
+the destination receive and the migrations already running on either NIC
+(``cost.link_share``), and section 3.3 interference.
+
+:func:`link_priority` is the sequencer's sort key derived from the same
+predictions (section 3.4's rule, measured rather than assumed): a move
+whose departure makes the other moves off its host faster (it frees the
+source's link, or it dirties memory) goes first, the most time saved per
+second of its own migration first; a move whose arrival makes the other
+moves into its destination slower (it receives on that link) goes last;
+the rest shortest job first.
 """
 
 import collections
@@ -28,6 +39,13 @@ import dataclasses
 import typing
 
 from watcher_informed.core import cost as cost_mod
+from watcher_informed.core import snapshot as snap
+
+#: a move counts as freeing (or loading) a link when it changes the other
+#: moves' predicted time by at least this many seconds ...
+MATERIAL_S = 0.5
+#: ... and at least this share of its own predicted time.
+MATERIAL_SHARE = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,40 +76,77 @@ class _Slots:
         self.holder[index] = uuid
 
 
-def _base_counts(snapshot, profiles):
-    counts = {h.name: collections.Counter() for h in snapshot.hosts}
-    class_of = getattr(profiles, 'class_of', None) or (
-        lambda uuid: profiles[uuid].cls)
-    for inst in snapshot.instances:
-        counts[inst.host][class_of(inst.uuid)] += 1
-    return counts
+def _traffic(usage):
+    return (usage.get(snap.NET_TX) or 0.0, usage.get(snap.NET_RX) or 0.0)
 
 
-def _classes_at(start, base, finished, host, moving):
-    """Classes of the instances on ``host`` at ``start``, minus ``moving``.
+class _State:
+    """Who is on which host at a time: classes and traffic per host.
 
-    ``moving`` is ``(class, source)`` of the migrating instance;
-    ``finished`` maps a host to the moves touching it.
+    Only the hosts the moves touch are tracked (``hosts``), so the work is
+    linear in the instances of those hosts.
     """
-    counts = collections.Counter(base[host])
-    for end, cls, source, dest in finished.get(host, ()):
-        if end <= start + 1e-9:
-            if source == host:
-                counts[cls] -= 1
-            if dest == host:
-                counts[cls] += 1
-    if moving[1] == host:
-        counts[moving[0]] -= 1
-    return {c for c, n in counts.items() if n > 0}
+
+    def __init__(self, snapshot, profiles, hosts):
+        class_of = getattr(profiles, 'class_of', None) or (
+            lambda uuid: profiles[uuid].cls)
+        self.cls, self.net = {}, {}
+        self.base = collections.defaultdict(set)
+        for inst in snapshot.instances:
+            if inst.host in hosts:
+                self.base[inst.host].add(inst.uuid)
+        for host in hosts:
+            for uuid in self.base[host]:
+                self.cls[uuid] = class_of(uuid)
+                self.net[uuid] = _traffic(snapshot.usage_of(uuid))
+        self.finished = collections.defaultdict(list)
+
+    def finish(self, end, uuid, source, dest):
+        record = (end, uuid, source, dest)
+        self.finished[source].append(record)
+        self.finished[dest].append(record)
+
+    def members(self, host, at):
+        """Instances on ``host`` at time ``at`` (moves ended by then)."""
+        there = set(self.base[host])
+        for end, uuid, source, dest in self.finished.get(host, ()):
+            if end <= at + 1e-9:
+                if source == host:
+                    there.discard(uuid)
+                if dest == host:
+                    there.add(uuid)
+        return there
+
+    def classes(self, members, moving):
+        return {self.cls[u] for u in members if u != moving}
+
+
+def _move_cost(inst, usage, p, state, source, dest, src_members,
+               dst_members, out_count=1, in_count=1):
+    """(cost, source classes, destination classes) of one move."""
+    tx = [state.net[u][0] for u in sorted(src_members)]
+    rx = [state.net[u][1] for u in sorted(dst_members)]
+    unlimited = float('inf')
+    link = min(
+        cost_mod.fair_share(p.nic_mibps(source), tx, unlimited, out_count),
+        cost_mod.fair_share(p.nic_mibps(dest), rx, unlimited, in_count))
+    rate = min(p.migration_bandwidth, link)
+    src_cls = state.classes(src_members, inst.uuid)
+    dst_cls = state.classes(dst_members, inst.uuid)
+    t_f, d_f = cost_mod.interference_factors(src_cls, dst_cls, p)
+    c = cost_mod.instance_cost(inst, usage, p, t_f, d_f, rate, link)
+    return c, src_cls, dst_cls
 
 
 def schedule(ordering, snapshot, profiles, p):
     """Return ``{uuid: Slotted}`` for every move of ``ordering``."""
     insts = snapshot.instance_by_uuid
-    base = _base_counts(snapshot, profiles)
+    state = _State(snapshot, profiles, {h for m in ordering.order
+                                        for h in (m.source, m.dest)})
     outs, ins = {}, {}
     glob = _Slots(p.max_parallel) if p.max_parallel else None
-    finished = {}
+    running_out = collections.defaultdict(list)
+    running_in = collections.defaultdict(list)
     result = {}
     for move in ordering.order:
         out = outs.setdefault(move.source, _Slots(p.max_concurrent_out))
@@ -108,26 +163,136 @@ def schedule(ordering, snapshot, profiles, p):
             start = max(start, g_free)
             if g_hold:
                 parents.add(g_hold)
-        moving = (profiles[move.uuid].cls, move.source)
-        src_cls = _classes_at(start, base, finished, move.source, moving)
-        dst_cls = _classes_at(start, base, finished, move.dest, moving)
-        t_f, d_f = cost_mod.interference_factors(src_cls, dst_cls, p)
-        c = cost_mod.instance_cost(insts[move.uuid],
-                                   snapshot.usage_of(move.uuid), p, t_f, d_f)
+        n_out = 1 + sum(1 for a, z in running_out[move.source]
+                        if a <= start + 1e-9 < z)
+        n_in = 1 + sum(1 for a, z in running_in[move.dest]
+                       if a <= start + 1e-9 < z)
+        src_members = state.members(move.source, start)
+        dst_members = state.members(move.dest, start)
+        c, src_cls, dst_cls = _move_cost(
+            insts[move.uuid], snapshot.usage_of(move.uuid), p, state,
+            move.source, move.dest, src_members, dst_members, n_out, n_in)
         end = start + c.time_s
         out.take(o_idx, move.uuid, end)
         inn.take(i_idx, move.uuid, end)
         if glob is not None:
             glob.take(g_idx, move.uuid, end)
+        running_out[move.source].append((start, end))
+        running_in[move.dest].append((start, end))
         slowed = sorted(
             [n for n, hit in (('memory VM on source', 'memory' in src_cls),
                               ('web VM on source', 'web' in src_cls),
                               ('net_rx VM on destination',
                                'net_rx' in dst_cls)) if hit])
-        record = (end, moving[0], move.source, move.dest)
-        finished.setdefault(move.source, []).append(record)
-        finished.setdefault(move.dest, []).append(record)
+        state.finish(end, move.uuid, move.source, move.dest)
         result[move.uuid] = Slotted(
             move.uuid, tuple(sorted(parents)),
             '%s/out%d' % (move.source, o_idx), start, end, c, tuple(slowed))
     return result
+
+
+class LinkPriority:
+    """Sort key of the sequencer from predicted effects (module doc).
+
+    For each move, at the placement the plan starts from: ``saving`` --
+    how much sooner the other moves off its source finish when it has
+    left; ``penalty`` -- how much later the other moves into its
+    destination finish once it has arrived.
+    """
+
+    def __init__(self, snapshot, moves, profiles, p):
+        state = _State(snapshot, profiles,
+                       {h for m in moves for h in (m.source, m.dest)})
+        insts = snapshot.instance_by_uuid
+        self.time, self.saving, self.penalty = {}, {}, {}
+        by_source = collections.defaultdict(list)
+        by_dest = collections.defaultdict(list)
+        for m in moves:
+            by_source[m.source].append(m)
+            by_dest[m.dest].append(m)
+
+        def cost(m, src, dst):
+            return _move_cost(insts[m.uuid], snapshot.usage_of(m.uuid), p,
+                              state, m.source, m.dest, src, dst)[0].time_s
+
+        members = {h: state.members(h, 0.0)
+                   for h in set(by_source) | set(by_dest)}
+        for m in moves:
+            self.time[m.uuid] = cost(m, members[m.source],
+                                     members[m.dest])
+        for m in moves:
+            gain = 0.0
+            for k in by_source[m.source]:
+                if k is not m:
+                    gain += self.time[k.uuid] - cost(
+                        k, members[k.source] - {m.uuid}, members[k.dest])
+            self.saving[m.uuid] = gain
+            loss = 0.0
+            for k in by_dest[m.dest]:
+                if k is not m:
+                    loss += cost(k, members[k.source],
+                                 members[k.dest] | {m.uuid}) - \
+                        self.time[k.uuid]
+            self.penalty[m.uuid] = loss
+
+    def _net(self, uuid):
+        return self.saving[uuid] - self.penalty[uuid]
+
+    def rank(self, uuid):
+        net = self._net(uuid)
+        material = max(MATERIAL_S, MATERIAL_SHARE * self.time[uuid])
+        if net >= material:
+            return 0
+        if -net >= material:
+            return 2
+        return 1
+
+    def __call__(self, move):
+        rank = self.rank(move.uuid)
+        if rank == 0:
+            return (0, -self._net(move.uuid) / max(self.time[move.uuid],
+                                                   1e-9), move.uuid)
+        return (rank, self.time[move.uuid], move.uuid)
+
+    def why(self, move):
+        rank = self.rank(move.uuid)
+        if rank == 0:
+            return ('first: leaving %s it makes the other moves off it '
+                    '%.1f s faster' % (move.source, self.saving[move.uuid]))
+        if rank == 2:
+            return ('last: arriving on %s it makes the other moves into '
+                    'it %.1f s slower' % (move.dest,
+                                          self.penalty[move.uuid]))
+        return 'shortest job first (%.1f s predicted)' % \
+            self.time[move.uuid]
+
+
+def link_priority(snapshot, moves, profiles, p):
+    """The :class:`LinkPriority` key of ``moves``."""
+    return LinkPriority(snapshot, moves, profiles, p)
+
+
+def standalone(snapshot, p):
+    """``cost(instance)``: its migration alone, from where it is now.
+
+    The source's instances all still send on its NIC; the destination is
+    not known yet, so its NIC counts as free.
+    """
+    on_host = collections.defaultdict(list)
+    for inst in snapshot.instances:
+        on_host[inst.host].append(inst.uuid)
+    tx = {}
+
+    def sending(host):
+        if host not in tx:
+            tx[host] = [_traffic(snapshot.usage_of(u))[0]
+                        for u in on_host[host]]
+        return tx[host]
+
+    def cost(inst):
+        nic = p.nic_mibps(inst.host)
+        link = cost_mod.fair_share(nic, sending(inst.host), float('inf'))
+        return cost_mod.instance_cost(
+            inst, snapshot.usage_of(inst.uuid), p,
+            rate_mibps=min(p.migration_bandwidth, link), link_mibps=link)
+    return cost

@@ -53,6 +53,11 @@ class Selection:
     relieved: bool
 
 
+def covers(chosen, excess):
+    """Whether ``chosen`` together shed every dimension of ``excess``."""
+    return _covers(chosen, excess)
+
+
 def _covers(chosen, excess):
     return all(sum(c.demand[d] for c in chosen) >= need - 1e-9
                for d, need in excess.items())

@@ -34,6 +34,7 @@ from watcher_informed.core import kinds
 
 CPU = kinds.Metric.CPU
 RAM = kinds.Metric.RAM
+RAM_RESIDENT = kinds.Metric.RAM_RESIDENT
 DISK_READ = kinds.Metric.DISK_READ
 DISK_WRITE = kinds.Metric.DISK_WRITE
 NET_RX = kinds.Metric.NET_RX
@@ -174,8 +175,14 @@ class Usage:
         return self.missing.get(metric, 'no samples')
 
 
+#: Larger readings (in any unit above) are implausible and counted as
+#: missing, which also keeps every sum and square of loads finite.
+MAX_READING = 1e15
+
+
 def make_usage(readings, reasons=None):
-    """Build a :class:`Usage`, refusing NaN, infinite and negative values.
+    """Build a :class:`Usage`, refusing NaN, infinite, negative and
+    implausibly large (> :data:`MAX_READING`) values.
 
     ``readings`` maps metric names to floats or ``None``; ``reasons`` maps
     metric names to why they are missing.  Bad numbers become missing with
@@ -196,6 +203,8 @@ def make_usage(readings, reasons=None):
             missing[metric] = 'value is %s' % value
         elif value < 0:
             missing[metric] = 'negative value %g' % value
+        elif value > MAX_READING:
+            missing[metric] = 'implausible value %g' % value
         else:
             values[metric] = value
             missing.pop(metric, None)

@@ -19,8 +19,9 @@ mapping ``uuid -> snapshot.Usage`` whose values are built on first access,
 so stages that look at a few instances (the ones on overloaded hosts) pay
 for those only, while stages that look at all of them (loads,
 classification) read the arrays.  :func:`table` builds one from column
-arrays applying the rules of ``snapshot.make_usage``: NaN, infinite and
-negative values become missing with their reason, never zero.
+arrays applying the rules of ``snapshot.make_usage``: NaN, infinite,
+negative and implausibly large values become missing with their reason,
+never zero.
 """
 
 import collections.abc
@@ -108,13 +109,15 @@ def table(uuids, raw, reasons=None):
         col = np.array(values, dtype=float)
         why = reasons.setdefault(metric, {})
         with np.errstate(invalid='ignore'):
-            bad = ~np.isfinite(col) | (col < 0)
+            bad = ~np.isfinite(col) | (col < 0) | (col > snap.MAX_READING)
         for i in np.flatnonzero(bad):
             value = col[i]
             if value != value:
                 why.setdefault(uuids[i], 'no samples')
             elif np.isinf(value):
                 why[uuids[i]] = 'value is %s' % float(value)
+            elif value > 0:
+                why[uuids[i]] = 'implausible value %g' % value
             else:
                 why[uuids[i]] = 'negative value %g' % value
         col[bad] = np.nan

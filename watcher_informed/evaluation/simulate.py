@@ -32,12 +32,24 @@ Execution model (what Watcher's applier and Nova do):
 Each migration is the pre-copy process of ``cost.precopy``, but with rates
 that change while it runs: every event (a round ending, a migration
 starting or finishing) re-evaluates, from the *current* placement, the
-link share of every migration (a host's link is split between its
-concurrent incoming or outgoing migrations and the network traffic of its
-instances) and section 3.3's interference factors (a memory-dirtying
-instance still on the source, a web server on the source, a
-network-receive instance on the destination).  Between events all rates
-are constant, so the simulation is exact for the model, with no time step.
+link share of every migration and section 3.3's interference factors (a
+memory-dirtying instance still on the source, a web server on the source,
+a network-receive instance on the destination).  A host's NIC (full
+duplex) is shared max-min fairly, as TCP flows share a bottleneck: on the
+way out between the instances' own traffic (each sends its true rate or
+its fair share, whichever is less) and the migrations leaving the host,
+on the way in likewise.  Nova runs each migration as configured: the
+downtime limit rises in ``live_migration_downtime_steps`` steps, and a
+migration still copying at ``live_migration_completion_timeout`` is
+aborted (the instance stays) or forced to complete by post-copy or by
+pausing the guest; with auto-converge the guest's dirtying is throttled
+as QEMU does.  Between events all rates are constant, so the simulation
+is exact for the model, with no time step.
+
+Truth, not the planner's belief: each instance's first round is its true
+non-zero memory (:class:`Truth`, built by the caller -- the benchmark
+derives it from the trace), never what the planner assumed from its
+metrics.
 """
 
 import collections
@@ -45,6 +57,7 @@ import dataclasses
 import typing
 
 from watcher_informed.core import cost as cost_mod
+from watcher_informed.core import kinds
 from watcher_informed.core import overload
 from watcher_informed.core import paper
 from watcher_informed.core import snapshot as snap
@@ -73,6 +86,9 @@ class Setup:
     link_mibps: float = 1250.0
     workers: int = 0
     max_concurrent_out: int = 1
+    #: per-host NIC capacity (MiB/s) over ``link_mibps``.
+    nic_mibps: typing.Mapping[str, float] = dataclasses.field(
+        default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +103,7 @@ class SimMove:
     sent_mib: float
     alone_s: float
     rounds: int
+    outcome: str = cost_mod.CONVERGED
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,11 +132,21 @@ class SimResult:
 
 
 def truths_from(snapshot, profiles, p):
-    """True parameters from a snapshot's (true) usage and classes."""
+    """True parameters from a snapshot's (true) usage and classes.
+
+    Round 1 is the true resident size (``ram_resident``), else the
+    flavor's RAM (a guest that touched all of it); the dirty rate is 0
+    and the working set round 1 when not given.
+    """
     out = {}
     for inst in snapshot.instances:
         usage = snapshot.usage_of(inst.uuid)
-        first, dirty, wss = cost_mod.model_inputs(inst, usage, p)
+        resident = usage.get(kinds.Metric.RAM_RESIDENT)
+        first = float(inst.ram_mb) if resident is None else min(
+            resident, inst.ram_mb)
+        dirty = usage.get(snap.DIRTY_RATE) or 0.0
+        wss = usage.get(snap.WSS)
+        wss = first if wss is None else min(wss, inst.ram_mb)
         out[inst.uuid] = Truth(profiles[inst.uuid].cls, first, dirty, wss,
                                usage.get(snap.NET_TX) or 0.0,
                                usage.get(snap.NET_RX) or 0.0)
@@ -135,13 +162,17 @@ class _Run:
         self.truth = truth
         self.ready, self.start = ready, start
         self.phase = 'live'
-        self.left = truth.first_round_mib
+        self.left = self.volume = truth.first_round_mib
         self.round_start = start
         self.rounds = 1
         self.sent = 0.0
         self.stop_start = None
         self.rate = 0.0
         self.fixed = 0.0
+        self.throttle = 0.0
+        self.high = 0
+        self.outcome = cost_mod.CONVERGED
+        self.downtime = None
 
 
 class _Sim:
@@ -171,16 +202,20 @@ class _Sim:
     def _aggregate(self, snapshot):
         self.classes = {h.name: collections.Counter()
                         for h in snapshot.hosts}
-        self.tx = dict.fromkeys(self.classes, 0.0)
-        self.rx = dict.fromkeys(self.classes, 0.0)
+        self.tx = {h: {} for h in self.classes}
+        self.rx = {h: {} for h in self.classes}
         for uuid, host in sorted(self.where.items()):
             self._place(uuid, host, +1)
 
     def _place(self, uuid, host, sign):
         truth = self.truths[uuid]
         self.classes[host][truth.cls] += sign
-        self.tx[host] += sign * truth.net_tx_mibps
-        self.rx[host] += sign * truth.net_rx_mibps
+        for table, rate in ((self.tx, truth.net_tx_mibps),
+                            (self.rx, truth.net_rx_mibps)):
+            if sign > 0:
+                table[host][uuid] = rate
+            else:
+                table[host].pop(uuid, None)
 
     def _classes(self, host, exclude):
         counts = self.classes[host]
@@ -196,21 +231,28 @@ class _Sim:
         for run in self.running.values():
             outs[run.source] = outs.get(run.source, 0) + 1
             ins[run.dest] = ins.get(run.dest, 0) + 1
-        link = self.setup.link_mibps
         for run in self.running.values():
-            free_out = max(link - self.tx[run.source],
-                           0.05 * link) / outs[run.source]
-            free_in = max(link - self.rx[run.dest],
-                          0.05 * link) / ins[run.dest]
-            share = min(self.p.migration_bandwidth, free_out, free_in)
+            link = min(
+                cost_mod.fair_share(self._nic(run.source),
+                                    self.tx[run.source].values(),
+                                    float('inf'), outs[run.source]),
+                cost_mod.fair_share(self._nic(run.dest),
+                                    self.rx[run.dest].values(),
+                                    float('inf'), ins[run.dest]))
+            share = min(self.p.migration_bandwidth, link)
             t_f, d_f = cost_mod.interference_factors(
                 self._classes(run.source, run.uuid),
                 self._classes(run.dest, run.uuid), self.p)
             run.share = share / t_f
-            if run.phase == 'live':
+            if run.phase == 'live' or run.outcome == cost_mod.POST_COPY:
                 run.rate = run.share
             else:
-                run.rate = (self.p.stop_copy_bandwidth or share) / d_f
+                stop = min(self.p.stop_copy_bandwidth, link) \
+                    if self.p.stop_copy_bandwidth else share
+                run.rate = stop / d_f
+
+    def _nic(self, host):
+        return self.setup.nic_mibps.get(host, self.setup.link_mibps)
 
     # -- scheduling ------------------------------------------------------
     def _ready(self):
@@ -250,14 +292,61 @@ class _Sim:
             run.sent += run.rate * dt
         self.now += dt
 
+    def _nova(self, run):
+        return cost_mod.Nova.from_params(self.p,
+                                         self.insts[run.uuid].ram_mb)
+
+    def _deadline(self, run):
+        return run.start + self._nova(run).timeout_s
+
+    def _timeout(self, run):
+        """Nova's completion timeout strikes a migration still copying."""
+        nova = self._nova(run)
+        truth = self.truths[run.uuid]
+        if nova.timeout_action != 'force_complete':
+            run.outcome = cost_mod.ABORTED
+            return True
+        run.outcome = cost_mod.POST_COPY if nova.post_copy else \
+            cost_mod.PAUSED
+        dirtied = min(truth.wss_mib, truth.dirty_mibps *
+                      (1 - run.throttle) * (self.now - run.round_start))
+        run.phase = 'stop'
+        run.stop_start = self.now
+        # the fixed pause as extra volume at the rate the rest goes at
+        rate = run.share if nova.post_copy else (
+            self.p.stop_copy_bandwidth or run.share)
+        run.fixed = self.p.fixed_downtime_ms / 1000.0 * rate
+        run.left = run.left + dirtied + run.fixed
+        if nova.post_copy:
+            run.downtime = self.p.fixed_downtime_ms / 1000.0
+        return False
+
     def _round_end(self, run):
         truth = self.truths[run.uuid]
         if run.phase == 'stop':
             return True
+        nova = self._nova(run)
         duration = self.now - run.round_start
-        remainder = min(truth.wss_mib, truth.dirty_mibps * duration)
-        limit = run.share * self.p.live_migration_downtime / 1000.0
-        if remainder <= limit or run.rounds >= self.p.max_precopy_rounds:
+        volume = run.volume
+        remainder = min(truth.wss_mib, truth.dirty_mibps *
+                        (1 - run.throttle) * duration)
+        limit = run.share * nova.limit_ms(self.now - run.start) / 1000.0
+        capped = nova.timeout_s == float('inf') and \
+            run.rounds >= self.p.max_precopy_rounds
+        if remainder > limit and not capped and nova.throttles and \
+                remainder > cost_mod.THROTTLE_TRIGGER * volume:
+            run.high += 1
+            if run.high >= 2:
+                run.high = 0
+                run.throttle = cost_mod.THROTTLE_INITIAL \
+                    if run.throttle == 0 else min(
+                        cost_mod.THROTTLE_MAX,
+                        run.throttle + cost_mod.THROTTLE_STEP)
+        if remainder <= limit or capped:
+            if capped:
+                run.outcome = cost_mod.CAPPED
+            elif run.throttle > 0:
+                run.outcome = cost_mod.THROTTLED
             run.phase = 'stop'
             run.stop_start = self.now
             # the fixed part of the downtime is modelled as extra volume
@@ -266,26 +355,37 @@ class _Sim:
                 self.p.stop_copy_bandwidth or run.share)
             run.left = remainder + run.fixed
         else:
-            run.left = remainder
+            run.left = run.volume = remainder
             run.rounds += 1
             run.round_start = self.now
         return False
 
     def _finish(self, run, result):
         del self.running[run.key]
-        self.alloc[run.source] -= self.insts[run.uuid].resources
-        self._place(run.uuid, run.source, -1)
-        self.where[run.uuid] = run.dest
-        self._place(run.uuid, run.dest, +1)
         truth = self.truths[run.uuid]
+        if run.outcome == cost_mod.ABORTED:
+            # Nova aborted it: the instance stays, the destination's
+            # claim is released
+            self.alloc[run.dest] -= self.insts[run.uuid].resources
+            downtime = 0.0
+        else:
+            self.alloc[run.source] -= self.insts[run.uuid].resources
+            self._place(run.uuid, run.source, -1)
+            self.where[run.uuid] = run.dest
+            self._place(run.uuid, run.dest, +1)
+            downtime = run.downtime if run.downtime is not None else \
+                self.now - run.stop_start
+        link = min(self._nic(run.source), self._nic(run.dest))
         alone = cost_mod.precopy(
             truth.first_round_mib, truth.dirty_mibps, truth.wss_mib,
-            min(self.p.migration_bandwidth, self.setup.link_mibps),
+            min(self.p.migration_bandwidth, link),
             self.p.live_migration_downtime, self.p.max_precopy_rounds,
-            self.p.stop_copy_bandwidth, self.p.fixed_downtime_ms).time_s
+            min(self.p.stop_copy_bandwidth, link), self.p.fixed_downtime_ms,
+            nova=self._nova(run)).time_s
         result.append(SimMove(run.uuid, run.source, run.dest, run.ready,
-                              run.start, self.now, self.now - run.stop_start,
-                              run.sent - run.fixed, alone, run.rounds))
+                              run.start, self.now, downtime,
+                              run.sent - run.fixed, alone, run.rounds,
+                              run.outcome))
         self.done[run.key] = self.now
 
     def run(self):
@@ -299,9 +399,19 @@ class _Sim:
             self._rates()
             nxt = min(self.running.values(),
                       key=lambda r: (r.left / max(r.rate, 1e-12), r.uuid))
-            self._advance(nxt.left / max(nxt.rate, 1e-12))
+            step = nxt.left / max(nxt.rate, 1e-12)
+            live = [r for r in self.running.values() if r.phase == 'live']
+            first_deadline = min((self._deadline(r) for r in live),
+                                 default=float('inf'))
+            step = max(0.0, min(step, first_deadline - self.now))
+            self._advance(step)
             for run in sorted(self.running.values(), key=lambda r: r.uuid):
-                if run.left <= 1e-9 and self._round_end(run):
+                if run.phase == 'live' and \
+                        self._deadline(run) <= self.now + 1e-9:
+                    if self._timeout(run):
+                        self._finish(run, result)
+                        yield self.now
+                elif run.left <= 1e-9 and self._round_end(run):
                     self._finish(run, result)
                     yield self.now
             self._ready()

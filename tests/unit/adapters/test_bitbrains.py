@@ -54,7 +54,7 @@ def test_read_trace_gives_every_row_as_floats(tmp_path, name):
 @pytest.mark.parametrize('extra, words', [
     ('1900;\t2;\t1\n', 'line 5: 3 columns, expected 11'),
     ('1900;\t2;\tx;\t1;\t1;\t1;\t1;\t1;\t1;\t1;\t1\n',
-     "line 5: cpu_capacity_mhz is not a number: 'x'"),
+     'line 5: cpu_capacity_mhz is not a number'),
 ])
 def test_a_bad_line_is_named(tmp_path, extra, words):
     path = write(tmp_path / '7.csv.gz', extra=extra)

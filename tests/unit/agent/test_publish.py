@@ -63,9 +63,9 @@ def published():
 
 
 METERS = [
-    ('ceilometer_memory_dirty_rate', 'memory.dirty.rate', 'MB/s', 64.0),
+    ('ceilometer_memory_dirty_rate', 'memory.dirty.rate', 'MiB/s', 64.0),
     ('ceilometer_memory_dirty_working_set', 'memory.dirty.working_set',
-     'MB', 256.0),
+     'MiB', 256.0),
 ]
 
 
@@ -138,11 +138,11 @@ def test_gnocchi_batch_body():
     body = publish.gnocchi_batch(A.uuid, EST, 1700000000.0, 'low')
     assert body == {A.uuid: {
         'memory.dirty.rate': {
-            'archive_policy_name': 'low', 'unit': 'MB/s',
+            'archive_policy_name': 'low', 'unit': 'MiB/s',
             'measures': [{'timestamp': '2023-11-14T22:13:20+00:00',
                           'value': 64.0}]},
         'memory.dirty.working_set': {
-            'archive_policy_name': 'low', 'unit': 'MB',
+            'archive_policy_name': 'low', 'unit': 'MiB',
             'measures': [{'timestamp': '2023-11-14T22:13:20+00:00',
                           'value': 256.0}]}}}
 

@@ -111,6 +111,24 @@ def test_classify_covers_every_instance():
     assert classes == {'a': 'web', 'c': 'idle'}
 
 
+@pytest.mark.parametrize('nic, per_host, expected', [
+    (1250.0, {}, 'light'),           # 50 MiB/s is 4 % of 10 GbE: light
+    (119.0, {}, 'web'),              # ... and 42 % of 1 GbE: a web server
+    (1250.0, {'h': 119.0}, 'web'),   # the host's own NIC counts
+    (119.0, {'h': 1250.0}, 'light'),
+])
+def test_network_thresholds_follow_the_nic(nic, per_host, expected):
+    p = params.Params(host_network_capacity=nic,
+                      host_network_capacities=per_host)
+    inst = b.vm('a', 'h')
+    usage = snap.make_usage({'cpu': 0.01, 'disk_read': 0.0,
+                             'disk_write': 0.0, 'net_rx': 0.0,
+                             'net_tx': 50.0})
+    prof = classify.classify_instance(inst, usage, p)
+    light = prof.cls == 'web' and prof.intensity < 1
+    assert ('light' if light else prof.cls) == expected, prof
+    assert any('heavy >= %.3g' % (0.05 * p.nic_mibps('h')) in e
+               for e in prof.evidence)
 @hypothesis.settings(max_examples=150, deadline=None)
 @hypothesis.given(strategies.snapshots(), strategies.params())
 def test_arrays_and_profiles_agree(snapshot, p):

@@ -93,12 +93,102 @@ def test_interference_factors_section_3_3(src, dst, expected):
         expected)
 
 
-def test_used_memory_is_the_first_round():
+@pytest.mark.parametrize('metrics, first, note', [
+    # the host-side resident size, never the (much smaller) used memory
+    ({'ram': 100, 'ram_resident': 3000}, 3000, False),
+    # resident above the flavor (QEMU's own memory): capped at the flavor
+    ({'ram_resident': 5000}, 4096, False),
+    # no resident size: the flavor's RAM, an upper bound, with a note
+    ({'ram': 1024}, 4096, True),
+    ({}, 4096, True),
+])
+def test_first_round_is_the_resident_size(metrics, first, note):
     inst = b.vm('a', 'h', ram_mb=4096)
-    touched = cost.instance_cost(inst, b.usage('idle', ram=1024), P)
-    unknown = cost.instance_cost(inst, snap.make_usage({}), P)
-    assert touched.sent_mib == pytest.approx(1024)
-    assert unknown.sent_mib == pytest.approx(4096)
+    c = cost.instance_cost(inst, snap.make_usage(metrics), P)
+    assert c.sent_mib == pytest.approx(first)
+    flagged = any('upper bound' in n for n in c.notes)
+    assert flagged == note
+
+
+def _nova(**kw):
+    values = dict(downtime_ms=500, steps=10, delay_s=75,
+                  completion_timeout_s=800, data_gib=2.0)
+    values.update(kw)
+    return cost.Nova(**values)
+
+
+def test_nova_downtime_steps_like_nova():
+    # Nova's downtime_steps(2 GiB): (0, 50), (150, 95), ..., (1500, 500)
+    nova = _nova()
+    assert nova.limit_ms(0) == 50
+    assert nova.limit_ms(149.9) == 50
+    assert nova.limit_ms(150) == 95
+    assert nova.limit_ms(1500) == 500
+    assert nova.limit_ms(1e9) == 500
+    assert nova.next_step_s(10) == 150
+    assert nova.timeout_s == 1600
+
+
+def test_rising_downtime_limit_lets_a_migration_converge():
+    # 200 MiB/s into a 32 MiB working set at 100 MiB/s: the remainder
+    # (32 MiB) needs a 320 ms limit, reached at the 6th step (900 s)
+    c = run(1024, 200, 32, bw=100, limit_ms=None, rounds=30,
+            nova=_nova())
+    assert c.outcome == cost.CONVERGED
+    assert 900 <= c.time_s < 901
+
+
+@pytest.mark.parametrize('kw, outcome, completes', [
+    ({}, cost.ABORTED, False),
+    ({'timeout_action': 'force_complete'}, cost.PAUSED, True),
+    ({'timeout_action': 'force_complete', 'post_copy': True},
+     cost.POST_COPY, True),
+    ({'auto_converge': True}, cost.THROTTLED, True),
+])
+def test_non_converging_migration_ends_as_nova_runs_it(kw, outcome,
+                                                        completes):
+    # dirtying 200 MiB/s into 512 MiB at 100 MiB/s never converges
+    c = run(2048, 200, 512, bw=100, limit_ms=None, rounds=30,
+            nova=_nova(**kw))
+    assert c.outcome == outcome
+    assert c.completes == completes
+    if outcome in (cost.ABORTED, cost.PAUSED, cost.POST_COPY):
+        assert c.time_s >= 1600
+    if outcome == cost.PAUSED:
+        assert c.downtime_s > 1.0
+    if outcome == cost.POST_COPY:
+        assert c.downtime_s < 0.1
+    if outcome == cost.THROTTLED:
+        assert c.time_s < 1600
+
+
+def test_aborted_move_is_never_planned_and_says_why():
+    inst = b.vm('a', 'h', ram_mb=2048)
+    usage = snap.make_usage({'ram_resident': 2048, 'dirty_rate': 300,
+                             'wss': 1024})
+    c = cost.instance_cost(inst, usage, params.Params(migration_bandwidth=100))
+    assert not c.completes
+    assert any('aborts' in n for n in c.notes)
+
+
+@pytest.mark.parametrize('capacity, flows, count, expected', [
+    (119, [], 1, 119),
+    (119, [0.5, 0.5], 1, 118),          # small senders take what they ask
+    (119, [60, 60], 1, 119 / 3.0),      # two greedy web servers: 1/3 each
+    (119, [10, 60], 1, 54.5),           # 10 served, rest split in two
+    (100, [], 2, 50),                   # two migrations share the NIC
+    (100, [1000], 1, 50),
+])
+def test_fair_share(capacity, flows, count, expected):
+    got = cost.fair_share(capacity, flows, float('inf'), count)
+    assert got == pytest.approx(expected)
+
+
+def test_link_share_is_the_tightest_nic():
+    assert cost.link_share(100, 119, [60, 60], 1250, []) == pytest.approx(
+        119 / 3.0)
+    assert cost.link_share(100, 1250, [], 119, [100]) == pytest.approx(59.5)
+    assert cost.link_share(100, 1250, [], 1250, []) == 100
 
 
 def test_dirty_rate_defaults_to_assumption_when_missing():

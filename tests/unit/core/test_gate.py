@@ -66,16 +66,19 @@ def test_pipeline_skips_a_host_not_worth_relieving():
     vms = [b.vm('big', 'A', vcpus=4, ram_mb=8192),
            b.vm('pin', 'A', vcpus=4, locked=True)]
     usages = {'big': b.usage('memory', cpu=0.71, ram=8000,
-                             dirty_rate=400.0),
+                             ram_resident=8000, dirty_rate=400.0),
               'pin': b.usage('idle', cpu=0.9)}
     snapshot = b.cluster([b.host('A'), b.host('B')], vms, usages)
-    slow = params.Params(migration_bandwidth=100.0, horizon=600)
+    # no completion timeout: pre-copy runs its rounds, then stop-and-copy
+    slow = params.Params(migration_bandwidth=100.0, horizon=600,
+                         live_migration_completion_timeout=0)
     plan = pipeline.build_plan(snapshot, slow)
     assert plan.moves == ()
     assert plan.not_moved['big'].startswith('not worth it')
     # the same move pays off if the placement holds two days (benefit
     # 0.04 core x 172800 s = 6912 core-s vs a ~2570 core-s migration)
-    long = params.Params(migration_bandwidth=100.0, horizon=172800)
+    long = params.Params(migration_bandwidth=100.0, horizon=172800,
+                         live_migration_completion_timeout=0)
     assert [m.uuid for m in pipeline.build_plan(snapshot, long).moves] == \
         ['big']
     cautious = params.Params(migration_bandwidth=100.0, horizon=172800,

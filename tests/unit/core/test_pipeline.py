@@ -90,9 +90,13 @@ def test_talkers_are_kept_together():
 
 
 def test_order_dirty_and_web_first_net_rx_last_sjf_between():
-    kinds = [('net_rx', {'cpu': 1.0}), ('cpu', {'cpu': 1.0, 'ram': 1800}),
-             ('web', {'cpu': 1.0}), ('disk_io', {'cpu': 1.0, 'ram': 300}),
-             ('memory', {'cpu': 1.0})]
+    # network and dirty rates dominate CPU (intensity > 4), and the
+    # memory VM dirties slower than the link copies (it converges)
+    kinds = [('net_rx', {'cpu': 1.0, 'net_rx': 500}),
+             ('cpu', {'cpu': 1.0, 'ram_resident': 1800}),
+             ('web', {'cpu': 1.0, 'net_tx': 500}),
+             ('disk_io', {'cpu': 1.0, 'ram_resident': 300}),
+             ('memory', {'cpu': 1.0, 'dirty_rate': 80, 'wss': 256})]
     snapshot = hot_host(kinds, extra_hosts=('B', 'C', 'D', 'E', 'F'))
     p = params.Params(migration_bandwidth=100, cpu_threshold=0.3,
                       target_margin=0.05, max_concurrent_out=1)
@@ -171,6 +175,31 @@ def test_invalid_params_are_refused_before_anything_runs():
         pipeline.build_plan(hot_host([]), params.Params(max_precopy_rounds=0))
 
 
+@pytest.mark.parametrize('action, expected', [
+    ('abort', 'Nova aborts it'),
+    ('force_complete', 'pauses the guest'),
+])
+def test_a_move_nova_would_not_converge_is_avoided(action, expected):
+    # A must shed one VM: the memory VM dirties faster than the link
+    # copies, the CPU VM does not; either relieves A
+    kinds = [('memory', {'cpu': 1.0, 'dirty_rate': 300.0, 'wss': 1024,
+                         'ram_resident': 2048}),
+             ('cpu', {'cpu': 1.0, 'ram_resident': 2048}),
+             ('cpu', {'cpu': 1.0, 'ram_resident': 2048})]
+    snapshot = hot_host(kinds, extra_hosts=('B', 'C'))
+    p = params.Params(migration_bandwidth=100, cpu_threshold=0.3,
+                      target_margin=0.05, live_migration_timeout_action=action)
+    plan = pipeline.build_plan(snapshot, p)
+    assert plan.moves and 'memory0' not in {m.uuid for m in plan.moves}
+    if action == 'abort':
+        assert expected in plan.not_moved['memory0']
+    else:
+        # priced as Nova runs it: far costlier than a CPU VM's move
+        from watcher_informed.core import cost
+        c = cost.instance_cost(snapshot.instance_by_uuid['memory0'],
+                               snapshot.usage_of('memory0'), p)
+        assert c.outcome == cost.PAUSED and c.completes
+        assert any(expected in n for n in c.notes)
 @pytest.mark.parametrize('case, expected', [
     # the only other host is disabled: no destination
     ('disabled', 'no destination'),

@@ -189,14 +189,17 @@ def checker_findings(snapshot, plan, p):
     return found
 
 
-def priority(snapshot, p, move):
-    """Section 3.4's order key, recomputed from the snapshot."""
-    inst = snapshot.instance_by_uuid[move.uuid]
-    time_s = cost_mod.instance_cost(inst, snapshot.usage_of(move.uuid),
-                                    p).time_s
-    rank = 0 if move.cls in ('memory', 'web') else \
-        2 if move.cls == 'net_rx' else 1
-    return (rank, time_s, move.uuid)
+def priorities(snapshot, p, plan):
+    """Section 3.4's order key of the plan's moves, from predictions.
+
+    ``schedule.LinkPriority``: moves that speed up the others off their
+    host first, moves that slow the others into their destination last,
+    shortest predicted job first in between; ties by uuid.
+    """
+    moves = [sequence.Move(m.uuid, m.source, m.dest, m.cls, 0.0, None)
+             for m in plan.moves]
+    key = schedule.link_priority(snapshot, moves, plan.profiles, p)
+    return {m.uuid: key(m) for m in moves}
 
 
 def assert_static_rules(snapshot, plan, p):
@@ -254,7 +257,7 @@ def assert_paper_order(snapshot, p, plan):
     move ahead of it only because it ranks first: memory/web, then
     shortest predicted time, then net_rx, ties by uuid.
     """
-    prio = {m.uuid: priority(snapshot, p, m) for m in plan.moves}
+    prio = priorities(snapshot, p, plan)
     by_uuid = {m.uuid: m for m in plan.moves}
     for i, m in enumerate(plan.moves):
         if any(by_uuid[u].source == m.dest for u in m.parents):

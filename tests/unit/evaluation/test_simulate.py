@@ -187,3 +187,81 @@ def test_applier_workers_bound_concurrency(workers, starts):
         truths={v.uuid: truth for v in vms})
     # B's two moves are serialised by Nova whatever the workers allow
     assert len({round(m.start_s, 6) for m in result.moves}) == starts
+
+
+# -- the shared link and Nova's limits, against the planner's model ------
+
+def _with_web(tx_mibps, p):
+    """x migrates A -> B while a web server on A sends ``tx_mibps``."""
+    snapshot = b.cluster([b.host('A'), b.host('B')],
+                         [b.vm('x', 'A'), b.vm('w', 'A')])
+    truths = {'x': simulate.Truth('idle', 2048.0, 0.0, 16.0),
+              'w': simulate.Truth('web', 2048.0, 0.0, 16.0,
+                                  net_tx_mibps=tx_mibps)}
+    return simulate.simulate(snapshot, [('x', 'A', 'B')], {}, p, SETUP,
+                             truths=truths).moves[0]
+
+
+@pytest.mark.parametrize('tx, share', [(0.0, 1.0), (30.0, 89.0 / 119.0),
+                                       (100.0, 0.5)])
+def test_migration_shares_the_nic_with_a_web_server(tx, share):
+    # max-min fair: a 30 MiB/s sender keeps its 30; a 100 MiB/s one and
+    # the migration split the 1 GbE link in two
+    p = dataclasses.replace(P, web_on_source_time=1.0,
+                            web_on_source_downtime=1.0)
+    move = _with_web(tx, p)
+    rounds_s = 2048.0 / (workloads.LINK_1GBE * share)
+    assert move.end_s - move.start_s == pytest.approx(
+        rounds_s + 0.01, rel=1e-3)
+
+
+def test_planner_predicts_the_simulated_link_share():
+    from watcher_informed.core import cost
+    p = dataclasses.replace(P, web_on_source_time=1.0,
+                            web_on_source_downtime=1.0)
+    move = _with_web(100.0, p)
+    rate = cost.link_share(p.migration_bandwidth, workloads.LINK_1GBE,
+                           [0.0, 100.0], workloads.LINK_1GBE, [])
+    inst = b.vm('x', 'A')
+    predicted = cost.instance_cost(
+        inst, b.usage('idle', ram_resident=2048.0, wss=16.0), p,
+        rate_mibps=rate, link_mibps=rate)
+    assert predicted.time_s == pytest.approx(move.end_s - move.start_s,
+                                             rel=1e-3)
+
+
+def test_nova_aborts_a_migration_that_never_converges():
+    # 200 MiB/s into 1 GiB at 119 MiB/s never converges: Nova's default
+    # (abort after 800 s/GiB x 2 GiB) leaves the instance where it was
+    p = params.Params(migration_bandwidth=workloads.LINK_1GBE,
+                      host_network_capacity=workloads.LINK_1GBE)
+    snapshot = b.cluster([b.host('A'), b.host('B')], [b.vm('x', 'A')])
+    truth = simulate.Truth('memory', 2048.0, 200.0, 1024.0)
+    result = simulate.simulate(snapshot, [('x', 'A', 'B')], {}, p, SETUP,
+                               truths={'x': truth})
+    move = result.moves[0]
+    assert move.outcome == 'aborted'
+    assert move.end_s == pytest.approx(1600.0)
+    forced = dataclasses.replace(p, live_migration_permit_auto_converge=True)
+    move = simulate.simulate(snapshot, [('x', 'A', 'B')], {}, forced, SETUP,
+                             truths={'x': truth}).moves[0]
+    assert move.outcome == 'throttled' and move.end_s < 1600.0
+
+
+@pytest.mark.parametrize('post_copy, outcome', [(True, 'post-copy'),
+                                                (False, 'paused')])
+def test_nova_forces_completion_when_told(post_copy, outcome):
+    p = params.Params(migration_bandwidth=workloads.LINK_1GBE,
+                      host_network_capacity=workloads.LINK_1GBE,
+                      live_migration_timeout_action='force_complete',
+                      live_migration_permit_post_copy=post_copy)
+    snapshot = b.cluster([b.host('A'), b.host('B')], [b.vm('x', 'A')])
+    truth = simulate.Truth('memory', 2048.0, 200.0, 1024.0)
+    move = simulate.simulate(snapshot, [('x', 'A', 'B')], {}, p, SETUP,
+                             truths={'x': truth}).moves[0]
+    assert move.outcome == outcome and move.end_s > 1600.0
+    if post_copy:
+        assert move.downtime_s == pytest.approx(p.fixed_downtime_ms / 1e3)
+    else:
+        # the rest of the round and the dirtied set, sent while paused
+        assert move.downtime_s > 1.0

@@ -22,6 +22,12 @@
  *   - allocates and touches the working set (dirty.wsmax MiB), then fills
  *     dirty.fill MiB ("auto": MemAvailable - 40 MiB) so that almost all
  *     guest RAM is non-zero and QEMU has to send it;
+ *   - with dirty.freed=N (or "auto": MemAvailable - 40 MiB after the
+ *     working set), touches N MiB and frees it again, before the fill:
+ *     the pages keep their non-zero content, so the host still holds them
+ *     (resident) and QEMU still sends them, while the guest counts them
+ *     as free -- a guest whose resident size is many times its used
+ *     memory, like a real guest's freed pages and dropped page cache;
  *   - prints "READY ...".
  *
  * It then writes its 64-bit write counter into each 4 KiB page (so the
@@ -31,8 +37,9 @@
  *   set <W MiB> <R pages/s>   -> "OK ws=<W> rate=<R>"
  *   ping                      -> "PONG <pages written so far>"
  *   stat                      -> "STAT ..." (achieved rate since "set")
- * Options come from the kernel command line: dirty.fill, dirty.wsmax,
- * dirty.ws, dirty.rate, dirty.flusher.
+ *   mem                       -> "MEM total=<MiB> avail=<MiB>" (meminfo)
+ * Options come from the kernel command line: dirty.fill, dirty.freed,
+ * dirty.wsmax, dirty.ws, dirty.rate, dirty.flusher.
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -56,6 +63,7 @@
 #define MAX_BACKLOG_S 0.1
 
 static long opt_fill = -1;      /* -1: auto */
+static long opt_freed;          /* -1: auto */
 static long opt_wsmax = 64;
 static long opt_ws = 16;
 static long opt_rate;
@@ -110,6 +118,21 @@ static long mem_available_mib(void)
     return kib < 0 ? -1 : kib / 1024;
 }
 
+static long mem_total_mib(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[128];
+    long kib = -1;
+
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "MemTotal: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib < 0 ? -1 : kib / 1024;
+}
+
 /* mmap and touch "mib" MiB so that every page is non-zero. */
 static unsigned char *touch_alloc(long mib)
 {
@@ -147,6 +170,8 @@ static void parse(int argc, char **argv)
 
         if (strncmp(a, "dirty.fill=", 11) == 0)
             opt_fill = strcmp(a + 11, "auto") == 0 ? -1 : atol(a + 11);
+        else if (strncmp(a, "dirty.freed=", 12) == 0)
+            opt_freed = strcmp(a + 12, "auto") == 0 ? -1 : atol(a + 12);
         else if (strncmp(a, "dirty.wsmax=", 12) == 0)
             opt_wsmax = atol(a + 12);
         else if (strncmp(a, "dirty.ws=", 9) == 0)
@@ -211,6 +236,8 @@ static void command(char *line)
         say("OK ws=%ld rate=%ld", cur_ws, cur_rate);
     } else if (strncmp(line, "ping", 4) == 0) {
         say("PONG %llu", written_total);
+    } else if (strncmp(line, "mem", 3) == 0) {
+        say("MEM total=%ld avail=%ld", mem_total_mib(), mem_available_mib());
     } else if (strncmp(line, "stat", 4) == 0) {
         double el = now() - set_at;
 
@@ -234,6 +261,14 @@ int main(int argc, char **argv)
     if (opt_flusher && fork() == 0)
         flusher();
     ws_mem = touch_alloc(opt_wsmax);
+    if (opt_freed) {
+        long freed = opt_freed > 0 ? opt_freed
+                                   : mem_available_mib() - FILL_MARGIN_MIB;
+        unsigned char *gone = touch_alloc(freed);
+
+        if (gone)
+            munmap(gone, (size_t)freed * MIB);
+    }
     avail = mem_available_mib();
     fill = opt_fill >= 0 ? opt_fill : avail - FILL_MARGIN_MIB;
     touch_alloc(fill);

@@ -19,11 +19,14 @@ one query per metric instead of Watcher's one query per VM per metric.
 Each answer is a :class:`Reading`: a value, or ``None`` with the reason.
 A reader raises :class:`MetricsUnavailable` only when the store itself
 cannot be used (down, refusing); missing, NaN, negative or stale data for
-an instance is a ``Reading`` with a reason, never an exception.
+an instance is a ``Reading`` with a reason, never an exception.  Its
+message names the store and, where known, its URL, with credentials
+redacted (:func:`redact`).
 """
 
 import abc
 import dataclasses
+import re
 import time
 import typing
 
@@ -33,11 +36,36 @@ from watcher_informed.core import paramtable
 from watcher_informed.core import snapshot as snap
 from watcher_informed.core import usage as usage_mod
 
+#: ``scheme://user:password@`` in a URL.
+_USERINFO = re.compile(r'(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@\'"]*@')
+#: ``password=...`` and the like in a query string or a message.
+_SECRET_PARAM = re.compile(
+    r'(?i)\b(password|passwd|pwd|token|secret|api_?key|auth|'
+    r'access_?key|credentials?)=[^&\s\'",;)]*')
+#: ``Authorization: Basic ...`` (or Bearer) echoed by a library.
+_AUTH_HEADER = re.compile(
+    r'(?i)\b(authorization[\'"]?\s*[:=]\s*[\'"]?)(basic|bearer|'
+    r'negotiate|digest)\s+[A-Za-z0-9+/=._~-]+')
+
+
+def redact(text):
+    """``text`` with credentials in URLs, query strings and headers
+    replaced by ``***`` (``http://admin:pw@prom:9090`` ->
+    ``http://***@prom:9090``)."""
+    text = _USERINFO.sub(r'\1***@', str(text))
+    text = _SECRET_PARAM.sub(r'\1=***', text)
+    return _AUTH_HEADER.sub(r'\1\2 ***', text)
+
 
 class MetricsUnavailable(Exception):
-    """The metric store cannot be queried; names the store and why."""
+    """The metric store cannot be queried; names the store and why.
+
+    Both are redacted (:func:`redact`): no credential reaches a message
+    or a log line through this exception.
+    """
 
     def __init__(self, store, why):
+        store, why = redact(store), redact(why)
         super().__init__('metric store %s unavailable: %s' % (store, why))
         self.store = store
         self.why = why

@@ -18,20 +18,22 @@ of the audit with **one** request to Gnocchi's aggregates API
 the audit's instances (``{"in": {"id": [...]}}``, or ``instance_id`` for
 disks and vNICs):
 
-==========  ==================================  ==========================
-metric      Ceilometer meter (type, unit)       Gnocchi resources searched
-==========  ==================================  ==========================
-cpu         ``cpu`` (cumulative, ns)            ``instance``, by ``id``
-ram         ``memory.usage`` (gauge, MiB)       ``instance``, by ``id``
-disk_read   ``disk.device.read.bytes`` (cum.)   ``instance_disk``, by
-disk_write  ``disk.device.write.bytes`` (cum.)  ``instance_id``
-net_rx      ``network.incoming.bytes`` (cum.)   ``instance_network_interface``,
-net_tx      ``network.outgoing.bytes`` (cum.)   by ``instance_id``
-dirty_rate  ``memory.dirty.rate``               ``instance``, by ``id``
-            (gauge, MiB/s)
-wss         ``memory.dirty.working_set``        ``instance``, by ``id``
-            (gauge, MiB)
-==========  ==================================  ==========================
+============  ==================================  ==========================
+metric        Ceilometer meter (type, unit)       Gnocchi resources searched
+============  ==================================  ==========================
+cpu           ``cpu`` (cumulative, ns)            ``instance``, by ``id``
+ram           ``memory.usage`` (gauge, MiB)       ``instance``, by ``id``
+ram_resident  ``memory.resident`` (gauge, MiB)    ``instance``, by ``id``
+disk_read     ``disk.device.read.bytes`` (cum.)   ``instance_disk``, by
+disk_write    ``disk.device.write.bytes`` (cum.)  ``instance_id``
+net_rx        ``network.incoming.bytes`` (cum.)   ``instance_network_``
+net_tx        ``network.outgoing.bytes`` (cum.)   ``interface``, by
+                                                  ``instance_id``
+dirty_rate    ``memory.dirty.rate``               ``instance``, by ``id``
+              (gauge, MiB/s)
+wss           ``memory.dirty.working_set``        ``instance``, by ``id``
+              (gauge, MiB)
+============  ==================================  ==========================
 
 The last two are optional (Ceilometer has no such meter; the compute-node
 agent ``watcher-informed-dirtyrate`` publishes them) and read only when
@@ -100,6 +102,8 @@ class Meter:
 METERS = {
     snap.CPU: Meter('cpu', COUNTER, 'instance', 'id', 1e-9, per_vcpu=True),
     snap.RAM: Meter('memory.usage', GAUGE, 'instance', 'id', 1.0),
+    snap.RAM_RESIDENT: Meter('memory.resident', GAUGE, 'instance', 'id',
+                             1.0),
     snap.DISK_READ: Meter('disk.device.read.bytes', COUNTER,
                           'instance_disk', 'instance_id', 1.0 / MIB),
     snap.DISK_WRITE: Meter('disk.device.write.bytes', COUNTER,
@@ -220,6 +224,31 @@ class GnocchiMetrics(base.MetricsReader):
     def _no_data(self, instances, reason):
         return {i.uuid: base.Reading(None, reason) for i in instances}
 
+    def _answer(self, meter, instances, window, now, what):
+        """``(answer, None)``, or ``(None, why)`` when the store has no
+        such metric or resource type -- no data, not a store that is
+        down, which raises :class:`MetricsUnavailable` (redacted)."""
+        uuids = sorted({i.uuid for i in instances})
+        try:
+            return self._fetch(meter, uuids, window, now), None
+        except Exception as exc:  # noqa: BLE001 - classified below
+            status = _status(exc)
+            text = base.redact(str(exc))
+            if status == 404:
+                LOG.info('%s: no %s resource of the audit has %s: %s',
+                         self.name, meter.resource_type, meter.name, text)
+                return None, '%s: no samples (no %s metric in %s)' % (
+                    meter.name, meter.name, self.name)
+            if status == 400 and 'resource type' in text.lower():
+                LOG.warning('%s: %s (was ceilometer-upgrade run?)',
+                            self.name, text)
+                return None, '%s: %s has no resource type %s' % (
+                    meter.name, self.name, meter.resource_type)
+            raise base.MetricsUnavailable(
+                self.name, '%s while fetching %s%s: %s%s' % (
+                    type(exc).__name__, what, meter.name,
+                    'HTTP %s ' % status if status else '', text)) from exc
+
     def read(self, metric, instances, window):
         meter = self.meters.get(metric)
         if meter is None:
@@ -229,29 +258,9 @@ class GnocchiMetrics(base.MetricsReader):
         if not instances:
             return {}
         now = float(self._clock())
-        uuids = sorted({i.uuid for i in instances})
-        try:
-            answer = self._fetch(meter, uuids, window, now)
-        except Exception as exc:  # noqa: BLE001 - classified below
-            status = _status(exc)
-            text = str(exc)
-            if status == 404:
-                LOG.info('%s: no %s resource of the audit has %s: %s',
-                         self.name, meter.resource_type, meter.name, text)
-                return self._no_data(instances, '%s: no samples (no %s '
-                                     'metric in %s)' % (meter.name,
-                                                        meter.name,
-                                                        self.name))
-            if status == 400 and 'resource type' in text.lower():
-                LOG.warning('%s: %s (was ceilometer-upgrade run?)',
-                            self.name, text)
-                return self._no_data(instances, '%s: %s has no resource '
-                                     'type %s' % (meter.name, self.name,
-                                                  meter.resource_type))
-            raise base.MetricsUnavailable(
-                self.name, '%s while fetching %s: %s%s' % (
-                    type(exc).__name__, meter.name,
-                    'HTTP %s ' % status if status else '', text)) from exc
+        answer, why = self._answer(meter, instances, window, now, '')
+        if why:
+            return self._no_data(instances, why)
         per_instance = parse(answer, meter.name, meter.device)
         return readings(per_instance, meter, instances, window, now)
 
@@ -263,19 +272,12 @@ class GnocchiMetrics(base.MetricsReader):
         if meter is None or not instances:
             return super().read_series(metric, instances, window)
         now = float(self._clock())
-        uuids = sorted({i.uuid for i in instances})
-        try:
-            answer = self._fetch(meter, uuids, window, now)
-        except Exception as exc:  # noqa: BLE001 - classified below
-            status = _status(exc)
-            if status == 404 or (status == 400 and
-                                 'resource type' in str(exc).lower()):
-                return {i.uuid: base.Series((), (), '%s: no history in %s'
-                                            % (meter.name, self.name))
-                        for i in instances}
-            raise base.MetricsUnavailable(
-                self.name, '%s while fetching the history of %s: %s' % (
-                    type(exc).__name__, meter.name, exc)) from exc
+        answer, why = self._answer(meter, instances, window, now,
+                                   'the history of ')
+        if why:
+            return {i.uuid: base.Series((), (), '%s: no history in %s'
+                                        % (meter.name, self.name))
+                    for i in instances}
         per_instance = parse(answer, meter.name, meter.device)
         return {i.uuid: series.steps(per_instance.get(i.uuid), meter, i,
                                      self.name) for i in instances}

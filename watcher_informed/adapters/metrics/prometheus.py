@@ -23,19 +23,20 @@ evaluated at ``now`` through ``/api/v1/query``.  Ceilometer's exporter
 gauge named ``ceilometer_<meter with . as _>`` whose ``resource`` label is
 Ceilometer's resource id:
 
-==========  ========================================  =====================
-metric      series (Ceilometer type, unit)            ``resource`` label
-==========  ========================================  =====================
-cpu         ``ceilometer_cpu`` (cumulative ns)        instance UUID
-ram         ``ceilometer_memory_usage`` (MiB)         instance UUID
-disk_read   ``ceilometer_disk_device_read_bytes``     ``<uuid>-<device>``
-disk_write  ``ceilometer_disk_device_write_bytes``    ``<uuid>-<device>``
-net_rx      ``ceilometer_network_incoming_bytes``     ``instance-<n>-<uuid>-
-net_tx      ``ceilometer_network_outgoing_bytes``     <tap>`` (vNIC)
-dirty_rate  ``ceilometer_memory_dirty_rate`` (MiB/s)  instance UUID
-wss         ``ceilometer_memory_dirty_working_set``   instance UUID
-            (MiB)
-==========  ========================================  =====================
+============  ========================================  =====================
+metric        series (Ceilometer type, unit)            ``resource`` label
+============  ========================================  =====================
+cpu           ``ceilometer_cpu`` (cumulative ns)        instance UUID
+ram           ``ceilometer_memory_usage`` (MiB)         instance UUID
+ram_resident  ``ceilometer_memory_resident`` (MiB)      instance UUID
+disk_read     ``ceilometer_disk_device_read_bytes``     ``<uuid>-<device>``
+disk_write    ``ceilometer_disk_device_write_bytes``    ``<uuid>-<device>``
+net_rx        ``ceilometer_network_incoming_bytes``     ``instance-<n>-<uuid>-
+net_tx        ``ceilometer_network_outgoing_bytes``     <tap>`` (vNIC)
+dirty_rate    ``ceilometer_memory_dirty_rate`` (MiB/s)  instance UUID
+wss           ``ceilometer_memory_dirty_working_set``   instance UUID
+              (MiB)
+============  ========================================  =====================
 
 The last two are optional gauges (Ceilometer has no such meter); the
 compute-node agent ``watcher-informed-dirtyrate`` publishes them.  They
@@ -120,6 +121,7 @@ class Meter:
 METERS = {
     snap.CPU: Meter('ceilometer_cpu', COUNTER, 1e-9, per_vcpu=True),
     snap.RAM: Meter('ceilometer_memory_usage', GAUGE, 1.0),
+    snap.RAM_RESIDENT: Meter('ceilometer_memory_resident', GAUGE, 1.0),
     snap.DISK_READ: Meter('ceilometer_disk_device_read_bytes', COUNTER,
                           1.0 / MIB, DISK),
     snap.DISK_WRITE: Meter('ceilometer_disk_device_write_bytes', COUNTER,
@@ -304,6 +306,11 @@ class PrometheusMetrics(base.MetricsReader):
         if not instances:
             return {}
         now = float(self._clock())
+        grouped = self._matrix(meter, instances, window, now)
+        return readings(grouped, meter, instances, window, now)
+
+    def _matrix(self, meter, instances, window, now):
+        """One range query of ``meter``: the series of each instance."""
         data = self.query(promql(meter, window, [i.uuid for i in instances],
                                  self.uuid_label), now)
         if data.get('resultType') != 'matrix':
@@ -311,9 +318,8 @@ class PrometheusMetrics(base.MetricsReader):
                                           'answer, got %r'
                                           % data.get('resultType'))
         wanted = {i.uuid.lower() for i in instances}
-        grouped = group_series(data.get('result'), wanted, self.uuid_label,
-                               meter.device)
-        return readings(grouped, meter, instances, window, now)
+        return group_series(data.get('result'), wanted, self.uuid_label,
+                            meter.device)
 
     # -- issue 18: history and the hosts' own meters ---------------------
     def read_series(self, metric, instances, window):
@@ -323,15 +329,7 @@ class PrometheusMetrics(base.MetricsReader):
         if meter is None or not instances:
             return super().read_series(metric, instances, window)
         now = float(self._clock())
-        data = self.query(promql(meter, window, [i.uuid for i in instances],
-                                 self.uuid_label), now)
-        if data.get('resultType') != 'matrix':
-            raise base.MetricsUnavailable(self.name, 'expected a matrix '
-                                          'answer, got %r'
-                                          % data.get('resultType'))
-        wanted = {i.uuid.lower() for i in instances}
-        grouped = group_series(data.get('result'), wanted, self.uuid_label,
-                               meter.device)
+        grouped = self._matrix(meter, instances, window, now)
         return {i.uuid: series.steps(grouped.get(i.uuid.lower()), meter, i,
                                      self.name) for i in instances}
 
@@ -349,7 +347,10 @@ class PrometheusMetrics(base.MetricsReader):
         if metric not in (snap.CPU, snap.RAM) or not hosts:
             return super().read_hosts(metric, hosts, window)
         label = self.fqdn_label
-        names = '|'.join(sorted(re.escape(h) for h in hosts))
+        # a regular expression inside a PromQL string literal, where a
+        # backslash must itself be escaped ("cmp\\-1" is the regex cmp\-1)
+        names = '|'.join(sorted(re.escape(h) for h in hosts)).replace(
+            '\\', '\\\\')
         match = '%s=~"(%s)([.].*)?"' % (label, names)
         period = int(window.period_s)
         if metric == snap.CPU:

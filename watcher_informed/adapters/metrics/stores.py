@@ -28,7 +28,9 @@ Contract: :func:`reader_for` returns a
 
 Building the reader may contact the store (Watcher's Prometheus helpers
 list the scrape targets); any failure there is raised as
-:class:`~.base.MetricsUnavailable` naming the store.
+:class:`~.base.MetricsUnavailable` naming the store, its URL when known
+(credentials redacted) and, when the store's client library is not
+installed or Watcher's helper has no client, which one is missing.
 """
 
 from watcher_informed.adapters.metrics import base
@@ -37,6 +39,15 @@ from watcher_informed.adapters.metrics import prometheus
 from watcher_informed.adapters.metrics import watcher_datasource
 
 CHOICES = ('auto', 'datasource', 'gnocchi', 'prometheus', 'aetos')
+
+
+#: store -> the client library its Watcher helper needs.
+CLIENTS = {'gnocchi': 'python-gnocchiclient',
+           'prometheus': 'python-observabilityclient',
+           'aetos': 'python-observabilityclient'}
+#: store -> the attribute of Watcher's helper holding that client.
+CLIENT_ATTRS = {'gnocchi': 'gnocchi', 'prometheus': 'prometheus',
+                'aetos': 'prometheus'}
 
 
 def _helper(kind):
@@ -99,20 +110,39 @@ def reader_for(choice, datasource_backend, dirty_rate_meter=None,
                          % (', '.join(CHOICES), choice))
     try:
         if choice in ('gnocchi', 'prometheus', 'aetos'):
-            return from_helper(_helper(choice), dirty_rate_meter,
-                               working_set_meter)
+            helper = _helper(choice)
+            reader = from_helper(helper, dirty_rate_meter,
+                                 working_set_meter)
+            if reader is None:
+                raise base.MetricsUnavailable(choice, (
+                    "Watcher's %s helper has no client (%s not installed, "
+                    "or its [%s_client] options not set?)" % (
+                        choice, CLIENTS[choice], choice)))
+            return reader
         backend = datasource_backend()
     except base.MetricsUnavailable:
         raise
+    except ImportError as exc:
+        store = choice if choice in CLIENTS else 'watcher datasource'
+        raise base.MetricsUnavailable(store, 'client library missing: %s%s'
+                                      % (exc, ' (install %s)' % CLIENTS[
+                                          choice] if choice in CLIENTS
+                                          else '')) from exc
     except Exception as exc:  # noqa: BLE001 - any failure names the store
         store = choice
-        if choice == 'auto':
+        if choice in ('auto', 'datasource'):
             names = datasources()
             store = 'watcher datasource' + (' (%s)' % names if names
                                             else '')
         raise base.MetricsUnavailable(
             store, 'cannot connect: %s: %s' % (type(exc).__name__,
                                                exc)) from exc
+    kind = getattr(backend, 'NAME', '')
+    if kind in CLIENTS and getattr(backend, CLIENT_ATTRS[kind], None) is None:
+        raise base.MetricsUnavailable(
+            'watcher datasource %s' % kind,
+            "Watcher's %s helper has no client (%s not installed?)"
+            % (kind, CLIENTS[kind]))
     if choice == 'auto':
         reader = from_helper(backend, dirty_rate_meter, working_set_meter)
         if reader is not None:

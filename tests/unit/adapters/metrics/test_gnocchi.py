@@ -212,6 +212,22 @@ def test_working_set_metric_is_a_gauge_on_the_instance():
     assert agg.calls[0][1]['resource_type'] == 'instance'
 
 
+@pytest.mark.parametrize('metric,meter', [
+    ('ram', 'memory.usage'),
+    ('ram_resident', 'memory.resident'),
+])
+def test_memory_gauges_on_the_instance_resource(metric, meter):
+    """``memory.usage`` and ``memory.resident`` (MiB), by instance id."""
+    answer = answer_of({A: {A: series_of([180.0, 190.0, 200.0])}}, meter)
+    r, agg = reader(answer)
+    got = r.read(metric, VMS[:1], W)
+    assert got[A].value == pytest.approx(190.0)
+    ops, kw = agg.calls[0]
+    assert ops == '(metric %s mean)' % meter
+    assert kw['resource_type'] == 'instance'
+    assert kw['search'] == {'in': {'id': [A]}}
+
+
 # -- issue 18: history and hosts' own meters ---------------------------------
 
 def test_read_series_is_one_query_with_rates_per_step():

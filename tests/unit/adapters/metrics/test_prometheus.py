@@ -260,6 +260,19 @@ def test_series_name():
     assert prometheus.series_name('libvirt_dirty') == 'libvirt_dirty'
 
 
+@pytest.mark.parametrize('metric,series', [
+    ('ram', 'ceilometer_memory_usage'),
+    ('ram_resident', 'ceilometer_memory_resident'),
+])
+def test_memory_gauges_of_the_instance(metric, series):
+    """``memory.usage`` and ``memory.resident`` (MiB) as gauges."""
+    s = FakeSession([item(A, [180.0, 190.0, 200.0])])
+    got = reader(s).read(metric, VMS[:1], W)
+    assert got[A].value == pytest.approx(190.0)
+    assert s.calls[0][1]['query'] == '%s{resource=~"%s"}[1200s:300s]' % (
+        series, A)
+
+
 # -- issue 18: history and hosts' own meters ---------------------------------
 
 def test_read_series_is_the_same_subquery_with_rates_per_step():
@@ -285,3 +298,16 @@ def test_read_hosts_one_query_by_fqdn(metric, answer, expected, fragment):
     assert got['h2'].value is None and 'nan' in got['h2'].reason.lower()
     assert got['h3'].value is None and 'h3' in got['h3'].reason
     assert len(s.calls) == 1 and fragment in s.calls[0][1]['query']
+
+
+def test_read_hosts_escapes_the_regex_for_a_promql_string():
+    """``cmp-1`` is the regex ``cmp\\-1``, written ``"cmp\\\\-1"`` in PromQL.
+
+    Prometheus refuses ``"cmp\\-1"`` (an unknown string escape), HTTP 400.
+    """
+    body = {'status': 'success', 'data': {'resultType': 'vector',
+                                          'result': []}}
+    s = FakeSession(body=body)
+    reader(s).read_hosts('cpu', ['cmp-1', 'h.2'], W)
+    query = s.calls[0][1]['query']
+    assert 'fqdn=~"(cmp\\\\-1|h\\\\.2)([.].*)?"' in query, query

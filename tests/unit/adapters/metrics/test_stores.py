@@ -100,3 +100,33 @@ def test_prometheus_gets_both_dirty_gauges():
                                'memory.dirty.rate', 'memory.dirty.ws')
     assert reader.meters['dirty_rate'].name == 'ceilometer_memory_dirty_rate'
     assert reader.meters['wss'].name == 'ceilometer_memory_dirty_ws'
+
+
+@pytest.mark.parametrize('choice', ['auto', 'datasource'])
+def test_a_helper_without_its_client_is_named(choice):
+    from watcher.decision_engine.datasources import gnocchi as wg
+    helper = wg.GnocchiHelper(osc=types.SimpleNamespace(gnocchi=lambda: None))
+    with pytest.raises(base.MetricsUnavailable) as info:
+        stores.reader_for(choice, lambda: helper)
+    assert info.value.store == 'watcher datasource gnocchi'
+    assert 'no client (python-gnocchiclient' in str(info.value)
+
+
+@pytest.mark.parametrize('choice, library', [
+    ('gnocchi', 'python-gnocchiclient'),
+    ('prometheus', 'python-observabilityclient'),
+])
+def test_a_missing_client_library_is_named(monkeypatch, choice, library):
+    """The store's client cannot be imported (not installed)."""
+    import sys
+
+    from watcher.decision_engine import datasources
+    monkeypatch.delattr(datasources, choice)
+    monkeypatch.setitem(sys.modules,
+                        'watcher.decision_engine.datasources.' + choice,
+                        None)
+    with pytest.raises(base.MetricsUnavailable) as info:
+        stores.reader_for(choice, None)
+    assert info.value.store == choice
+    assert 'client library missing' in str(info.value)
+    assert '(install %s)' % library in str(info.value)

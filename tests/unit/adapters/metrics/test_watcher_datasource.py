@@ -12,11 +12,13 @@
 
 """The Watcher-backed reader against a real DataSourceBase subclass."""
 
+import time
 import types
 
 import pytest
 from watcher.decision_engine.datasources import base as ds_base
 
+from tests.unit.adapters.metrics import loopback
 from watcher_informed.adapters.metrics import base
 from watcher_informed.adapters.metrics import watcher_datasource
 
@@ -89,3 +91,108 @@ def test_store_failure_is_an_error_naming_the_store():
         base.read_usage(reader, VMS, base.Window())
     assert 'scenario' in str(err.value)
     assert 'connection refused' in str(err.value)
+
+
+# -- Watcher's real helpers against real failing loopback endpoints --------
+
+@pytest.fixture
+def watcher_retries():
+    """Watcher's retry options, small (defaults: 10 tries, 1 s apart)."""
+    from watcher import conf
+    group = 'watcher_datasources'
+    conf.CONF.set_override('query_max_retries', 3, group=group)
+    conf.CONF.set_override('query_interval', 0.2, group=group)
+    yield 3, 0.2
+    conf.CONF.clear_override('query_max_retries', group=group)
+    conf.CONF.clear_override('query_interval', group=group)
+
+
+def watcher_instances(n):
+    from watcher.decision_engine.model import element
+    return [element.Instance(
+        uuid='00000000-0000-4000-8000-%012d' % i, name='vm%d' % i, vcpus=2,
+        memory=2048, disk=10, state='active', metadata={},
+        project_id='00000000-0000-4000-8000-000000000000', locked=False,
+        watcher_exclude=False, pinned_az='')
+        for i in range(n)]
+
+
+@pytest.fixture
+def prometheus_conf():
+    from watcher import conf
+    group = 'prometheus_client'
+
+    def setup(port):
+        conf.CONF.set_override('host', '127.0.0.1', group=group)
+        conf.CONF.set_override('port', port, group=group)
+        conf.CONF.set_override('username', 'admin', group=group)
+        conf.CONF.set_override('password', 's3cret', group=group)
+    yield setup
+    for name in ('host', 'port', 'username', 'password'):
+        conf.CONF.clear_override(name, group=group)
+
+
+def test_refusing_prometheus_fails_the_read_not_one_vm_at_a_time(
+        watcher_retries, prometheus_conf, caplog):
+    """Watcher's helper reads an HTTP 503 as 'no data' for every VM."""
+    from watcher.decision_engine.datasources import prometheus as wp
+    with loopback.refusing_server(503) as (port, requests):
+        prometheus_conf(port)
+        helper = wp.PrometheusHelper()
+        # unguarded, Watcher's own call gives no error: just no value
+        vm = watcher_instances(1)[0]
+        assert helper.get_instance_cpu_usage(vm, 300, 'mean', 300) is None
+        before = len(requests.paths)
+        reader = watcher_datasource.WatcherDatasourceMetrics(helper)
+        with pytest.raises(base.MetricsUnavailable) as info:
+            base.read_usage(reader, watcher_instances(30), base.Window())
+        queries = requests.paths[before:]
+    text = str(info.value)
+    assert len(queries) == watcher_retries[0], queries
+    assert 'prometheus' in text and '127.0.0.1:%d' % port in text
+    assert 'HTTP 503' in text and 'refused by the test server' in text
+    logged = ' '.join(r.getMessage() for r in caplog.records)
+    assert 's3cret' not in text + logged
+    assert 'query_retry' not in vars(helper), 'helper left as it was'
+
+
+def test_down_gnocchi_fails_within_one_retry_cycle(watcher_retries):
+    tries, interval = watcher_retries
+    with loopback.closed_port() as port:
+        helper = loopback.watcher_gnocchi_helper(port)
+        reader = watcher_datasource.WatcherDatasourceMetrics(helper)
+        start = time.monotonic()
+        with pytest.raises(base.MetricsUnavailable) as info:
+            base.read_usage(reader, watcher_instances(30), base.Window())
+        elapsed = time.monotonic() - start
+    # Watcher alone: 3 tries x 0.2 s per VM per metric, 36 s, no error
+    assert elapsed < (tries - 1) * interval + 2.0, elapsed
+    text = str(info.value)
+    assert info.value.store == ('watcher datasource gnocchi '
+                                '(http://127.0.0.1:%d)' % port)
+    assert 'ConnectFailure' in text or 'refused' in text.lower(), text
+
+
+def test_hung_store_is_bounded_by_the_call_timeout(watcher_retries):
+    with loopback.silent_port() as port:
+        reader = watcher_datasource.WatcherDatasourceMetrics(
+            loopback.watcher_gnocchi_helper(port), call_timeout=0.5,
+            budget=0.8)
+        start = time.monotonic()
+        with pytest.raises(base.MetricsUnavailable) as info:
+            reader.read('cpu', watcher_instances(5), base.Window())
+        elapsed = time.monotonic() - start
+    assert elapsed < 2.0, elapsed
+    assert 'no answer within' in str(info.value)
+
+
+def test_not_found_is_missing_data_not_a_failure(watcher_retries):
+    """Gnocchi's 404 (no such metric) stays a missing value."""
+    with loopback.refusing_server(404) as (port, requests):
+        reader = watcher_datasource.WatcherDatasourceMetrics(
+            loopback.watcher_gnocchi_helper(port))
+        usage = base.read_usage(reader, watcher_instances(2), base.Window())
+    vm = '00000000-0000-4000-8000-%012d' % 0
+    assert usage[vm].get('cpu') is None
+    assert usage[vm].reason('cpu') == 'no samples'
+    assert len(requests.paths) == 4     # one query per VM per metric
