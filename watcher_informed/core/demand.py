@@ -248,22 +248,34 @@ def matrix(series, uuids, now, step_s, steps):
     steps)`` float matrix, NaN where a step has no sample.
     """
     out = np.full((len(uuids), steps), np.nan)
+    rows, times, vals = [], [], []
     for row, uuid in enumerate(uuids):
         got = series.get(uuid)
         if not got:
             continue
-        times, vals = got
-        t = np.asarray(times, dtype=float).reshape(-1)
-        v = np.asarray(vals, dtype=float).reshape(-1)
+        t = np.asarray(got[0], dtype=float).reshape(-1)
+        v = np.asarray(got[1], dtype=float).reshape(-1)
         if t.size == 0 or t.size != v.size:
             continue
-        order = np.argsort(t, kind='stable')
-        t, v = t[order], v[order]
-        age = np.floor((now - t) / float(step_s)).astype(np.int64) + 1
-        col = steps - age
-        ok = (t <= now) & (col >= 0) & np.isfinite(v) & (v >= 0) & \
-            (v <= snap.MAX_READING)
-        out[row, col[ok]] = v[ok]
+        rows.append(np.full(t.size, row))
+        times.append(t)
+        vals.append(v)
+    if not rows:
+        return out
+    # every instance's samples at once
+    r, t, v = (np.concatenate(x) for x in (rows, times, vals))
+    age = np.floor((now - t) / float(step_s)).astype(np.int64) + 1
+    col = steps - age
+    ok = (t <= now) & (col >= 0) & np.isfinite(v) & (v >= 0) & \
+        (v <= snap.MAX_READING)
+    r, t, v, col = r[ok], t[ok], v[ok], col[ok]
+    # a later sample of a step wins: sort by (row, col, time) and keep
+    # the last sample of each cell
+    order = np.lexsort((t, col, r))
+    r, col, v = r[order], col[order], v[order]
+    last = np.ones(r.size, dtype=bool)
+    last[:-1] = (r[1:] != r[:-1]) | (col[1:] != col[:-1])
+    out[r[last], col[last]] = v[last]
     return out
 
 
@@ -277,15 +289,29 @@ def forecasts(per_metric, uuids, step_s, method=DEFAULT,
     for an instance (no samples) is left out of its forecast; an instance
     without any is left out of the answer.
     """
+    return from_estimates(
+        {m: estimate(per_metric[m], step_s, method, horizon_s)
+         for m in per_metric}, uuids, method, spread_weight)
+
+
+def from_estimates(estimates, uuids, method=DEFAULT,
+                   spread_weight=SPREAD_WEIGHT):
+    """``{uuid: Forecast}`` from ``{metric: (estimate, spread)}`` arrays.
+
+    What :func:`forecasts` does once the estimates are made; a caller
+    that builds one metric's matrix at a time estimates it and lets it
+    go, so the matrices of all metrics are never held at once.
+    """
     values = {u: {} for u in uuids}
     spreads = {u: {} for u in uuids}
-    for metric in sorted(per_metric):
-        est, spr = estimate(per_metric[metric], step_s, method, horizon_s)
-        est = est + spread_weight * spr
-        for row, uuid in enumerate(uuids):
-            if not np.isnan(est[row]):
-                values[uuid][metric] = float(est[row])
-                spreads[uuid][metric] = float(spr[row])
+    for metric in sorted(estimates):
+        est, spr = estimates[metric]
+        # rows follow uuids (a matrix may hold more rows than asked for)
+        est = (est + spread_weight * spr)[:len(uuids)]
+        for row in np.flatnonzero(~np.isnan(est)):
+            uuid = uuids[row]
+            values[uuid][metric] = float(est[row])
+            spreads[uuid][metric] = float(spr[row])
     return {u: Forecast(types.MappingProxyType(values[u]),
                         types.MappingProxyType(spreads[u]), method)
             for u in uuids if values[u]}

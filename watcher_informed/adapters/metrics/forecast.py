@@ -59,16 +59,26 @@ def read_forecast(reader, instances, window, history_s, method,
     uuids = [i.uuid for i in instances]
     now = reader.now()
     per_metric = {}
+    grid = getattr(reader, 'read_grid', None)
     for metric in METRICS:
         if not reader.supports(metric):
             continue
-        answers = reader.read_series(metric, instances, hist)
-        series = {u: (s.times, s.values) for u, s in answers.items()
-                  if s.times}
-        if series:
-            per_metric[metric] = demand.matrix(series, uuids, now, step,
-                                               steps)
-    out = demand.forecasts(per_metric, uuids, step, method)
+        # a reader holding arrays answers with the step grid itself
+        values = grid(metric, instances, hist, step, steps) if grid \
+            else None
+        if values is None:
+            answers = reader.read_series(metric, instances, hist)
+            series = {u: (s.times, s.values) for u, s in answers.items()
+                      if s.times}
+            if series:
+                values = demand.matrix(series, uuids, now, step, steps)
+        if values is not None and not np.isnan(values).all():
+            # estimated now: one metric's (instances x steps) matrix at
+            # a time, never all of them
+            per_metric[metric] = demand.estimate(values, step, method,
+                                                 demand.HOUR_S)
+        del values
+    out = demand.from_estimates(per_metric, uuids, method)
     if usage is None:
         return out
     known = {m: _known(usage, m, uuids) for m in per_metric}

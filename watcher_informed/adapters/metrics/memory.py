@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from watcher_informed.adapters.metrics import base
+from watcher_informed.core import snapshot as snap
 
 
 class InMemoryMetrics(base.MetricsReader):
@@ -111,8 +112,39 @@ class InMemoryMetrics(base.MetricsReader):
             return base.Reading(None, 'negative sample in window')
         return base.Reading(sum(values) / len(values))
 
+    def read_grid(self, metric, instances, window, step_s, steps):
+        """The step grid of ``demand.matrix`` for constant values, at once.
+
+        ``None`` when the metric holds real series (then
+        :meth:`read_series` answers).  One sample at ``now`` lands in the
+        last step; missing and bad values are NaN, as ``matrix`` leaves
+        them out.
+        """
+        current = self._current.get(metric)
+        if current is None:
+            return None
+        self.queries += 1
+        last = np.array([np.nan if current.get(i.uuid) is None
+                         else current[i.uuid] for i in instances],
+                        dtype=float)
+        with np.errstate(invalid='ignore'):
+            bad = ~np.isfinite(last) | (last < 0) | \
+                (last > snap.MAX_READING)
+        last[bad] = np.nan
+        out = np.full((len(instances), steps), np.nan)
+        out[:, steps - 1] = last
+        return out
+
     def read_series(self, metric, instances, window):
         self.queries += 1
+        current = self._current.get(metric)
+        if current is not None:
+            # constant values: one sample each, at now
+            now, none = (self._now,), base.Series(
+                (), (), 'no samples in the last %d s' % window.period_s)
+            return {i.uuid: none if current.get(i.uuid) is None else
+                    base.Series(now, (current[i.uuid],), '')
+                    for i in instances}
         per_uuid = self._series.get(metric, {})
         start = self._now - window.period_s
         out = {}

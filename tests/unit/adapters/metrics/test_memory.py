@@ -78,3 +78,25 @@ def test_read_hosts_has_the_window_semantics():
     assert 'stale' in got['h2'].reason
     assert got['h3'].value is None
     assert store.read_hosts('ram', ['h1'], W)['h1'].value is None
+
+
+@pytest.mark.parametrize('values', [
+    {'a': 0.5, 'b': 1.5, 'c': 0.0},
+    {'a': None, 'b': float('nan'), 'c': -1.0},
+    {'a': 1e300, 'b': float('inf'), 'c': 2.0},
+    {'a': 3.0},
+])
+def test_grid_equals_the_matrix_of_the_series(values):
+    """The array answer of constant values is what matrix() makes."""
+    import numpy as np
+
+    from watcher_informed.core import demand
+    store = memory.InMemoryMetrics.from_values(
+        {u: {'cpu': v} for u, v in values.items()}, now=7200.0)
+    insts = [types.SimpleNamespace(uuid=u) for u in ('a', 'b', 'c')]
+    window = base.Window(period_s=3600, granularity_s=300)
+    grid = store.read_grid('cpu', insts, window, 300.0, 12)
+    answers = store.read_series('cpu', insts, window)
+    series = {u: (s.times, s.values) for u, s in answers.items() if s.times}
+    np.testing.assert_array_equal(
+        grid, demand.matrix(series, ['a', 'b', 'c'], 7200.0, 300.0, 12))
