@@ -20,9 +20,29 @@ strategy's private copy of the compute model in step with
 ``migrate_instance``, and sets the efficacy indicators.  The DAG itself
 cannot travel in action input (extra keys are refused by the applier); our
 planner reads it from the plan kept on the strategy.
+
+Each action's explanation is stored in the action's ``status_message``,
+the only free per-action field of Watcher 17's API (API 1.5, 255
+characters, shown by Horizon's action details): our planner writes
+:func:`status_message` when it creates the action, and
+``openstack optimize informed explain`` reads it back with
+:func:`parse_status_message`.  The applier replaces it when the action is
+skipped, fails or is cancelled (then the message says why that happened).
 """
 
+import re
+
 from watcher_informed.core import plan as plan_mod
+
+#: Watcher's ``actions.status_message`` column is a VARCHAR(255).
+STATUS_MESSAGE_MAX = 255
+_HEAD = ('informed step %d: %s; %.1f s; downtime %.0f ms; %.0f MiB. ')
+_HEAD_RE = re.compile(
+    r'^informed step (?P<step>\d+): (?P<cls>[^;]+); (?P<time_s>[0-9.]+) s; '
+    r'downtime (?P<downtime_ms>[0-9.]+) ms; (?P<mib>[0-9.]+) MiB\. '
+    r'(?P<reason>.*)$', re.S)
+_UUID_RE = re.compile(r'\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
+                      r'[0-9a-f]{12}\b')
 
 
 def migrate_input(move):
@@ -33,6 +53,36 @@ def migrate_input(move):
         'destination_node': move.dest,
         'resource_name': move.name or move.uuid,
     }
+
+
+def status_message(move):
+    """The explanation of one planned move, at most 255 characters.
+
+    ``informed step N: <class>; <time> s; downtime <ms> ms; <MiB> MiB.``
+    followed by the move's reason; full UUIDs in the reason are shortened
+    to their first 8 digits, and a reason that is still too long is cut
+    with an ellipsis.
+    """
+    head = _HEAD % (move.step, move.cls, move.time_s,
+                    move.downtime_s * 1000.0, move.sent_mib)
+    reason = move.reason
+    if len(head) + len(reason) > STATUS_MESSAGE_MAX:
+        reason = _UUID_RE.sub(r'\1', reason)
+    if len(head) + len(reason) > STATUS_MESSAGE_MAX:
+        reason = reason[:STATUS_MESSAGE_MAX - len(head) - 1] + '\u2026'
+    return head + reason
+
+
+def parse_status_message(text):
+    """The facts of a :func:`status_message`, or ``None`` if not ours."""
+    match = _HEAD_RE.match(text or '')
+    if match is None:
+        return None
+    return {'step': int(match['step']), 'class': match['cls'],
+            'time_s': float(match['time_s']),
+            'downtime_s': float(match['downtime_ms']) / 1000.0,
+            'transferred_mib': float(match['mib']),
+            'reason': match['reason']}
 
 
 def _adder(solution):

@@ -263,7 +263,8 @@ def _plan(scen, args):
             pictures = [str(p) for p in pictures_mod.write_all(
                 doc, args.output_dir)]
         except ImportError as exc:
-            _error('pictures skipped (%s); install matplotlib' % exc)
+            _error('pictures skipped (%s); pip install '
+                   '"watcher-informed[plots]"' % exc)
     progress.stage('done')
     if args.format == 'json':
         json.dump(doc, sys.stdout, indent=1, sort_keys=True)
@@ -287,7 +288,15 @@ def cmd_demo(args):
 
 
 def cmd_plan(args):
-    scen = scenario_mod.load(args.scenario, args.allow_outside_paths)
+    from watcher_informed.cli import export
+    if args.live:
+        try:
+            scen = export.plan_live_scenario(args)
+        except export.LiveError as exc:
+            _error('error: %s' % exc)
+            return 2
+    else:
+        scen = scenario_mod.load(args.scenario, args.allow_outside_paths)
     for note in scen.notes:
         _error('note: %s' % note)
     return _plan(scen, args)
@@ -338,11 +347,18 @@ def build_parser():
     demo.set_defaults(output_dir='watcher-informed-demo')
     demo.set_defaults(func=cmd_demo)
     plan = sub.add_parser('plan', help='plan a scenario file')
-    plan.add_argument('--scenario', required=True, help='scenario file')
+    source = plan.add_mutually_exclusive_group(required=True)
+    source.add_argument('--scenario', help='scenario file')
+    source.add_argument('--live', action='store_true',
+                        help='the live cloud (clouds.yaml / OS_*), read '
+                             'as the audit would; writes nothing')
     plan_options(plan)
     paths_option(plan)
     debug_option(plan, argparse.SUPPRESS)
+    from watcher_informed.cli import export
+    export.add_cloud_arguments(plan)
     plan.set_defaults(func=cmd_plan)
+    export.register(sub, _params_arg)
     val = sub.add_parser('validate', help='check a scenario file')
     val.add_argument('file')
     paths_option(val)

@@ -19,7 +19,10 @@ scheduled it: each ``migrate`` action's ``parents`` are the actions of the
 moves that must complete first -- the previous move in the same host lane
 and the moves that free the room it needs.  It reads that DAG from the
 core plan the strategy keeps (``solution.strategy.informed_plan``),
-because action input cannot carry it.  Actions not in the plan (none are
+because action input cannot carry it.  Each planned action's
+``status_message`` is its explanation (class, predicted time, downtime and
+data, reason; ``adapters.solution.status_message``), retrievable through
+Watcher's API.  Actions not in the plan (none are
 expected) are chained after the plan's actions, in solution order, so
 nothing ever runs unordered.
 """
@@ -28,6 +31,8 @@ from oslo_log import log
 from watcher import objects
 from watcher.common import utils
 from watcher.decision_engine.planner import base
+
+from watcher_informed.adapters import solution as solution_adapter
 
 LOG = log.getLogger(__name__)
 
@@ -83,9 +88,14 @@ class InformedLiveMigrationPlanner(base.BasePlanner):
                 action_plan_id=action_plan.id).create()
         plan = getattr(solution.strategy, 'informed_plan', None)
         rows = action_parents(solution.actions, plan)
+        moves = {m.uuid: m for m in (plan.moves if plan else ())}
         for action, new, parents in rows:
+            move = moves.get(action.get('input_parameters', {}).get(
+                'resource_id'))
+            message = solution_adapter.status_message(move) if move else None
             objects.Action(context, uuid=new, parents=parents,
-                           action_plan_id=action_plan.id, **action).create()
+                           action_plan_id=action_plan.id,
+                           status_message=message, **action).create()
         if not rows:
             LOG.warning('The action plan is empty')
             action_plan.state = objects.action_plan.State.SUCCEEDED

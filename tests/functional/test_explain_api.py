@@ -1,0 +1,168 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Each move's explanation, stored by our planner, read through Watcher's API.
+
+Built on Watcher's own API ``FunctionalTest`` (Watcher's pecan application
+over a per-test SQLite database with Watcher's schema): the strategy runs,
+our planner writes the action plan, and ``openstack optimize informed
+explain`` reads it back through ``GET /v1/action_plans/<uuid>`` and
+``GET /v1/actions/detail`` (API 1.5) -- the requests a keystoneauth
+session would send to watcher-api.
+"""
+
+import io
+import types
+
+from watcher import objects
+from watcher.common import utils
+from watcher.decision_engine import sync
+from watcher.decision_engine.loading import default as loading
+from watcher.tests.unit.api import base as api_base
+from watcher.tests.unit.db import utils as db_utils
+
+from tests.functional import cluster as cl
+from tests.functional import conftest
+from tests.functional import test_planner_db
+from watcher_informed.adapters import solution as solution_adapter
+from watcher_informed.osc import v1
+
+STRATEGY = 'informed_live_migration'
+GOAL = 'informed_workload_balancing'
+
+
+class _Response:
+    def __init__(self, resp):
+        self.status_code = resp.status_int
+        self.text = resp.text
+        self._json = resp.json if resp.content_type == 'application/json' \
+            else None
+
+    def json(self):
+        return self._json
+
+
+class _Session:
+    """keystoneauth's ``get`` on Watcher's test application."""
+
+    def __init__(self, app):
+        self.app = app
+        self.seen = []
+
+    def get(self, path, endpoint_filter=None, headers=None,
+            raise_exc=True):
+        self.seen.append((path, dict(headers or {})))
+        return _Response(self.app.get(path, headers=headers,
+                                      expect_errors=True))
+
+
+class ExplainThroughWatcherApiTest(api_base.FunctionalTest):
+
+    def setUp(self):
+        self.addCleanup(conftest.ensure_watcher_conf)
+        super().setUp()
+        sync.Syncer().sync()
+        goal = objects.Goal.get_by_name(self.context, GOAL)
+        strategy = objects.Strategy.get_by_name(self.context, STRATEGY)
+        self.audit = db_utils.create_test_audit(
+            uuid=utils.generate_uuid(), goal_id=goal.id,
+            strategy_id=strategy.id)
+
+    def plan(self, cluster):
+        strategy, solution = cl.run(cluster)
+        planner = loading.DefaultPlannerLoader().load(
+            name=solution.strategy.planner)
+        return strategy.informed_plan, planner.schedule(
+            self.context, self.audit.id, solution)
+
+    def explain(self, plan_uuid, formatter='table'):
+        session = _Session(self.app)
+        out, err = io.StringIO(), io.StringIO()
+        app = types.SimpleNamespace(
+            client_manager=types.SimpleNamespace(
+                session=session, interface='public', region_name=None),
+            stdout=out, stderr=err, options=None)
+        cmd = v1.ExplainInformed(app, None)
+        parsed = cmd.get_parser('explain').parse_args(
+            [plan_uuid, '-f', formatter])
+        try:
+            columns, rows = cmd.take_action(parsed)
+        except SystemExit as exc:
+            return exc.code, err.getvalue(), session
+        return list(columns), list(rows), session
+
+    def test_every_action_explains_its_move(self):
+        core_plan, action_plan = self.plan(
+            test_planner_db.capacity_dependency_cluster())
+        self.assertGreaterEqual(len(core_plan.moves), 4)
+        columns, rows, session = self.explain(action_plan.uuid)
+        # API 1.5 was asked for: status_message is hidden below it
+        self.assertTrue(all(h.get('OpenStack-API-Version') ==
+                            'infra-optim 1.5' for _, h in session.seen))
+        by_instance = {}
+        for row in rows:
+            by_instance[dict(zip(columns, row))['Instance']] = \
+                dict(zip(columns, row))
+        self.assertEqual(len(core_plan.moves), len(rows))
+        steps = [r[0] for r in rows]
+        self.assertEqual(sorted(steps), steps)
+        for move in core_plan.moves:
+            row = by_instance[move.name]
+            self.assertEqual(move.step, row['Step'])
+            self.assertEqual(move.cls, row['Class'])
+            self.assertEqual((move.source, move.dest),
+                             (row['Source'], row['Destination']))
+            self.assertAlmostEqual(move.time_s, row['Time (s)'], delta=0.05)
+            self.assertEqual(round(move.downtime_s * 1000.0),
+                             row['Downtime (ms)'])
+            self.assertEqual(round(move.sent_mib), row['Transferred (MiB)'])
+            self.assertEqual('PENDING', row['State'])
+            # the reason is the strategy's, shortened only to fit 255
+            stored = solution_adapter.status_message(move)
+            self.assertLessEqual(len(stored), 255)
+            self.assertTrue(row['Reason'].startswith('why VM: relieves'))
+            self.assertEqual(stored.split('. ', 1)[1], row['Reason'])
+            if len(move.reason) + 60 < 255:
+                self.assertEqual(move.reason, row['Reason'])
+            parents = {m.uuid: m.step for m in core_plan.moves}
+            want_after = ','.join(str(parents[p]) for p in move.parents)
+            self.assertEqual(sorted((want_after or '-').split(',')),
+                             sorted(row['After'].split(',')))
+
+    def test_failed_action_shows_the_appliers_message(self):
+        _, action_plan = self.plan(
+            test_planner_db.capacity_dependency_cluster())
+        actions = objects.Action.list(
+            self.context, filters={'action_plan_uuid': action_plan.uuid},
+            eager=True)
+        failed = actions[0]
+        failed.state = objects.action.State.FAILED
+        failed.status_message = 'Action failed in execute: no host'
+        failed.save()
+        columns, rows, _ = self.explain(action_plan.uuid)
+        row = [dict(zip(columns, r)) for r in rows
+               if r[1] == failed.uuid][0]
+        self.assertEqual('FAILED', row['State'])
+        self.assertIn('Action failed in execute: no host', row['Reason'])
+        self.assertEqual('-', row['Class'])
+
+    def test_unknown_plan_and_other_strategies_exit_2(self):
+        code, err, _ = self.explain(utils.generate_uuid())
+        self.assertEqual(2, code)
+        self.assertIn('not found', err)
+        other = objects.Strategy.get_by_name(self.context, 'dummy')
+        plan = db_utils.create_test_action_plan(
+            id=77, uuid=utils.generate_uuid(), audit_id=self.audit.id,
+            strategy_id=other.id)
+        code, err, _ = self.explain(plan.uuid)
+        self.assertEqual(2, code)
+        self.assertIn('made by strategy dummy', err)
