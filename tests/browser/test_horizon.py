@@ -61,7 +61,15 @@ def norm(text):
 
 
 def js_default(value):
-    """A default as the Create Audit panel's JavaScript prints it."""
+    """A default as the Create Audit panel's JavaScript prints it.
+
+    Objects and arrays as compact JSON, anything else with JavaScript's
+    ``String()``: a string without quotes, a whole float without ``.0``.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return json.dumps(value, separators=(',', ':'))
 
 

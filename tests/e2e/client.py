@@ -71,6 +71,10 @@ class Watcher:
 
     def request(self, method, path, **kwargs):
         kwargs.setdefault('raise_exc', False)
+        # gunicorn may close a kept-alive connection just as it is
+        # reused (RemoteDisconnected under load): retry the connection
+        kwargs.setdefault('connect_retries', 3)
+        kwargs.setdefault('connect_retry_delay', 1.0)
         return self.session.request('/v1' + path, method,
                                     endpoint_filter=self.filter, **kwargs)
 
