@@ -12,6 +12,7 @@
 
 """Tiny fluent builders for core snapshots (Kubernetes test-wrapper style)."""
 
+from watcher_informed.core import plan as plan_mod
 from watcher_informed.core import snapshot as snap
 
 IDLE = {'cpu': 0.01, 'ram': 256, 'disk_read': 0.0, 'disk_write': 0.0,
@@ -48,3 +49,15 @@ def cluster(hosts, vms, usages=None, groups=(), comm=()):
         usages.setdefault(v.uuid, usage('idle'))
     return snap.Snapshot(tuple(hosts), tuple(vms), usages, tuple(groups),
                          tuple(comm))
+
+
+def mv(step, uuid, src, dst, parents=()):
+    """A hand-made planned move (checker tests)."""
+    return plan_mod.PlannedMove(step, uuid, uuid, 'cpu', src, dst,
+                                tuple(parents), src + '/out0', 0.0, 1.0,
+                                0.01, 100.0, True, '')
+
+
+def plan_of(*moves):
+    """A plan value holding only ``moves`` (checker tests)."""
+    return plan_mod.Plan(tuple(moves), {}, (), {}, {}, {}, (), 0)

@@ -17,21 +17,14 @@ import pytest
 from tests.unit import builders as b
 from watcher_informed.core import ledger as ledger_mod
 from watcher_informed.core import params
-from watcher_informed.core import plan as plan_mod
 from watcher_informed.core import proofs
 from watcher_informed.core import rules
 
 P = params.Params(max_concurrent_in=4)
 
 
-def mv(step, uuid, src, dst, parents=()):
-    return plan_mod.PlannedMove(step, uuid, uuid, 'cpu', src, dst,
-                                tuple(parents), src + '/out0', 0.0, 1.0,
-                                0.01, 100.0, True, '')
-
-
-def plan_of(*moves):
-    return plan_mod.Plan(tuple(moves), {}, (), {}, {}, {}, (), 0)
+mv = b.mv
+plan_of = b.plan_of
 
 
 HOSTS = [b.host('A'), b.host('B', vcpus=8), b.host('C'),
