@@ -237,7 +237,7 @@ class PrometheusMetrics(series.BulkHistory, base.MetricsReader):
 
     def __init__(self, client, name='prometheus', uuid_label='resource',
                  dirty_rate_meter=None, clock=time.time, timeout=60.0,
-                 working_set_meter=None):
+                 working_set_meter=None, fqdn_label='fqdn'):
         if isinstance(client, str):
             self._url = client.rstrip('/') + '/api/v1/query'
             self._session = requests.Session()
@@ -247,7 +247,7 @@ class PrometheusMetrics(series.BulkHistory, base.MetricsReader):
         self.name = name
         self.uuid_label = uuid_label
         #: the target label naming a host (Watcher's ``fqdn_label``).
-        self.fqdn_label = 'fqdn'
+        self.fqdn_label = fqdn_label or 'fqdn'
         self.timeout = timeout
         self._clock = clock
         self.meters = base.with_agent_meters(
