@@ -98,7 +98,23 @@ class ExplainThroughWatcherApiTest(api_base.FunctionalTest):
             columns, rows = cmd.take_action(parsed)
         except SystemExit as exc:
             return exc.code, err.getvalue(), session
+        self.last_left = cmd.left
         return list(columns), list(rows), session
+
+    def test_hosts_left_overloaded_come_back_with_their_reason(self):
+        k = cl.Cluster()
+        k.host('hA', vcpus=8, memory=16384)
+        k.host('hB', vcpus=8, memory=4096)
+        k.vm('free', 'hA', vcpus=4, memory=8192, cpu=1.0)
+        k.vm('held', 'hA', vcpus=4, memory=4096, cpu=1.0, locked=True)
+        core_plan, action_plan = self.plan(k)
+        self.assertEqual(('hA',), core_plan.still_overloaded)
+        columns, rows, _ = self.explain(action_plan.uuid)
+        self.assertEqual([], rows)
+        cmd_left = self.last_left
+        self.assertTrue(cmd_left.startswith('1 of 1 overloaded host(s) '
+                                            'left: hA (partial relief'))
+        self.assertIn(core_plan.left['hA'], cmd_left)
 
     def test_every_action_explains_its_move(self):
         core_plan, action_plan = self.plan(

@@ -521,20 +521,24 @@ def _short(reason):
 
 
 def left_reasons(still, hot_hosts, priced, placed, not_moved, moves, p):
-    """``{host: why}`` for every host still overloaded after the plan.
+    """``({host: why}, {host: kind})`` for every host still overloaded.
 
     Never a silent empty plan: the cost-benefit gate, the migration cap,
     instances that may not move (a rule) or found no destination are
-    named, with how many instances each reason held back.
+    named, with how many instances each reason held back.  The kind
+    (``plan.LEFT_KINDS``) is the first that applies: gate, cap, no
+    destination, rule, other.
     """
     hot = {h.name for h in hot_hosts}
-    out = {}
+    out, kinds = {}, {}
     for host in still:
         if host not in hot:
             out[host] = 'was not overloaded before the plan'
+            kinds[host] = 'other'
             continue
         if host in placed.gated:
             out[host] = 'not worth it: ' + placed.gated[host].why
+            kinds[host] = 'not_worth_it'
             continue
         held = collections.Counter(
             _short(not_moved[i.uuid]) for i in priced.on_host[host]
@@ -543,10 +547,18 @@ def left_reasons(still, hot_hosts, priced, placed, not_moved, moves, p):
         if moves >= p.max_migrations:
             parts.insert(0, 'max_migrations (%d) reached'
                          % p.max_migrations)
+            kinds[host] = 'max_migrations'
+        elif any(why.startswith(('no destination', 'dropped'))
+                 for why in held):
+            kinds[host] = 'no_destination'
+        elif held:
+            kinds[host] = 'rule'
+        else:
+            kinds[host] = 'other'
         out[host] = 'partial relief: ' + ('; '.join(parts) or
                                           'no set of movable instances '
                                           'brings it under its target')
-    return out
+    return out, kinds
 
 
 def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
@@ -575,11 +587,12 @@ def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
     loads_after = overload.host_loads(snapshot, p, placement, demand)
     still = tuple(sorted(h for h, load in loads_after.items()
                          if overload.over_dims(load, p)))
-    left = left_reasons(still, hot_hosts, priced, placed, not_moved,
-                        len(planned), p) if priced is not None else {}
+    left, kinds = left_reasons(
+        still, hot_hosts, priced, placed, not_moved, len(planned), p) \
+        if priced is not None else ({}, {})
     result = plan_mod.Plan(tuple(planned), profiles, tuple(hot_hosts),
                            not_moved, loads_before, loads_after, still,
-                           len(snapshot.instances), left)
+                           len(snapshot.instances), left, kinds)
     return checks.verify(snapshot, result, p, ledger)
 
 

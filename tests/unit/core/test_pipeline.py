@@ -200,15 +200,15 @@ def test_a_move_nova_would_not_converge_is_avoided(action, expected):
                                snapshot.usage_of('memory0'), p)
         assert c.outcome == cost.PAUSED and c.completes
         assert any(expected in n for n in c.notes)
-@pytest.mark.parametrize('case, expected', [
+@pytest.mark.parametrize('case, expected, kind', [
     # the only other host is disabled: no destination
-    ('disabled', 'no destination'),
+    ('disabled', 'no destination', 'no_destination'),
     # both instances locked: a rule holds them
-    ('locked', '8 locked'),
+    ('locked', '8 locked', 'rule'),
     # a cap of one migration: the cap is named
-    ('cap', 'max_migrations (1) reached'),
+    ('cap', 'max_migrations (1) reached', 'max_migrations'),
 ])
-def test_every_host_left_overloaded_says_why(case, expected):
+def test_every_host_left_overloaded_says_why(case, expected, kind):
     vms = [b.vm('v%d' % i, 'A', vcpus=2, locked=case == 'locked')
            for i in range(8)]
     usages = {v.uuid: b.usage('cpu', cpu=1.0) for v in vms}
@@ -219,3 +219,9 @@ def test_every_host_left_overloaded_says_why(case, expected):
     plan = pipeline.build_plan(b.cluster(hosts, vms, usages), p)
     assert plan.still_overloaded == ('A',)
     assert expected in plan.left['A'], plan.left
+    assert plan.left_kinds == {'A': kind}
+    # one efficacy indicator per kind of reason, counting the host once
+    eff = plan_mod.efficacy(plan)
+    counts = {k: eff[name] for k, name in plan_mod.LEFT_INDICATOR.items()}
+    assert counts == {k: int(k == kind) for k in counts}
+    assert 'A (partial relief' in plan_mod.left_summary(plan)
