@@ -398,8 +398,9 @@ def make_rooms(snapshot, p, profiles, demand, hot_hosts, priced, groups_of,
     """
     chains = {}
     budget = p.max_migrations - len(destinations)
-    if budget < 2 or not any(_unrelieved(h, choices[h.name], destinations)
-                             for h in hot_hosts):
+    if budget < 2 or p.room_making_moves <= 0 or not any(
+            _unrelieved(h, choices[h.name], destinations)
+            for h in hot_hosts):
         return chains
     ctx = rooms_mod.Context(snapshot, profiles, p, demand, groups_of,
                             ledger, schedule_mod.standalone(snapshot, p),
@@ -423,7 +424,7 @@ def make_rooms(snapshot, p, profiles, demand, hot_hosts, priced, groups_of,
             mark = ledger.mark()
             chain = rooms_mod.make_room(
                 ctx, cand.uuid, set(destinations),
-                min(rooms_mod.MAX_ROOM_MOVES, budget - 1))
+                min(p.room_making_moves, budget - 1))
             if chain is None:
                 continue
             union = chosen + [cand]

@@ -20,8 +20,9 @@ Contract: :func:`make_room` is asked about an instance ``X`` of an
 overloaded host that found no destination.  A host ``D`` that refuses
 ``X`` *only* for room -- allocatable capacity (``rules.Capacity``) or
 its target load (``rules.TargetLoad``), every other rule admitting it --
-can receive ``X`` once up to ``max_moves`` (:data:`MAX_ROOM_MOVES`) of
-``D``'s own instances have left.  Each of those instances must be movable
+can receive ``X`` once up to ``max_moves`` (the audit's
+``room_making_moves``, default :data:`MAX_ROOM_MOVES`) of ``D``'s own
+instances have left.  Each of those instances must be movable
 (every rule's ``movable``), is placed by ``place.choose_destinations``
 like any instance (so its destination passes every rule and stays at or
 below its target), never onto an overloaded host nor back onto ``D``,

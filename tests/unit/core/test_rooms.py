@@ -75,12 +75,18 @@ def moved(plan):
     ('room cannot move', dict(locked_d=True), None),
     # the small instance fits nowhere but on the overloaded host itself
     ('room only on the hot host', dict(free=(1,)), None),
+    # the operator's bound: no room-making at all, or one move at most
+    ('room-making off', dict(room_making_moves=0), None),
+    ('bound of one', dict(room=3, smalls=(1.5, 1.5, 4), free=(3, 3),
+                          room_making_moves=1), None),
 ])
 def test_room_is_made_first_or_the_host_is_left_with_a_reason(case, kw,
                                                               chain):
+    p = dataclasses.replace(
+        P, room_making_moves=kw.pop('room_making_moves', 2))
     snapshot = cluster(**kw)
-    plan = pipeline.build_plan(snapshot, P)
-    assert checks.violations(snapshot, plan, P) == []
+    plan = pipeline.build_plan(snapshot, p)
+    assert checks.violations(snapshot, plan, p) == []
     got = moved(plan)
     if chain is None:
         assert 'big' not in got and plan.still_overloaded == ('H',)
@@ -99,7 +105,7 @@ def test_room_is_made_first_or_the_host_is_left_with_a_reason(case, kw,
         assert steps[uuid].dest not in hot | {'D'}
         assert 'makes room on D for big' in steps[uuid].reason
         load = plan.loads_after[steps[uuid].dest]
-        assert not overload.over_dims(load, P)
+        assert not overload.over_dims(load, p)
     assert 'to make room' in steps['big'].reason
 
 
