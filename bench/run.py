@@ -20,6 +20,7 @@
     python -m bench.run nexthour [--sizes 8 20 50] [--seeds 1 2 3]
     python -m bench.run cli [--sizes 500x10000 5000x100000]
     python -m bench.run section33 [--orders 200]
+    python -m bench.run rooms [--sizes 8 20 50] [--seeds 1 2 3 4 5]
 
 Every contender plans on the *seen* metrics of a scenario; every plan is
 executed by the simulator on the *true* parameters (bench/scenarios.py).
@@ -584,6 +585,17 @@ def cmd_section33(args):
     return rows
 
 
+def cmd_rooms(args):
+    """Room-making on memory- and vCPU-full clusters (bench/rooms.py)."""
+    from bench import rooms
+    results = rooms.run(args.sizes, args.seeds,
+                        log=lambda line: print(line, file=sys.stderr))
+    print(rooms.table(results))
+    OUT.mkdir(exist_ok=True)
+    (OUT / 'rooms.json').write_text(json.dumps(results, indent=1))
+    return results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m bench.run')
     sub = parser.add_subparsers(dest='command', required=True)
@@ -621,6 +633,9 @@ def main(argv=None):
     s33 = sub.add_parser('section33')
     s33.add_argument('--orders', type=int, default=200,
                      help='random sequences compared on the mixed scenario')
+    ro = sub.add_parser('rooms')
+    ro.add_argument('--sizes', type=int, nargs='+', default=[8, 20, 50])
+    ro.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3, 4, 5])
     c = sub.add_parser('cli')
     c.add_argument('--sizes', nargs='+',
                    default=['500x10000', '5000x100000'])
@@ -647,6 +662,8 @@ def main(argv=None):
         cmd_cli(args)
     elif args.command == 'section33':
         cmd_section33(args)
+    elif args.command == 'rooms':
+        cmd_rooms(args)
     else:
         _scale_one(args.contender, args.hosts, args.vms)
 
