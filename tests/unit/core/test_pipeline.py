@@ -225,3 +225,19 @@ def test_every_host_left_overloaded_says_why(case, expected, kind):
     counts = {k: eff[name] for k, name in plan_mod.LEFT_INDICATOR.items()}
     assert counts == {k: int(k == kind) for k in counts}
     assert 'A (partial relief' in plan_mod.left_summary(plan)
+
+
+def test_budget_freed_by_a_failed_placement_goes_to_the_next_host():
+    # A (worst) takes the whole budget of 2 for a1 and a2, but a2 (12
+    # GiB) fits nowhere; the migration it leaves unspent relieves B
+    gib = 1024
+    hosts = [b.host('A'), b.host('B'), b.host('C', vcpus=16, ram_mb=8 * gib)]
+    vms = [b.vm('a1', 'A'), b.vm('a2', 'A', ram_mb=12 * gib),
+           b.vm('a-rest', 'A', vcpus=4, locked=True),
+           b.vm('b1', 'B'), b.vm('b-rest', 'B', vcpus=5, locked=True)]
+    usages = {v.uuid: b.usage('cpu', cpu=1.0) for v in vms}
+    p = params.Params(migration_bandwidth=100, max_migrations=2)
+    plan = pipeline.build_plan(b.cluster(hosts, vms, usages), p)
+    assert {m.uuid: m.dest for m in plan.moves} == {'a1': 'C', 'b1': 'C'}
+    assert 'no destination' in plan.not_moved['a2']
+    assert plan.still_overloaded == ()
