@@ -23,14 +23,20 @@ a function that can be called and tested alone:
    what each migration costs (pre-copy model);
 4. :func:`select_and_place` -- which instances leave each hot host
    (section 3.1) and where each goes (3.2), in rounds: an instance that
-   has no feasible destination is set aside with its reason, and only the
-   hosts it came from select more instances, for what they must still
-   shed; the ledger keeps every earlier placement across rounds;
+   has no feasible destination is set aside with its reason, and every
+   host not yet relieved (it lost an instance, or the migration budget
+   left it short) selects more instances, for what it must still shed;
+   the ledger keeps every earlier placement across rounds.  Hosts still
+   short then try room-making chains (:func:`make_rooms`, ``rooms``):
+   a set-aside instance goes where up to ``room_making_moves`` instances
+   of a cooler host leave first, its move waiting for theirs;
 5. :func:`order` -- the paper's order with capacity and anti-affinity
    dependencies (3.3-3.4);
 6. :func:`schedule` -- lanes and a predicted timeline;
 7. :func:`assemble` -- the plan with a reason per move, the loads after,
-   and every checker run on it (``checks.verify``).
+   every host left overloaded with its reason and kind
+   (:func:`left_reasons`), and every checker run on it
+   (``checks.verify``).
 
 A set's cost includes the slowdown its moves suffer from the
 memory-dirtying and web-server instances still on the host when they run
