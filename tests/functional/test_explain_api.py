@@ -102,12 +102,8 @@ class ExplainThroughWatcherApiTest(api_base.FunctionalTest):
         return list(columns), list(rows), session
 
     def test_hosts_left_overloaded_come_back_with_their_reason(self):
-        k = cl.Cluster()
-        k.host('hA', vcpus=8, memory=16384)
-        k.host('hB', vcpus=8, memory=4096)
-        k.vm('free', 'hA', vcpus=4, memory=8192, cpu=1.0)
-        k.vm('held', 'hA', vcpus=4, memory=4096, cpu=1.0, locked=True)
-        core_plan, action_plan = self.plan(k)
+        core_plan, action_plan = self.plan(
+            test_planner_db.left_overloaded_cluster())
         self.assertEqual(('hA',), core_plan.still_overloaded)
         columns, rows, _ = self.explain(action_plan.uuid)
         self.assertEqual([], rows)

@@ -63,6 +63,16 @@ def capacity_dependency_cluster():
     return k
 
 
+def left_overloaded_cluster():
+    """hA stays overloaded: its one free instance fits nowhere."""
+    k = cl.Cluster()
+    k.host('hA', vcpus=8, memory=16384)
+    k.host('hB', vcpus=8, memory=4096)
+    k.vm('free', 'hA', vcpus=4, memory=8192, cpu=1.0)
+    k.vm('held', 'hA', vcpus=4, memory=4096, cpu=1.0, locked=True)
+    return k
+
+
 class _Recorder(flow_task.Task):
     def execute(self):
         return None
@@ -293,13 +303,7 @@ class InformedPlannerDbTest(db_base.DbTestCase):
         applier_flow(actions)
 
     def test_hosts_left_overloaded_are_named_with_their_reason(self):
-        # hA's instances are all locked but one, which fits nowhere
-        k = cl.Cluster()
-        k.host('hA', vcpus=8, memory=16384)
-        k.host('hB', vcpus=8, memory=4096)
-        k.vm('free', 'hA', vcpus=4, memory=8192, cpu=1.0)
-        k.vm('held', 'hA', vcpus=4, memory=4096, cpu=1.0, locked=True)
-        strategy, solution = self.execute(k)
+        strategy, solution = self.execute(left_overloaded_cluster())
         db_plan, actions, indicators = self.read_back(
             self.schedule(solution))
         self.assertEqual([], actions)
