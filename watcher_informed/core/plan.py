@@ -49,6 +49,22 @@ class PlannedMove:
 
 
 @dataclasses.dataclass(frozen=True)
+class BalanceReport:
+    """What the opt-in balance stage did (``balance``), for efficacy."""
+
+    #: weighted load spread (the audit's ``metrics`` and ``weights``):
+    #: before the plan, once the relief moves are done, after the plan.
+    spread_before: float
+    spread_after_relief: float
+    spread_after: float
+    #: uuids of the balance moves kept in the plan.
+    moves: typing.Tuple[str, ...]
+    #: what their tenants lose, core-seconds (``gate.move_cost``).
+    tenant_cost: float
+    stopped: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     """Result of one run of the core pipeline."""
 
@@ -62,6 +78,8 @@ class Plan:
     instances_count: int
     #: ``{host: why}`` for every host of :attr:`still_overloaded`.
     left: typing.Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: the balance stage's report; ``None`` when ``balance`` is off.
+    balance: typing.Optional[BalanceReport] = None
 
     def final_placement(self, snapshot):
         placement = snapshot.placement()
@@ -83,9 +101,12 @@ def _sd(loads):
 
 
 def efficacy(plan):
-    """Efficacy indicator values of ``plan`` (names match our goal)."""
+    """Efficacy indicator values of ``plan`` (names match our goal).
+
+    The ``balance_*`` indicators are there only when ``balance`` is on.
+    """
     moves = plan.moves
-    return {
+    out = {
         'instance_migrations_count': len(moves),
         'instances_count': plan.instances_count,
         'standard_deviation_before_audit': round(_sd(plan.loads_before), 6),
@@ -100,3 +121,17 @@ def efficacy(plan):
         'predicted_transferred_data': round(
             sum(m.sent_mib for m in moves), 1),
     }
+    report = plan.balance
+    if report is not None:
+        mine = set(report.moves)
+        out.update({
+            'balance_spread_before': round(report.spread_before, 6),
+            'balance_spread_after_relief': round(
+                report.spread_after_relief, 6),
+            'balance_spread_after': round(report.spread_after, 6),
+            'balance_migrations_count': len(report.moves),
+            'balance_migration_time_sum': round(
+                sum(m.time_s for m in moves if m.uuid in mine), 3),
+            'balance_tenant_cost': round(report.tenant_cost, 3),
+        })
+    return out

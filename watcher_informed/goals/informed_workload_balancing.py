@@ -52,6 +52,26 @@ INDICATORS = (
     ('predicted_transferred_data',
      'Predicted memory data sent by all migrations', 'MiB', 'number',
      False),
+    # only with the audit parameter balance
+    ('balance_spread_before',
+     'Load spread before the plan: the weighted standard deviation of '
+     'host loads over the audit metrics, as a fraction of host capacity',
+     None, 'number', False),
+    ('balance_spread_after_relief',
+     'Load spread once the moves relieving overloaded hosts are done',
+     None, 'number', False),
+    ('balance_spread_after', 'Load spread after the plan', None, 'number',
+     False),
+    ('balance_migrations_count',
+     'Live migrations planned to balance the load, after the relief',
+     None, 'integer', False),
+    ('balance_migration_time_sum',
+     'Predicted sum of the balance live migration times', 's', 'number',
+     False),
+    ('balance_tenant_cost',
+     'What the tenants of the balance migrations lose: busy cores times '
+     'seconds of slowdown and downtime, as the cost-benefit gate prices '
+     'it', 'core-s', 'number', False),
 )
 
 
