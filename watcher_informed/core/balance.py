@@ -55,8 +55,8 @@ host left overloaded:
   goodness per recommendation: a move must remove at least
   ``margin x`` :data:`MIN_GAIN` of one host's share of the current spread
   (``S / hosts``; a single move's effect on the spread shrinks as one
-  over the number of hosts): 40 % of it at the default aggressiveness 3,
-  1.6 times it at 1, 10 % at 5.  Among the moves worth it the largest net gain
+  over the number of hosts): 60 % of it at the default aggressiveness 3,
+  2.4 times it at 1, 15 % at 5.  Among the moves worth it the largest net gain
   ``benefit - margin x cost`` is taken (ties by uuid, then host name);
 * **in what order** -- the moves join the relief moves' DAG; the pipeline
   orders every relief move before them (``pipeline.order``).
@@ -89,7 +89,7 @@ SOURCES = 8
 TRIES = 16
 #: least share of one host's part of the spread (spread / hosts) that a
 #: move must remove, per unit of the gate's margin.
-MIN_GAIN = 0.2
+MIN_GAIN = 0.3
 _DIM_INDEX = {d.value: k for k, d in enumerate(kinds.DIMS)}
 
 
