@@ -310,10 +310,12 @@ def _step(state, judge, cores, horizon):
     offers.sort(key=lambda o: o[:3])
     for _, uuid, _, s, d, benefit, cost, time_s, after in offers:
         if judge.admits(uuid, s, d):
+            why = ('from %s (weighted load %.2f) to %s (%.2f): the largest '
+                   'net gain every hard rule admits, with no more '
+                   'interference, no fewer talkers'
+                   % (led.names[s], weighted[s], led.names[d], weighted[d]))
             return Move(uuid, led.names[s], led.names[d], current, after,
-                        benefit, cost, judge.margin, time_s,
-                        'least loaded admitted host for the spread'), \
-                current
+                        benefit, cost, judge.margin, time_s, why), current
     return None, current
 
 
