@@ -20,6 +20,7 @@
     python -m bench.run nexthour [--sizes 8 20 50] [--seeds 1 2 3]
     python -m bench.run cli [--sizes 500x10000 5000x100000]
     python -m bench.run balance [--sizes 8 20 50] [--seeds 1 2 3]
+                                [--aggressiveness N]
 
 Every contender plans on the *seen* metrics of a scenario; every plan is
 executed by the simulator on the *true* parameters (bench/scenarios.py).
@@ -578,11 +579,12 @@ BALANCE_CONTENDERS = ('informed', 'informed+balance',
                       'workload_stabilization')
 
 
-def balance_scenario(scenario):
+def balance_scenario(scenario, **more):
     """Ours with ``balance`` off and on, and workload_stabilization.
 
     One scenario, one run: the three plans are made on the same seen
-    metrics and executed by the simulator on the same truth.
+    metrics and executed by the simulator on the same truth.  ``more``:
+    audit parameters of the balanced run (e.g. ``aggressiveness``).
     """
     import dataclasses
 
@@ -595,7 +597,7 @@ def balance_scenario(scenario):
     audit = _audit(scenario)
     rows = {}
     for name, extra in (('informed', {}),
-                        ('informed+balance', {'balance': True})):
+                        ('informed+balance', dict(balance=True, **more))):
         plan, core, strategy, _ = contenders.informed(
             scenario.seen, **dict(audit, **extra))
         p, _ = parameters.to_params(dict(strategy.input_parameters),
@@ -670,7 +672,9 @@ def cmd_balance(args):
     results = {}
     for scenario in todo:
         t0 = time.perf_counter()
-        results[scenario.name] = balance_scenario(scenario)
+        results[scenario.name] = balance_scenario(
+            scenario, **({'aggressiveness': args.aggressiveness}
+                         if args.aggressiveness else {}))
         print('%-24s %5.1f s' % (scenario.name, time.perf_counter() - t0),
               file=sys.stderr)
     print(balance_table(results))
@@ -719,6 +723,8 @@ def main(argv=None):
     b = sub.add_parser('balance')
     b.add_argument('--sizes', type=int, nargs='+', default=[8, 20, 50])
     b.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
+    b.add_argument('--aggressiveness', type=int, default=None,
+                   help='of the balanced run (default: the audit default)')
     one = sub.add_parser('_scale_one')
     one.add_argument('contender')
     one.add_argument('hosts', type=int)

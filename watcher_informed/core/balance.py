@@ -26,8 +26,9 @@ host left overloaded:
   RAM, disk I/O, network, as fractions of the host), weighted by its
   ``weights`` -- Watcher's ``workload_stabilization`` weighted deviation,
   with the same parameter names;
-* **which VM** (sections 3.1, 3.4) -- instances on the :data:`SOURCES`
-  most loaded hosts (load ``sum_m w_m x load_m``) that every hard rule
+* **which VM** (sections 3.1, 3.4) -- instances on the hosts above the
+  mean load (``sum_m w_m x load_m``), the most loaded first,
+  :data:`SOURCES` hosts at a time, that every hard rule
   lets move (``rules.movable_reason``: active, unlocked, not excluded or
   hard-affine, not resting after a recent migration), that relief did not
   move or set aside, and whose live migration Nova would complete; each
@@ -55,16 +56,18 @@ host left overloaded:
   goodness per recommendation: a move must remove at least
   ``margin x`` :data:`MIN_GAIN` of one host's share of the current spread
   (``S / hosts``; a single move's effect on the spread shrinks as one
-  over the number of hosts): 60 % of it at the default aggressiveness 3,
-  2.4 times it at 1, 15 % at 5.  Among the moves worth it the largest net gain
-  ``benefit - margin x cost`` is taken (ties by uuid, then host name);
+  over the number of hosts): 80 % of it at the default aggressiveness 3,
+  3.2 times it at 1, 20 % at 5.  Among the moves worth it the largest net
+  gain ``benefit - margin x cost`` is taken (ties by uuid, then host
+  name);
 * **in what order** -- the moves join the relief moves' DAG; the pipeline
   orders every relief move before them (``pipeline.order``).
 
 Stops when no move is worth it, after ``budget`` moves, or when the
-spread is zero.  Each step is O(hosts) (numpy over every destination for
-the candidates of :data:`SOURCES` hosts), so a plan grows linearly with
-hosts + instances times the number of balance moves.
+spread is zero.  A step is O(hosts) numpy work per candidate (every
+destination at once) for the candidates of :data:`SOURCES` hosts -- more
+only when none of them has an admitted move -- so a plan grows linearly
+with hosts + instances times the number of balance moves.
 """
 
 import dataclasses
@@ -83,13 +86,14 @@ from watcher_informed.core import snapshot as snap
 
 LOG = logging.getLogger(__name__)
 
-#: most loaded hosts whose instances are candidates at each step.
+#: most loaded hosts whose instances are weighed together; the next ones
+#: are only looked at when none of these has an admitted move.
 SOURCES = 8
 #: best destinations per candidate checked against the rules per step.
 TRIES = 16
 #: least share of one host's part of the spread (spread / hosts) that a
 #: move must remove, per unit of the gate's margin.
-MIN_GAIN = 0.3
+MIN_GAIN = 0.4
 _DIM_INDEX = {d.value: k for k, d in enumerate(kinds.DIMS)}
 
 
@@ -274,48 +278,67 @@ def _gains(state, total, square, uuid, s, current):
     return gain, after
 
 
+def _offers(state, judge, s, sums, least, value):
+    """``(-net, uuid, dest name, s, d, benefit, cost, time, after)`` rows.
+
+    The :data:`TRIES` best destinations of each candidate on host ``s``
+    that are worth it on numbers alone (the rules are asked later, best
+    first).  ``value`` is ``(cores, horizon)``.
+    """
+    led = state.ledger
+    total, square, current = sums
+    out = []
+    for uuid in sorted(led.residents[s]):
+        price = judge.price(uuid)
+        if price is None:
+            continue
+        cost, time_s = price
+        gain, after = _gains(state, total, square, uuid, s, current)
+        benefit = gain * value[0] * value[1]
+        net = benefit - judge.margin * cost
+        ok = led.usable & (gain > 1e-12) & (gain >= least) & \
+            (benefit >= judge.margin * cost)
+        cand = np.flatnonzero(ok)
+        # best TRIES destinations, highest net gain first, ties by index
+        # (the snapshot's host order)
+        for d in cand[np.lexsort((cand, -net[cand]))][:TRIES]:
+            out.append((-float(net[d]), uuid, led.names[d], int(s), int(d),
+                        float(benefit[d]), cost, time_s, float(after[d])))
+    return out
+
+
 def _step(state, judge, cores, horizon):
-    """The best move worth it now, or ``None``."""
+    """``(the best move worth it now or None, the current spread)``.
+
+    Sources are the hosts above the mean weighted load, most loaded
+    first, :data:`SOURCES` at a time: the best admitted offer of the
+    first batch that has one wins.
+    """
     led = state.ledger
     total, square = state.sums()
     current = float(state.spread_of(total, square))
     if current <= 1e-12:
         return None, current
     weighted = state.host_load()
-    usable = led.usable
     order = np.lexsort((np.arange(len(weighted)), -weighted))
+    sources = [int(s) for s in order if weighted[s] > weighted.mean()]
     least = current * judge.margin * MIN_GAIN / state.n
-    offers = []
-    for s in order[:SOURCES]:
-        for uuid in sorted(led.residents[s]):
-            price = judge.price(uuid)
-            if price is None:
-                continue
-            cost, time_s = price
-            gain, after = _gains(state, total, square, uuid, s, current)
-            benefit = gain * cores * horizon
-            net = benefit - judge.margin * cost
-            ok = usable & (gain > 1e-12) & \
-                (gain >= least) & \
-                (benefit >= judge.margin * cost)
-            cand = np.flatnonzero(ok)
-            if not len(cand):
-                continue
-            # best TRIES destinations, highest net gain first, ties by name
-            top = cand[np.lexsort((cand, -net[cand]))][:TRIES]
-            for d in top:
-                offers.append((-float(net[d]), uuid, led.names[d], int(s),
-                               int(d), float(benefit[d]), cost, time_s,
-                               float(after[d])))
-    offers.sort(key=lambda o: o[:3])
-    for _, uuid, _, s, d, benefit, cost, time_s, after in offers:
-        if judge.admits(uuid, s, d):
-            why = ('from %s (weighted load %.2f) to %s (%.2f): the largest '
-                   'net gain every hard rule admits, with no more '
-                   'interference, no fewer talkers'
-                   % (led.names[s], weighted[s], led.names[d], weighted[d]))
-            return Move(uuid, led.names[s], led.names[d], current, after,
-                        benefit, cost, judge.margin, time_s, why), current
+    for start in range(0, len(sources), SOURCES):
+        offers = []
+        for s in sources[start:start + SOURCES]:
+            offers += _offers(state, judge, s, (total, square, current),
+                              least, (cores, horizon))
+        offers.sort(key=lambda o: o[:3])
+        for _, uuid, _, s, d, benefit, cost, time_s, after in offers:
+            if judge.admits(uuid, s, d):
+                why = ('from %s (weighted load %.2f) to %s (%.2f): the '
+                       'largest net gain every hard rule admits, with no '
+                       'more interference, no fewer talkers'
+                       % (led.names[s], weighted[s], led.names[d],
+                          weighted[d]))
+                return Move(uuid, led.names[s], led.names[d], current,
+                            after, benefit, cost, judge.margin, time_s,
+                            why), current
     return None, current
 
 
