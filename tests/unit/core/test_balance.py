@@ -40,7 +40,9 @@ from watcher_informed.core import pipeline
 from watcher_informed.core import plan as plan_mod
 from watcher_informed.core import snapshot as snap
 
-ON = params.Params(balance=True, migration_bandwidth=100)
+# aggressiveness 4: on three hosts the second-best move (A to C) is worth
+# it, so each rule's refusal of B shows as a move to C instead
+ON = params.Params(balance=True, migration_bandwidth=100, aggressiveness=4)
 OFF = dataclasses.replace(ON, balance=False)
 
 
@@ -96,6 +98,13 @@ CASES = [
      base(b_vms=[('f0', 'idle', {'vcpus': 31})]), ON, [('a', 'A', 'C')]),
     ('destination disabled',
      base(b_host=b.host('B', enabled=False)), ON, [('a', 'A', 'C')]),
+    # at the default aggressiveness 3 a move must remove 0.4 x 2 / 3 of
+    # the spread: A to B does (0.249 -> 0.094), A to C does not (-> 0.189)
+    ('default aggressiveness: A to B',
+     base(), dataclasses.replace(ON, aggressiveness=3), [('a', 'A', 'B')]),
+    ('default aggressiveness: A to C too small',
+     base(b_host=b.host('B', enabled=False)),
+     dataclasses.replace(ON, aggressiveness=3), []),
     # disk-I/O VMs: B holds three (more than A's two neighbours), C a CPU
     # one -- never B, though B is the least loaded
     ('interference never made worse',
