@@ -314,8 +314,15 @@ def test_balance_moves_never_break_a_hard_rule(snapshot, p, aggressiveness,
     event('balance moves: %d' % min(len(mine), 3))
     event('history: %s' % bool(snapshot.recent_moves))
     steps = [m.uuid in mine for m in plan.moves]
-    # relief first: no relief move after a balance move
+    # relief first: no relief move after a balance move, and a lane of
+    # one migration at a time runs the relief moves first
     assert steps == sorted(steps)
+    for m in plan.moves:
+        for r in plan.moves:
+            if m.uuid in mine and r.uuid not in mine and \
+                    ((p.max_concurrent_out == 1 and m.source == r.source) or
+                     (p.max_concurrent_in == 1 and m.dest == r.dest)):
+                assert r.end_s <= m.start_s + 1e-9, (r, m)
     # the balance never makes the weighted spread worse
     if mine:
         assert plan.balance.spread_after <= \
