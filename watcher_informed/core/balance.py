@@ -111,9 +111,13 @@ class Move:
     benefit: float
     cost: float
     margin: float
-    #: predicted standalone migration time (s).
-    time_s: float
+    #: the pre-copy model's standalone prediction (``cost.MigrationCost``).
+    migration: typing.Any
     why_host: str
+
+    @property
+    def time_s(self):
+        return self.migration.time_s
 
     @property
     def why(self):
@@ -133,11 +137,6 @@ class Balanced:
     spread_end: float
     #: why the stage stopped (budget, nothing worth it, flat).
     stopped: str
-
-    @property
-    def cost(self):
-        """Tenant core-seconds of every balance move (the gate's price)."""
-        return sum(m.cost for m in self.moves)
 
 
 def metric_weights(p):
@@ -204,7 +203,8 @@ class _Judge:
         self.prices = {}
 
     def price(self, uuid):
-        """``(cost core-s, time s)`` or ``None`` if it may not move."""
+        """``(cost core-s, MigrationCost)`` or ``None`` if it may not move.
+        """
         if uuid in self.prices:
             return self.prices[uuid]
         inst = self.insts[uuid]
@@ -215,7 +215,7 @@ class _Judge:
             if migration.completes:
                 cls = self.profiles[uuid].cls
                 result = (gate.move_cost(inst, self.snapshot.usage_of(uuid),
-                                         cls, migration), migration.time_s)
+                                         cls, migration), migration)
         self.prices[uuid] = result
         return result
 
@@ -279,7 +279,7 @@ def _gains(state, total, square, uuid, s, current):
 
 
 def _offers(state, judge, s, sums, least, value):
-    """``(-net, uuid, dest name, s, d, benefit, cost, time, after)`` rows.
+    """``(-net, uuid, dest name, s, d, benefit, cost, migration, after)``.
 
     The :data:`TRIES` best destinations of each candidate on host ``s``
     that are worth it on numbers alone (the rules are asked later, best
@@ -292,7 +292,7 @@ def _offers(state, judge, s, sums, least, value):
         price = judge.price(uuid)
         if price is None:
             continue
-        cost, time_s = price
+        cost, migration = price
         gain, after = _gains(state, total, square, uuid, s, current)
         benefit = gain * value[0] * value[1]
         net = benefit - judge.margin * cost
@@ -303,7 +303,7 @@ def _offers(state, judge, s, sums, least, value):
         # (the snapshot's host order)
         for d in cand[np.lexsort((cand, -net[cand]))][:TRIES]:
             out.append((-float(net[d]), uuid, led.names[d], int(s), int(d),
-                        float(benefit[d]), cost, time_s, float(after[d])))
+                        float(benefit[d]), cost, migration, float(after[d])))
     return out
 
 
@@ -329,7 +329,7 @@ def _step(state, judge, cores, horizon):
             offers += _offers(state, judge, s, (total, square, current),
                               least, (cores, horizon))
         offers.sort(key=lambda o: o[:3])
-        for _, uuid, _, s, d, benefit, cost, time_s, after in offers:
+        for _, uuid, _, s, d, benefit, cost, migration, after in offers:
             if judge.admits(uuid, s, d):
                 why = ('from %s (weighted load %.2f) to %s (%.2f): the '
                        'largest net gain every hard rule admits, with no '
@@ -337,7 +337,7 @@ def _step(state, judge, cores, horizon):
                        % (led.names[s], weighted[s], led.names[d],
                           weighted[d]))
                 return Move(uuid, led.names[s], led.names[d], current,
-                            after, benefit, cost, judge.margin, time_s,
+                            after, benefit, cost, judge.margin, migration,
                             why), current
     return None, current
 

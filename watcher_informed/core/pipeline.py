@@ -344,16 +344,9 @@ def with_balance(placed, priced, balanced):
     for m in balanced.moves:
         destinations[m.uuid] = place.Destination(m.uuid, m.source, m.dest,
                                                  0.0, m.why_host)
-        costs[m.uuid] = _Time(m.time_s)
+        costs[m.uuid] = m.migration
     return (dataclasses.replace(placed, destinations=destinations),
             dataclasses.replace(priced, costs=costs))
-
-
-@dataclasses.dataclass(frozen=True)
-class _Time:
-    """The predicted time of a balance move, as ``order`` reads it."""
-
-    time_s: float
 
 
 class _ReliefFirst:
