@@ -313,6 +313,7 @@ def _audit(scenario):
 
 
 def _cost_scenarios(args):
+    """Paper mixes, then Bitbrains sizes x seeds (``cost``, ``balance``)."""
     from bench import scenarios
     traces = scenarios.load_traces()
     todo = [scenarios.paper_mix(s) for s in args.seeds]
@@ -664,13 +665,8 @@ def balance_table(results):
 
 def cmd_balance(args):
     """Issue 19: balance on vs off vs workload_stabilization."""
-    from bench import scenarios
-    traces = scenarios.load_traces()
-    todo = [scenarios.paper_mix(s) for s in args.seeds]
-    for size, seed in itertools.product(args.sizes, args.seeds):
-        todo.append(scenarios.bitbrains(size, seed, traces=traces))
     results = {}
-    for scenario in todo:
+    for scenario in _cost_scenarios(args):
         t0 = time.perf_counter()
         results[scenario.name] = balance_scenario(
             scenario, **({'aggressiveness': args.aggressiveness}

@@ -374,22 +374,18 @@ def test_balance_flattens_a_healthy_cluster_through_watcher():
     # nothing overloaded: relief plans nothing, the opt-in balance moves
     # one VM from the busiest host to the idle one; Watcher validates the
     # balance indicators against our goal's efficacy specification
-    k = cl.Cluster()
-    for h in ('h0', 'h1', 'h2'):
-        k.host(h)
-    for i in range(3):
-        k.vm('v%d' % i, 'h0', cpu=0.5)
-    k.vm('w', 'h1', cpu=0.9)
-    _, off, moved_off = run_checked(k)
-    assert moved_off == {}
-    k = cl.Cluster()
-    for h in ('h0', 'h1', 'h2'):
-        k.host(h)
-    for i in range(3):
-        k.vm('v%d' % i, 'h0', cpu=0.5)
-    k.vm('w', 'h1', cpu=0.9)
+    def cluster():
+        k = cl.Cluster()
+        for h in ('h0', 'h1', 'h2'):
+            k.host(h)
+        for i in range(3):
+            k.vm('v%d' % i, 'h0', cpu=0.5)
+        k.vm('w', 'h1', cpu=0.9)
+        return k
+
+    assert run_checked(cluster())[2] == {}
     strategy, solution, moved = run_checked(
-        k, balance=True, metrics=['instance_cpu_usage'],
+        cluster(), balance=True, metrics=['instance_cpu_usage'],
         weights={'instance_cpu_usage_weight': 1.0})
     assert list(moved.values()) == ['h2']
     indicators = {i.name: i.value for i in solution.efficacy_indicators}
