@@ -52,7 +52,11 @@ INDICATORS = (
     ('predicted_transferred_data',
      'Predicted memory data sent by all migrations', 'MiB', 'number',
      False),
-    # only with the audit parameter balance
+)
+
+
+#: only with the audit parameter ``balance`` (see ``core.plan.efficacy``).
+BALANCE_INDICATORS = (
     ('balance_spread_before',
      'Load spread before the plan: the weighted standard deviation of '
      'host loads over the audit metrics, as a fraction of host capacity',
@@ -90,7 +94,8 @@ class _Indicator(indicators.IndicatorSpecification):
 class InformedWorkloadBalancingSpec(efficacy_base.EfficacySpecification):
 
     def get_indicators_specifications(self):
-        return [_Indicator(*spec) for spec in INDICATORS]
+        return [_Indicator(*spec)
+                for spec in INDICATORS + BALANCE_INDICATORS]
 
     def get_global_efficacy_indicator(self, indicators_map=None):
         ratio = 0.0
