@@ -30,10 +30,15 @@ a function that can be called and tested alone:
    short then try room-making chains (:func:`make_rooms`, ``rooms``):
    a set-aside instance goes where up to ``room_making_moves`` instances
    of a cooler host leave first, its move waiting for theirs;
-5. :func:`order` -- the paper's order with capacity and anti-affinity
-   dependencies (3.3-3.4);
-6. :func:`schedule` -- lanes and a predicted timeline;
-7. :func:`assemble` -- the plan with a reason per move, the loads after,
+5. :func:`balance` -- only with the audit's ``balance``: further moves
+   from the most to the least loaded hosts, each kept when the spread it
+   removes is worth its cost (``balance``), in the same ledger after the
+   relief moves;
+6. :func:`order` -- the paper's order with capacity and anti-affinity
+   dependencies (3.3-3.4), every relief move ranked before every balance
+   move;
+7. :func:`schedule` -- lanes and a predicted timeline;
+8. :func:`assemble` -- the plan with a reason per move, the loads after,
    every host left overloaded with its reason and kind
    (:func:`left_reasons`), and every checker run on it
    (``checks.verify``).
@@ -51,6 +56,7 @@ import dataclasses
 import logging
 import typing
 
+from watcher_informed.core import balance as balance_mod
 from watcher_informed.core import checks
 from watcher_informed.core import classify as classify_mod
 from watcher_informed.core import constraints
@@ -465,12 +471,57 @@ def make_rooms(snapshot, p, profiles, demand, hot_hosts, priced, groups_of,
     return chains
 
 
-# -- 5. order -----------------------------------------------------------
+# -- 5. balance (opt-in) -----------------------------------------------
+def balance(snapshot, p, profiles, placed, groups_of, ledger):
+    """Balance moves after relief (``balance``), in the working ledger.
+
+    ``ledger`` holds the relief moves; instances relief moved or set
+    aside do not move again, and the balance shares ``max_migrations``.
+    """
+    skip = dict(placed.not_moved)
+    skip.update(dict.fromkeys(placed.destinations, 'relief'))
+    return balance_mod.balance(
+        snapshot, p, profiles, ledger, groups_of, skip,
+        p.max_migrations - len(placed.destinations),
+        {d.source for d in placed.destinations.values()})
+
+
+def with_balance(placed, priced, balanced):
+    """``placed`` and ``priced`` with the balance moves added."""
+    destinations = dict(placed.destinations)
+    costs = dict(priced.costs)
+    for m in balanced.moves:
+        destinations[m.uuid] = place.Destination(m.uuid, m.source, m.dest,
+                                                 0.0, m.why_host)
+        costs[m.uuid] = m.migration
+    return (dataclasses.replace(placed, destinations=destinations),
+            dataclasses.replace(priced, costs=costs))
+
+
+class _ReliefFirst:
+    """An order key ranking every relief move before the balance moves."""
+
+    def __init__(self, key, later):
+        self.key = key
+        self.later = frozenset(later)
+
+    def __call__(self, move):
+        return (move.uuid in self.later,) + tuple(self.key(move))
+
+    def why(self, move):
+        why = self.key.why(move)
+        if move.uuid in self.later:
+            why = 'after the relief moves; ' + why
+        return why
+
+
+# -- 6. order -----------------------------------------------------------
 def order(snapshot, profiles, priced, placed, groups_of, ledger=None,
-          p=None):
+          p=None, later=()):
     """The paper's order with its dependencies (``sequence``).
 
-    ``ledger`` is the cluster state before any move.
+    ``ledger`` is the cluster state before any move; the moves of
+    ``later`` (balance moves) rank after every other move.
     """
     insts = snapshot.instance_by_uuid
     costs = dict(priced.costs)
@@ -482,19 +533,21 @@ def order(snapshot, profiles, priced, placed, groups_of, ledger=None,
     # the order follows from the predicted effect of each move on the
     # others (schedule.LinkPriority: link, section 3.3 interference)
     key = schedule_mod.link_priority(snapshot, moves, profiles, p)
+    if later:
+        key = _ReliefFirst(key, later)
     return sequence.order_moves(snapshot, moves, groups_of,
                                 safe_order=list(placed.destinations),
                                 ledger=ledger, key=key,
                                 after=placed.after), key
 
 
-# -- 6. schedule --------------------------------------------------------
+# -- 7. schedule --------------------------------------------------------
 def schedule(snapshot, profiles, p, ordering):
     """Lanes and predicted timeline (``schedule``)."""
     return schedule_mod.schedule(ordering, snapshot, profiles, p)
 
 
-# -- 7. assemble --------------------------------------------------------
+# -- 8. assemble --------------------------------------------------------
 def _position_reason(move, ordering, slot, key):
     why = key.why(move)
     waits = ordering.deps[move.uuid]
@@ -569,11 +622,14 @@ def left_reasons(still, hot_hosts, priced, placed, not_moved, moves, p):
 
 
 def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
-             placed, ordering, slots, ledger=None, priced=None, key=None):
+             placed, ordering, slots, ledger=None, priced=None, key=None,
+             balanced=None):
     """The :class:`~watcher_informed.core.plan.Plan`, verified."""
     not_moved = dict(placed.not_moved)
     not_moved.update(ordering.dropped)
     why_vm = _selection_reasons(placed.selections, hot_hosts, p, placed)
+    if balanced is not None:
+        why_vm.update((m.uuid, m.why) for m in balanced.moves)
     insts = snapshot.instance_by_uuid
     planned = []
     for step, move in enumerate(ordering.order, 1):
@@ -600,7 +656,23 @@ def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
     result = plan_mod.Plan(tuple(planned), profiles, tuple(hot_hosts),
                            not_moved, loads_before, loads_after, still,
                            len(snapshot.instances), left, kinds)
+    if balanced is not None:
+        result = dataclasses.replace(result, balance=_report(
+            result, balanced, ordering, p))
     return checks.verify(snapshot, result, p, ledger)
+
+
+def _report(result, balanced, ordering, p):
+    """The balance part of the plan's efficacy (``plan.BalanceReport``)."""
+    kept = {m.uuid for m in ordering.order}
+    moves = tuple(m for m in balanced.moves if m.uuid in kept)
+    return plan_mod.BalanceReport(
+        spread_before=balance_mod.spread(result.loads_before, p),
+        spread_after_relief=balanced.spread_start,
+        spread_after=balance_mod.spread(result.loads_after, p),
+        moves=tuple(m.uuid for m in moves),
+        tenant_cost=sum(m.cost for m in moves),
+        stopped=balanced.stopped)
 
 
 def build_plan(snapshot, p):
@@ -614,10 +686,17 @@ def build_plan(snapshot, p):
     ledger = ledger_mod.Ledger(snapshot, p, demand, profiles)
     placed = select_and_place(snapshot, p, profiles, demand, hot_hosts,
                               priced, groups_of, ledger)
+    balanced = None
+    if p.balance:
+        balanced = balance(snapshot, p, profiles, placed, groups_of, ledger)
     # back to the state before any move, exactly (the ledger's undo)
     ledger.rollback(0)
+    later = ()
+    if balanced is not None:
+        placed, priced = with_balance(placed, priced, balanced)
+        later = [m.uuid for m in balanced.moves]
     ordering, key = order(snapshot, profiles, priced, placed, groups_of,
-                          ledger, p)
+                          ledger, p, later)
     slots = schedule(snapshot, profiles, p, ordering)
     return assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
-                    placed, ordering, slots, ledger, priced, key)
+                    placed, ordering, slots, ledger, priced, key, balanced)

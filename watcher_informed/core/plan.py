@@ -72,6 +72,22 @@ class PlannedMove:
 
 
 @dataclasses.dataclass(frozen=True)
+class BalanceReport:
+    """What the opt-in balance stage did (``balance``), for efficacy."""
+
+    #: weighted load spread (the audit's ``metrics`` and ``weights``):
+    #: before the plan, once the relief moves are done, after the plan.
+    spread_before: float
+    spread_after_relief: float
+    spread_after: float
+    #: uuids of the balance moves kept in the plan.
+    moves: typing.Tuple[str, ...]
+    #: what their tenants lose, core-seconds (``gate.move_cost``).
+    tenant_cost: float
+    stopped: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     """Result of one run of the core pipeline."""
 
@@ -88,6 +104,8 @@ class Plan:
     #: ``{host: kind}`` (:data:`LEFT_KINDS`) for the same hosts.
     left_kinds: typing.Mapping[str, str] = dataclasses.field(
         default_factory=dict)
+    #: the balance stage's report; ``None`` when ``balance`` is off.
+    balance: typing.Optional[BalanceReport] = None
 
     def final_placement(self, snapshot):
         placement = snapshot.placement()
@@ -128,11 +146,14 @@ def left_summary(plan, limit=None):
 
 
 def efficacy(plan):
-    """Efficacy indicator values of ``plan`` (names match our goal)."""
+    """Efficacy indicator values of ``plan`` (names match our goal).
+
+    The ``balance_*`` indicators are there only when ``balance`` is on.
+    """
     moves = plan.moves
-    left = {name: len(left_hosts(plan, kind))
-            for kind, name, _ in LEFT_KINDS}
-    return dict(left, **{
+    out = {name: len(left_hosts(plan, kind))
+           for kind, name, _ in LEFT_KINDS}
+    out.update({
         'instance_migrations_count': len(moves),
         'instances_count': plan.instances_count,
         'standard_deviation_before_audit': round(_sd(plan.loads_before), 6),
@@ -147,3 +168,17 @@ def efficacy(plan):
         'predicted_transferred_data': round(
             sum(m.sent_mib for m in moves), 1),
     })
+    report = plan.balance
+    if report is not None:
+        mine = set(report.moves)
+        out.update({
+            'balance_spread_before': round(report.spread_before, 6),
+            'balance_spread_after_relief': round(
+                report.spread_after_relief, 6),
+            'balance_spread_after': round(report.spread_after, 6),
+            'balance_migrations_count': len(report.moves),
+            'balance_migration_time_sum': round(
+                sum(m.time_s for m in moves if m.uuid in mine), 3),
+            'balance_tenant_cost': round(report.tenant_cost, 3),
+        })
+    return out

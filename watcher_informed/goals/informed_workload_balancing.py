@@ -61,6 +61,31 @@ INDICATORS = (
           for _, name, description in plan_mod.LEFT_KINDS)
 
 
+#: only with the audit parameter ``balance`` (see ``core.plan.efficacy``).
+BALANCE_INDICATORS = (
+    ('balance_spread_before',
+     'Load spread before the plan: the weighted standard deviation of '
+     'host loads over the audit metrics, as a fraction of host capacity',
+     None, 'number', False),
+    ('balance_spread_after_relief',
+     'Load spread once the moves relieving overloaded hosts are done, as '
+     'a fraction of host capacity', None, 'number', False),
+    ('balance_spread_after',
+     'Load spread after the plan, as a fraction of host capacity', None,
+     'number', False),
+    ('balance_migrations_count',
+     'Live migrations planned to balance the load, after the relief',
+     None, 'integer', False),
+    ('balance_migration_time_sum',
+     'Predicted sum of the balance live migration times', 's', 'number',
+     False),
+    ('balance_tenant_cost',
+     'What the tenants of the balance migrations lose: busy cores times '
+     'seconds of slowdown and downtime, as the cost-benefit gate prices '
+     'it', 'core-s', 'number', False),
+)
+
+
 class _Indicator(indicators.IndicatorSpecification):
     def __init__(self, name, description, unit, kind, required):
         super().__init__(name=name, description=description, unit=unit,
@@ -75,7 +100,8 @@ class _Indicator(indicators.IndicatorSpecification):
 class InformedWorkloadBalancingSpec(efficacy_base.EfficacySpecification):
 
     def get_indicators_specifications(self):
-        return [_Indicator(*spec) for spec in INDICATORS]
+        return [_Indicator(*spec)
+                for spec in INDICATORS + BALANCE_INDICATORS]
 
     def get_global_efficacy_indicator(self, indicators_map=None):
         ratio = 0.0
