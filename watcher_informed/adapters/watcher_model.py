@@ -19,42 +19,68 @@ adapter never mutates the model and compares elements by uuid only (element
 non-active instances are kept -- they still use room on their host -- and
 flagged so the core never moves them; hosts that are not up and enabled
 are kept as sources and never chosen as destinations.
+
+Elements are oslo versioned objects, whose field descriptor costs about
+2.5 us a read (measured: a third of ``read_model`` at 100,000 instances);
+each element's stored field values are read once from its instance
+dictionary (:func:`_fields`), falling back to the descriptor for a field
+that is not set, so the values are exactly what the descriptor returns.
 """
+
+_UNSET = object()
+
+
+def _fields(element):
+    """``get(name, default)`` over an element's field values.
+
+    Reads oslo.versionedobjects' storage (``_obj_<field>``) directly;
+    a field that is not set goes through the descriptor, as before.
+    """
+    stored = vars(element)
+
+    def get(name, default=None):
+        value = stored.get('_obj_' + name, _UNSET)
+        if value is _UNSET:
+            return getattr(element, name, default)
+        return value
+    return get
 
 from watcher_informed.core import snapshot as snap
 
 
-def _metadata(instance):
-    meta = getattr(instance, 'metadata', None) or {}
+def _metadata(meta):
+    meta = meta or {}
     return {str(k): str(v) for k, v in dict(meta).items()}
 
 
 def host_from_node(node, zones=None):
     """A core :class:`Host` from a Watcher ``ComputeNode``."""
+    get = _fields(node)
     return snap.Host(
-        name=node.hostname, uuid=node.uuid,
-        vcpus=float(node.vcpus), ram_mb=float(node.memory),
-        disk_gb=float(node.disk),
-        vcpu_reserved=float(node.vcpu_reserved or 0),
-        ram_reserved_mb=float(node.memory_mb_reserved or 0),
-        disk_reserved_gb=float(node.disk_gb_reserved or 0),
-        vcpu_ratio=float(node.vcpu_ratio or 1.0),
-        ram_ratio=float(node.memory_ratio or 1.0),
-        disk_ratio=float(node.disk_ratio or 1.0),
-        up=node.state == 'up', enabled=node.status == 'enabled',
-        az=(zones or {}).get(node.hostname))
+        name=get('hostname'), uuid=get('uuid'),
+        vcpus=float(get('vcpus')), ram_mb=float(get('memory')),
+        disk_gb=float(get('disk')),
+        vcpu_reserved=float(get('vcpu_reserved') or 0),
+        ram_reserved_mb=float(get('memory_mb_reserved') or 0),
+        disk_reserved_gb=float(get('disk_gb_reserved') or 0),
+        vcpu_ratio=float(get('vcpu_ratio') or 1.0),
+        ram_ratio=float(get('memory_ratio') or 1.0),
+        disk_ratio=float(get('disk_ratio') or 1.0),
+        up=get('state') == 'up', enabled=get('status') == 'enabled',
+        az=(zones or {}).get(get('hostname')))
 
 
 def instance_from_element(instance, host_name):
     """A core :class:`Instance` from a Watcher ``Instance`` element."""
+    get = _fields(instance)
     return snap.Instance(
-        uuid=instance.uuid, host=host_name, name=instance.name or '',
-        vcpus=float(instance.vcpus), ram_mb=float(instance.memory),
-        disk_gb=float(instance.disk or 0), state=instance.state,
-        locked=bool(instance.locked),
-        excluded=bool(getattr(instance, 'watcher_exclude', False)),
-        metadata=_metadata(instance),
-        pinned_az=getattr(instance, 'pinned_az', None) or None)
+        uuid=get('uuid'), host=host_name, name=get('name') or '',
+        vcpus=float(get('vcpus')), ram_mb=float(get('memory')),
+        disk_gb=float(get('disk') or 0), state=get('state'),
+        locked=bool(get('locked')),
+        excluded=bool(get('watcher_exclude', False)),
+        metadata=_metadata(get('metadata', None)),
+        pinned_az=get('pinned_az', None) or None)
 
 
 def read_model(model, zones=None):
@@ -63,11 +89,13 @@ def read_model(model, zones=None):
     nodes = sorted(model.get_all_compute_nodes().values(),
                    key=lambda n: n.hostname)
     for node in nodes:
-        hosts.append(host_from_node(node, zones))
+        host = host_from_node(node, zones)
+        hosts.append(host)
         for inst in sorted(model.get_node_instances(node),
-                           key=lambda i: i.uuid):
-            instances.append(instance_from_element(inst, node.hostname))
-            elements[inst.uuid] = inst
+                           key=lambda i: _fields(i)('uuid')):
+            core = instance_from_element(inst, host.name)
+            instances.append(core)
+            elements[core.uuid] = inst
     return tuple(hosts), tuple(instances), elements
 
 

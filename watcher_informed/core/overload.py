@@ -154,6 +154,11 @@ def planned_column(snapshot, metric):
     col = usage_mod.column(snapshot, metric)
     if not snapshot.forecast:
         return col
+    table = getattr(snapshot.forecast, 'column', None)
+    if table is not None:
+        # a demand.ForecastTable: the whole metric at once
+        planned = table(metric, [i.uuid for i in snapshot.instances])
+        return np.where(np.isnan(planned), col, planned)
     col = np.array(col, dtype=float)
     for k, inst in enumerate(snapshot.instances):
         forecast = snapshot.forecast.get(inst.uuid)

@@ -118,22 +118,21 @@ class InMemoryMetrics(base.MetricsReader):
         ``None`` when the metric holds real series (then
         :meth:`read_series` answers).  One sample at ``now`` lands in the
         last step; missing and bad values are NaN, as ``matrix`` leaves
-        them out.
+        them out.  Only that newest step is returned (an ``(n, 1)``
+        matrix): every older step would be empty, and the estimators
+        give the same answer without them (``read_forecast``).
         """
         current = self._current.get(metric)
         if current is None:
             return None
         self.queries += 1
-        last = np.array([np.nan if current.get(i.uuid) is None
-                         else current[i.uuid] for i in instances],
-                        dtype=float)
+        get = current.get
+        last = np.array([get(i.uuid) for i in instances], dtype=float)
         with np.errstate(invalid='ignore'):
             bad = ~np.isfinite(last) | (last < 0) | \
                 (last > snap.MAX_READING)
         last[bad] = np.nan
-        out = np.full((len(instances), steps), np.nan)
-        out[:, steps - 1] = last
-        return out
+        return last.reshape(len(instances), 1)
 
     def read_series(self, metric, instances, window):
         self.queries += 1
