@@ -27,6 +27,8 @@ dictionary (:func:`_fields`), falling back to the descriptor for a field
 that is not set, so the values are exactly what the descriptor returns.
 """
 
+from watcher_informed.core import snapshot as snap
+
 _UNSET = object()
 
 
@@ -44,8 +46,6 @@ def _fields(element):
             return getattr(element, name, default)
         return value
     return get
-
-from watcher_informed.core import snapshot as snap
 
 
 def _metadata(meta):

@@ -376,8 +376,11 @@ class ForecastTable(collections.abc.Mapping):
         return np.where(idx >= 0, col[idx] if len(col) else np.nan, np.nan)
 
     def without(self, unknown):
-        """A copy without the estimates where ``unknown[metric]`` (a bool
-        array over :attr:`uuids`) is true."""
+        """A copy without some estimates.
+
+        ``unknown`` maps a metric to a bool array over :attr:`uuids`:
+        where it is true, that metric's estimate is dropped.
+        """
         values, spread = {}, {}
         for metric, col in self.values.items():
             drop = unknown.get(metric)

@@ -170,11 +170,14 @@ def test_the_parameter_table_declares_the_estimators_and_the_default():
 
 @pytest.mark.parametrize('method', demand.ESTIMATORS)
 def test_the_newest_steps_alone_give_the_same_estimate(method):
-    """A reader may answer only its newest step when the older ones have
-    no samples (``InMemoryMetrics.read_grid``): the same estimate and
-    spread as the full grid, exactly, for every estimator; whole newest
-    hours give them up to rounding (a partial older hour would not: it
-    counts as an hour in the full grid and is dropped when alone)."""
+    """Empty older steps change no estimate.
+
+    A reader may answer only its newest step when the older ones have no
+    samples (``InMemoryMetrics.read_grid``): the same estimate and spread
+    as the full grid, exactly, for every estimator; whole newest hours
+    give them up to rounding (a partial older hour would not: it counts
+    as an hour in the full grid and is dropped when alone).
+    """
     rng = np.random.default_rng(7)
     newest = rng.uniform(0.0, 2.0, (40, 24))
     newest[3] = np.nan

@@ -18,9 +18,10 @@ call per metric over ``demand_history`` seconds, aligns the answers on the
 granularity grid and hands them to the pure estimator
 (:func:`watcher_informed.core.demand.forecasts`); it returns a
 :class:`~watcher_informed.core.demand.ForecastTable` (``{uuid:
-Forecast}``, arrays inside) for ``Snapshot.forecast``.  A metric is estimated only for
-instances whose classification window has a value for it (stale, NaN or
-missing data in the last ``period`` is never replaced by older history).
+Forecast}``, arrays inside) for ``Snapshot.forecast``.  A metric is
+estimated only for instances whose classification window has a value
+for it (stale, NaN or missing data in the last ``period`` is never
+replaced by older history).
 :func:`read_host_usage` reads the hosts' own CPU and RAM meters
 (:meth:`~.base.MetricsReader.read_hosts`, one call per metric) into
 ``{host: Usage}`` for ``Snapshot.host_usage``.  Both raise
