@@ -49,7 +49,8 @@ def _fields(element):
 
 
 def _metadata(meta):
-    meta = meta or {}
+    if not meta:
+        return {}
     return {str(k): str(v) for k, v in dict(meta).items()}
 
 

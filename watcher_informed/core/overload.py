@@ -342,6 +342,12 @@ def host_loads(snapshot, p, placement=None, demand=None):
             for h, row in zip(snapshot.hosts, fractions)}
 
 
+def as_demands(demand, snapshot):
+    """``demand`` as :class:`Demands` (a ``{uuid: dict}`` is converted)."""
+    return demand if isinstance(demand, Demands) else \
+        _table(demand, snapshot)
+
+
 def _table(demand, snapshot):
     """A :class:`Demands` holding the values of a ``{uuid: dict}``."""
     table = Demands.__new__(Demands)
