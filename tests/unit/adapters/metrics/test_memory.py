@@ -106,3 +106,22 @@ def test_grid_equals_the_matrix_of_the_series(values):
     assert grid.shape[0] == 3 and 1 <= cols <= 12
     np.testing.assert_array_equal(grid, full[:, 12 - cols:])
     assert np.isnan(full[:, :12 - cols]).all()
+
+
+@pytest.mark.parametrize('now', [0.0, 7200.0])
+def test_one_sample_at_now_is_read_as_arrays_like_any_series(now):
+    """Series of one sample at ``now`` (a scenario file's constant
+    values) take the array path and answer what the general path does."""
+    import numpy as np
+    series = {'cpu': {'a': [(now, 0.5)], 'b': [(now, float('nan'))],
+                      'c': [(now, -1.0)], 'd': [(now, None)]},
+              'ram': {'a': [(now - 60, 10.0)], 'b': [(now, 5.0)]}}
+    store = memory.InMemoryMetrics(series, now)
+    insts = [types.SimpleNamespace(uuid=u) for u in 'abcde']
+    window = base.Window(period_s=3600, granularity_s=300)
+    assert set(store._current) == {'cpu'}     # ram has an older sample
+    for metric in ('cpu', 'ram'):
+        got = store.read_values(metric, insts, window)
+        want = base.MetricsReader.read_values(store, metric, insts, window)
+        np.testing.assert_array_equal(got[0], want[0])
+        assert got[1] == want[1]
