@@ -19,6 +19,8 @@
     python -m bench.run cost [--sizes 8 20] [--seeds 1 2 3] [--before DIR]
     python -m bench.run nexthour [--sizes 8 20 50] [--seeds 1 2 3]
     python -m bench.run cli [--sizes 500x10000 5000x100000]
+    python -m bench.run section33 [--orders 200]
+    python -m bench.run rooms [--sizes 8 20 50] [--seeds 1 2 3 4 5]
 
 Every contender plans on the *seen* metrics of a scenario; every plan is
 executed by the simulator on the *true* parameters (bench/scenarios.py).
@@ -573,6 +575,27 @@ def cmd_nexthour(args):
     return results
 
 
+def cmd_section33(args):
+    """The paper's section 3.3 experiment, planned (bench/section33.py)."""
+    from bench import section33
+    rows = section33.run(orders=args.orders)
+    print(section33.table(rows))
+    OUT.mkdir(exist_ok=True)
+    (OUT / 'section33.json').write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+def cmd_rooms(args):
+    """Room-making on memory- and vCPU-full clusters (bench/rooms.py)."""
+    from bench import rooms
+    results = rooms.run(args.sizes, args.seeds,
+                        log=lambda line: print(line, file=sys.stderr))
+    print(rooms.table(results))
+    OUT.mkdir(exist_ok=True)
+    (OUT / 'rooms.json').write_text(json.dumps(results, indent=1))
+    return results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m bench.run')
     sub = parser.add_subparsers(dest='command', required=True)
@@ -607,6 +630,12 @@ def main(argv=None):
     n.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
     n.add_argument('--history', type=int, default=None,
                    help='demand_history in seconds (default 25 hours)')
+    s33 = sub.add_parser('section33')
+    s33.add_argument('--orders', type=int, default=200,
+                     help='random sequences compared on the mixed scenario')
+    ro = sub.add_parser('rooms')
+    ro.add_argument('--sizes', type=int, nargs='+', default=[8, 20, 50])
+    ro.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3, 4, 5])
     c = sub.add_parser('cli')
     c.add_argument('--sizes', nargs='+',
                    default=['500x10000', '5000x100000'])
@@ -631,6 +660,10 @@ def main(argv=None):
         cmd_nexthour(args)
     elif args.command == 'cli':
         cmd_cli(args)
+    elif args.command == 'section33':
+        cmd_section33(args)
+    elif args.command == 'rooms':
+        cmd_rooms(args)
     else:
         _scale_one(args.contender, args.hosts, args.vms)
 

@@ -38,7 +38,11 @@ INDICATORS = (
     'standard_deviation_before_audit', 'standard_deviation_after_audit',
     'overloaded_hosts_before', 'overloaded_hosts_after',
     'predicted_makespan', 'predicted_migration_time_sum',
-    'predicted_total_downtime', 'predicted_transferred_data')
+    'predicted_total_downtime', 'predicted_transferred_data',
+    'overloaded_hosts_left_not_worth_it',
+    'overloaded_hosts_left_max_migrations',
+    'overloaded_hosts_left_no_destination', 'overloaded_hosts_left_rules',
+    'overloaded_hosts_left_other')
 GLOBAL = ('live_migrations_count', 'overloaded_hosts_relieved')
 
 MIGRATE_SCHEMA = migration.Migrate(config=None).schema
@@ -77,6 +81,10 @@ def check_solution(cluster, strategy, solution, before):
     assert set(indicators) == set(INDICATORS)
     assert indicators['instance_migrations_count'] == len(moved)
     assert indicators['instances_count'] == len(before)
+    # every host left overloaded counts under exactly one reason
+    assert sum(v for n, v in indicators.items()
+               if n.startswith('overloaded_hosts_left_')) == \
+        indicators['overloaded_hosts_after']
     glob = {i.name: i.value for i in solution.global_efficacy}
     assert set(glob) == set(GLOBAL)
     assert glob['live_migrations_count'] == pytest.approx(

@@ -188,6 +188,13 @@ TABLE = (
     _p('max_migrations', 'integer', 50, AUDIT, CORE,
        'Most live migrations one audit may plan.', minimum=0,
        maximum=10000),
+    _p('room_making_moves', 'integer', 2, AUDIT, CORE,
+       'Most instances that may first leave a host that is not overloaded '
+       'to make room there for an instance that must leave an overloaded '
+       'host and fits nowhere else. They go to hosts that are not '
+       'overloaded and stay under their target, count against '
+       'max_migrations, and the move waits for them. 0 never makes room.',
+       minimum=0, maximum=3),
     _p('migration_bandwidth', 'number', 1250, AUDIT, CORE,
        'Bandwidth of one live migration in MiB/s, used to predict '
        'migration time, downtime and data sent (1250 MiB/s is 10 '

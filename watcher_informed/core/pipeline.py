@@ -23,14 +23,20 @@ a function that can be called and tested alone:
    what each migration costs (pre-copy model);
 4. :func:`select_and_place` -- which instances leave each hot host
    (section 3.1) and where each goes (3.2), in rounds: an instance that
-   has no feasible destination is set aside with its reason, and only the
-   hosts it came from select more instances, for what they must still
-   shed; the ledger keeps every earlier placement across rounds;
+   has no feasible destination is set aside with its reason, and every
+   host not yet relieved (it lost an instance, or the migration budget
+   left it short) selects more instances, for what it must still shed;
+   the ledger keeps every earlier placement across rounds.  Hosts still
+   short then try room-making chains (:func:`make_rooms`, ``rooms``):
+   a set-aside instance goes where up to ``room_making_moves`` instances
+   of a cooler host leave first, its move waiting for theirs;
 5. :func:`order` -- the paper's order with capacity and anti-affinity
    dependencies (3.3-3.4);
 6. :func:`schedule` -- lanes and a predicted timeline;
 7. :func:`assemble` -- the plan with a reason per move, the loads after,
-   and every checker run on it (``checks.verify``).
+   every host left overloaded with its reason and kind
+   (:func:`left_reasons`), and every checker run on it
+   (``checks.verify``).
 
 A set's cost includes the slowdown its moves suffer from the
 memory-dirtying and web-server instances still on the host when they run
@@ -54,6 +60,7 @@ from watcher_informed.core import ledger as ledger_mod
 from watcher_informed.core import overload
 from watcher_informed.core import place
 from watcher_informed.core import plan as plan_mod
+from watcher_informed.core import rooms as rooms_mod
 from watcher_informed.core import rules
 from watcher_informed.core import schedule as schedule_mod
 from watcher_informed.core import select
@@ -155,12 +162,17 @@ def _set_cost(host_classes, p):
     return cost
 
 
-def _gate(sel, hot, snapshot, p, costs):
-    """Cost-benefit verdict on a host's selection (``gate.judge``)."""
+def _gate(sel, hot, snapshot, p, costs, extra=()):
+    """Cost-benefit verdict on a host's selection (``gate.judge``).
+
+    ``extra`` are the core-second prices of the room-making moves its
+    instances need (``rooms``): they cost tenants, relieve nothing.
+    """
     insts = snapshot.instance_by_uuid
     host = snapshot.host_by_name[hot.name]
     prices = [gate.move_cost(insts[c.uuid], snapshot.usage_of(c.uuid),
                              c.cls, costs[c.uuid]) for c in sel.chosen]
+    prices += list(extra)
     return gate.judge(host, hot.load, [c.demand for c in sel.chosen],
                       prices, p, p.horizon, p.aggressiveness)
 
@@ -212,6 +224,20 @@ class Placed:
     gated: typing.Dict[str, gate.Verdict]
     not_moved: typing.Dict[str, str]
     rounds: int
+    #: ``{uuid: room-making chain}`` of moves that waited for room.
+    chains: typing.Dict[str, rooms_mod.Chain] = dataclasses.field(
+        default_factory=dict)
+
+    @property
+    def room_moves(self):
+        """``{room move uuid: (uuid it makes room for, chain)}``."""
+        return {d.uuid: (u, c) for u, c in self.chains.items()
+                for d in c.room}
+
+    @property
+    def after(self):
+        """``{uuid: room moves it waits for}`` (``sequence``)."""
+        return {u: c.uuids for u, c in self.chains.items()}
 
 
 def _rest(hot, placed_here):
@@ -264,17 +290,28 @@ def _keep_going(hot, choice, destinations, priced, profiles, p, demand,
                    verdict), [c.uuid for c in new]
 
 
+def _unrelieved(hot, choice, destinations):
+    """Whether ``hot`` still has to shed more than its placed choice."""
+    if choice.verdict is not None and not choice.verdict.keep:
+        return False
+    placed_here = [c for c in choice.selection.chosen
+                   if c.uuid in destinations]
+    return bool(_rest(hot, placed_here))
+
+
 def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
                      groups_of, ledger):
-    """Select and place; keep going where an instance found no room.
+    """Select and place; keep going while a host is not relieved.
 
     Round 1 selects for every hot host and places every choice.  An
     instance with no feasible destination is set aside with its reason;
-    only the hosts it came from are selected again, for what they must
-    still shed, and only the new instances are placed -- into the same
-    ledger, which keeps every earlier placement.  Rounds stop when every
-    choice is placed, nothing more can be selected, the migration budget
-    is spent, or after :data:`MAX_ROUNDS`.
+    the hosts it came from, and every host the migration budget left
+    short, are selected again, for what they must still shed, and only
+    the new instances are placed -- into the same ledger, which keeps
+    every earlier placement.  Rounds stop when every host is relieved,
+    nothing more can be selected, the migration budget is spent, or
+    after :data:`MAX_ROUNDS`.  Hosts still short then try room-making
+    chains for their set-aside instances (:func:`make_rooms`).
     """
     excluded = dict(priced.not_moved)
     not_moved = dict(priced.not_moved)
@@ -286,31 +323,43 @@ def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
         chosen, snapshot, profiles, p, demand, groups_of, ledger)
     rounds = 1
     insts = snapshot.instance_by_uuid
-    while unplaced and rounds < MAX_ROUNDS:
-        rounds += 1
+    while rounds < MAX_ROUNDS:
         for uuid, reason in unplaced.items():
             LOG.info('instance %s cannot move: %s', uuid, reason)
             excluded[uuid] = reason
             not_moved[uuid] = reason
-        changed = {insts[u].host for u in unplaced}
         budget = p.max_migrations - len(destinations)
+        # hosts that lost an instance to placement, and hosts the budget
+        # left short that may now have some of it back
+        todo = {insts[u].host for u in unplaced}
+        if budget > 0:
+            todo |= {h.name for h in hot_hosts
+                     if _unrelieved(h, choices[h.name], destinations)}
+        if not todo:
+            break
         more = []
         for hot in hot_hosts:
-            if hot.name not in changed or budget <= 0:
+            if hot.name not in todo or budget <= 0:
                 continue
             choices[hot.name], new = _keep_going(
                 hot, choices[hot.name], destinations, priced, profiles, p,
                 demand, excluded, snapshot, budget)
             budget -= len(new)
             more += new
+        unplaced = {}
         if not more:
             break
+        rounds += 1
         placed, unplaced = place.choose_destinations(
             more, snapshot, profiles, p, demand, groups_of, ledger)
         destinations.update(placed)
     for uuid, reason in unplaced.items():
         excluded[uuid] = reason
         not_moved[uuid] = reason
+    chains = make_rooms(snapshot, p, profiles, demand, hot_hosts, priced,
+                        groups_of, ledger, choices, destinations, excluded)
+    for uuid in chains:
+        not_moved.pop(uuid, None)
     for hot in hot_hosts:
         sel = choices[hot.name].selection
         if any(c.uuid not in destinations for c in sel.chosen):
@@ -325,7 +374,106 @@ def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
             if inst.uuid not in not_moved:
                 not_moved[inst.uuid] = 'not worth it: ' + verdict.why
     selections = [choices[h.name].selection for h in hot_hosts]
-    return Placed(selections, destinations, gated, not_moved, rounds)
+    return Placed(selections, destinations, gated, not_moved, rounds,
+                  chains)
+
+
+def _room_prices(snapshot, profiles, chains):
+    """Core-second prices of the room moves of ``chains``."""
+    insts = snapshot.instance_by_uuid
+    return [gate.move_cost(insts[u], snapshot.usage_of(u), profiles[u].cls,
+                           c) for chain in chains for u, c in
+            sorted(chain.costs.items())]
+
+
+def _prune(hot, chosen, chains, destinations, ledger):
+    """Drop picks a new chain made redundant (most expensive first)."""
+    kept = list(chosen)
+    for c in sorted(chosen, key=lambda c: (-c.cost, c.uuid)):
+        if c.uuid in chains:
+            continue
+        rest = [x for x in kept if x is not c]
+        if select.covers(rest, hot.excess):
+            kept = rest
+            # back where it is: the later decisions only gain room
+            ledger.move(c.uuid, hot.name)
+            del destinations[c.uuid]
+    return kept
+
+
+def make_rooms(snapshot, p, profiles, demand, hot_hosts, priced, groups_of,
+               ledger, choices, destinations, excluded):
+    """Room-making chains for the hosts still short (``rooms``).
+
+    For each host still short after the rounds (worst first), its
+    set-aside instances that found no destination are tried cheapest
+    first: a chain is kept when the host's moves, priced with the room
+    moves, still pass the cost-benefit gate, and within the migration
+    budget.  Picks the new move makes redundant are dropped.  Updates
+    ``choices``, ``destinations`` (room moves first) and ``excluded``;
+    returns ``{uuid: Chain}``.
+    """
+    chains = {}
+    budget = p.max_migrations - len(destinations)
+    if budget < 2 or p.room_making_moves <= 0 or not any(
+            _unrelieved(h, choices[h.name], destinations)
+            for h in hot_hosts):
+        return chains
+    ctx = rooms_mod.Context(snapshot, profiles, p, demand, groups_of,
+                            ledger, schedule_mod.standalone(snapshot, p),
+                            {h.name for h in hot_hosts})
+    for hot in hot_hosts:
+        choice = choices[hot.name]
+        if not _unrelieved(hot, choice, destinations):
+            continue
+        chosen = [c for c in choice.selection.chosen
+                  if c.uuid in destinations]
+        mine = {}
+        waiting = [c for c in _candidates(hot, priced, profiles, p, demand,
+                                          {})
+                   if excluded.get(c.uuid, '').startswith('no destination')]
+        for cand in sorted(waiting, key=lambda c: (c.cost, c.uuid)):
+            rest = _rest(hot, chosen)
+            if not rest or budget < 2:
+                break
+            if not any(cand.demand[d] > 1e-9 for d in rest):
+                continue
+            mark = ledger.mark()
+            chain = rooms_mod.make_room(
+                ctx, cand.uuid, set(destinations),
+                min(p.room_making_moves, budget - 1))
+            if chain is None:
+                continue
+            union = chosen + [cand]
+            verdict = _gate(
+                select.Selection(hot.name, tuple(union), False), hot,
+                snapshot, p, priced.costs,
+                _room_prices(snapshot, profiles,
+                             list(mine.values()) + [chain]))
+            if not verdict.keep:
+                LOG.info('no room made for %s: %s', cand.uuid, verdict.why)
+                ledger.rollback(mark)
+                continue
+            LOG.info('room made for %s on %s by moving %s', cand.uuid,
+                     chain.dest.host, ', '.join(chain.uuids))
+            for d in chain.room:
+                destinations[d.uuid] = d
+            destinations[cand.uuid] = dataclasses.replace(
+                chain.dest, why='%s; after %s leave(s) it to make room'
+                % (chain.dest.why, ', '.join(chain.uuids)))
+            mine[cand.uuid] = chain
+            excluded.pop(cand.uuid, None)
+            before = len(destinations)
+            chosen = _prune(hot, union, mine, destinations, ledger)
+            budget -= 1 + len(chain.room) - (before - len(destinations))
+            sel = select.Selection(
+                hot.name, tuple(sorted(chosen, key=lambda c: c.uuid)),
+                select.covers(chosen, hot.excess))
+            choices[hot.name] = _Choice(sel, _gate(
+                sel, hot, snapshot, p, priced.costs,
+                _room_prices(snapshot, profiles, mine.values())))
+        chains.update(mine)
+    return chains
 
 
 # -- 5. order -----------------------------------------------------------
@@ -336,15 +484,19 @@ def order(snapshot, profiles, priced, placed, groups_of, ledger=None,
     ``ledger`` is the cluster state before any move.
     """
     insts = snapshot.instance_by_uuid
+    costs = dict(priced.costs)
+    for chain in placed.chains.values():
+        costs.update(chain.costs)
     moves = [sequence.Move(u, d.source, d.host, profiles[u].cls,
-                           priced.costs[u].time_s, insts[u].resources)
+                           costs[u].time_s, insts[u].resources)
              for u, d in sorted(placed.destinations.items())]
     # the order follows from the predicted effect of each move on the
     # others (schedule.LinkPriority: link, section 3.3 interference)
     key = schedule_mod.link_priority(snapshot, moves, profiles, p)
     return sequence.order_moves(snapshot, moves, groups_of,
                                 safe_order=list(placed.destinations),
-                                ledger=ledger, key=key), key
+                                ledger=ledger, key=key,
+                                after=placed.after), key
 
 
 # -- 6. schedule --------------------------------------------------------
@@ -364,9 +516,13 @@ def _position_reason(move, ordering, slot, key):
     return why
 
 
-def _selection_reasons(selections, hot_hosts, p):
+def _selection_reasons(selections, hot_hosts, p, placed=None):
     over = {h.name: '/'.join(sorted(h.excess)) for h in hot_hosts}
     reasons = {}
+    for uuid, (waiting, chain) in (placed.room_moves.items()
+                                   if placed is not None else ()):
+        reasons[uuid] = ('makes room on %s for %s, which relieves %s'
+                         % (chain.dest.host, waiting, chain.dest.source))
     for sel in selections:
         for c in sel.chosen:
             reasons[c.uuid] = (
@@ -383,20 +539,24 @@ def _short(reason):
 
 
 def left_reasons(still, hot_hosts, priced, placed, not_moved, moves, p):
-    """``{host: why}`` for every host still overloaded after the plan.
+    """``({host: why}, {host: kind})`` for every host still overloaded.
 
     Never a silent empty plan: the cost-benefit gate, the migration cap,
     instances that may not move (a rule) or found no destination are
-    named, with how many instances each reason held back.
+    named, with how many instances each reason held back.  The kind
+    (``plan.LEFT_KINDS``) is the first that applies: gate, cap, no
+    destination, rule, other.
     """
     hot = {h.name for h in hot_hosts}
-    out = {}
+    out, kinds = {}, {}
     for host in still:
         if host not in hot:
             out[host] = 'was not overloaded before the plan'
+            kinds[host] = 'other'
             continue
         if host in placed.gated:
             out[host] = 'not worth it: ' + placed.gated[host].why
+            kinds[host] = 'not_worth_it'
             continue
         held = collections.Counter(
             _short(not_moved[i.uuid]) for i in priced.on_host[host]
@@ -405,10 +565,18 @@ def left_reasons(still, hot_hosts, priced, placed, not_moved, moves, p):
         if moves >= p.max_migrations:
             parts.insert(0, 'max_migrations (%d) reached'
                          % p.max_migrations)
+            kinds[host] = 'max_migrations'
+        elif any(why.startswith(('no destination', 'dropped'))
+                 for why in held):
+            kinds[host] = 'no_destination'
+        elif held:
+            kinds[host] = 'rule'
+        else:
+            kinds[host] = 'other'
         out[host] = 'partial relief: ' + ('; '.join(parts) or
                                           'no set of movable instances '
                                           'brings it under its target')
-    return out
+    return out, kinds
 
 
 def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
@@ -416,7 +584,7 @@ def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
     """The :class:`~watcher_informed.core.plan.Plan`, verified."""
     not_moved = dict(placed.not_moved)
     not_moved.update(ordering.dropped)
-    why_vm = _selection_reasons(placed.selections, hot_hosts, p)
+    why_vm = _selection_reasons(placed.selections, hot_hosts, p, placed)
     insts = snapshot.instance_by_uuid
     planned = []
     for step, move in enumerate(ordering.order, 1):
@@ -437,11 +605,12 @@ def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
     loads_after = overload.host_loads(snapshot, p, placement, demand)
     still = tuple(sorted(h for h, load in loads_after.items()
                          if overload.over_dims(load, p)))
-    left = left_reasons(still, hot_hosts, priced, placed, not_moved,
-                        len(planned), p) if priced is not None else {}
+    left, kinds = left_reasons(
+        still, hot_hosts, priced, placed, not_moved, len(planned), p) \
+        if priced is not None else ({}, {})
     result = plan_mod.Plan(tuple(planned), profiles, tuple(hot_hosts),
                            not_moved, loads_before, loads_after, still,
-                           len(snapshot.instances), left)
+                           len(snapshot.instances), left, kinds)
     return checks.verify(snapshot, result, p, ledger)
 
 

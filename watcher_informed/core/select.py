@@ -33,9 +33,6 @@ import zlib
 
 import numpy as np
 
-#: randomised greedy restarts tried when the exact search is too large.
-RESTARTS = 8
-
 
 @dataclasses.dataclass(frozen=True)
 class Candidate:
@@ -147,6 +144,10 @@ def _greedy(cands, excess, budget, noise=None):
             if rest and _covers(rest, excess):
                 chosen = rest
     return chosen
+
+
+#: randomised greedy restarts tried when the exact search is too large.
+RESTARTS = 8
 
 
 def _randomised(cands, excess, budget, seed, host, set_cost):

@@ -15,7 +15,10 @@
 Watcher's ``workload_balancing`` goal only knows four indicators and
 rejects unknown ones, so the strategy declares this goal, whose efficacy
 specification adds the predicted cost of the plan (makespan, summed
-migration time, downtime, data sent) and the overloaded host counts.
+migration time, downtime, data sent), the overloaded host counts, and how
+many hosts are left overloaded for each kind of reason
+(``core.plan.LEFT_KINDS``; our planner names the hosts in each of those
+indicators' description).
 Names, descriptions and units are written for Horizon's action-plan page,
 which shows each indicator's name, description, unit and value (a unit of
 ``None`` as ``-``): every quantity names its unit, and no text holds an
@@ -27,6 +30,8 @@ from watcher.decision_engine.goal import base
 from watcher.decision_engine.goal.efficacy import base as efficacy_base
 from watcher.decision_engine.goal.efficacy import indicators
 from watcher.decision_engine.solution import efficacy
+
+from watcher_informed.core import plan as plan_mod
 
 #: (name, description, unit, schema type, required)
 INDICATORS = (
@@ -52,7 +57,8 @@ INDICATORS = (
     ('predicted_transferred_data',
      'Predicted memory data sent by all migrations', 'MiB', 'number',
      False),
-)
+) + tuple((name, description, None, 'integer', False)
+          for _, name, description in plan_mod.LEFT_KINDS)
 
 
 class _Indicator(indicators.IndicatorSpecification):
