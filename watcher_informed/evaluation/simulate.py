@@ -14,8 +14,8 @@
 
 Contract: :func:`simulate` executes a plan -- moves plus the DAG of
 parents -- on a cluster described by its *true* per-instance parameters
-and returns, per migration, start, end, downtime and data sent, and per
-host the CPU load after every completed move.  Pure function of values;
+and returns, per migration, start, end, downtime and data sent, and the
+CPU load of the hosts each completed move changes.  Pure function of values;
 deterministic.
 
 Execution model (what Watcher's applier and Nova do):
@@ -49,9 +49,9 @@ is exact for the model, with no time step.
 The true cluster state -- placement, allocations, loads per host -- is a
 ``core.ledger.Ledger`` of the true snapshot: a completed migration is one
 ``Ledger.move`` (O(1) for its two hosts), the destination claims of the
-running ones are kept beside it, and the per-event load timeline and the
-"relieved" test read the ledger's load rows instead of recomputing every
-host's load from every instance.
+running ones are kept beside it, and the load timeline and the
+"relieved" test read the ledger's rows of the hosts a move changed
+instead of recomputing every host's load from every instance per event.
 
 Truth, not the planner's belief: each instance's first round is its true
 non-zero memory (:class:`Truth`, built by the caller -- the benchmark
@@ -123,6 +123,8 @@ class SimResult:
     relieved_at_s: typing.Optional[float]
     capacity_violations: int
     interference_vm_s: float
+    #: ``(0.0, {host: CPU load})`` of every host, then per event
+    #: ``(time, {host: CPU load})`` of the hosts that event changed
     timeline: typing.Tuple[typing.Tuple[float, typing.Mapping], ...]
     final_loads: typing.Mapping[str, typing.Mapping[str, float]]
 
@@ -457,25 +459,28 @@ def simulate(snapshot, moves, parents, p, setup=None, truths=None,
     truths = truths or truths_from(snapshot, profiles, p)
     ledger = ledger_mod.Ledger(snapshot, p, overload.demands(snapshot))
     sim = _Sim(snapshot, truths, p, setup, moves, parents, ledger)
-    thresholds = np.array([p.thresholds()[d] for d in kinds.DIMS])
+    thresholds = np.array([p.thresholds()[d] for d in kinds.DIMS]) + 1e-12
     cpu = kinds.DIMS.index(kinds.Dim.CPU)
+    # which hosts are overloaded, kept up to date from the ledger's rows
+    # of the two hosts each completed move changes (no recomputation of
+    # every host per event)
+    over = np.any(ledger.load > thresholds, axis=1)
+    changed = []
 
-    def overloaded():
-        # the ledger's loads, updated by each completed move (no
-        # recomputation over every instance per event)
-        return bool(np.any(ledger.load > thresholds + 1e-12))
-
-    def cpu_loads():
-        return dict(zip(ledger.names, ledger.load[:, cpu].tolist()))
-
-    hot = overloaded()
-    relieved = None if hot else 0.0
-    timeline = [(0.0, cpu_loads())]
+    def on_change(h):
+        over[h] = bool(np.any(ledger.load[h] > thresholds))
+        changed.append(h)
+    ledger.listen(on_change)
+    relieved = None if over.any() else 0.0
+    timeline = [(0.0, dict(zip(ledger.names,
+                               ledger.load[:, cpu].tolist())))]
     for t in sim.run():
-        hot = overloaded()
-        timeline.append((t, cpu_loads()))
-        if relieved is None and not hot:
+        timeline.append((t, {ledger.names[h]: float(ledger.load[h, cpu])
+                             for h in changed}))
+        changed.clear()
+        if relieved is None and not over.any():
             relieved = t
+    ledger.unlisten(on_change)
     loads = ledger.loads()
     if len(sim.done) != len(sim.order):
         raise RuntimeError('plan has unreachable moves (cycle or missing '
