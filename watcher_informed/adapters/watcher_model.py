@@ -27,6 +27,8 @@ dictionary (:func:`_fields`), falling back to the descriptor for a field
 that is not set, so the values are exactly what the descriptor returns.
 """
 
+import operator
+
 from watcher_informed.core import snapshot as snap
 
 _UNSET = object()
@@ -71,32 +73,53 @@ def host_from_node(node, zones=None):
         az=(zones or {}).get(get('hostname')))
 
 
+#: the ``Instance`` element fields the core reads, in this order.
+_INSTANCE_FIELDS = ('uuid', 'name', 'vcpus', 'memory', 'disk', 'state',
+                    'locked', 'watcher_exclude', 'metadata', 'pinned_az')
+_STORED = operator.itemgetter(*('_obj_' + f for f in _INSTANCE_FIELDS))
+
+
+def _instance_values(instance):
+    """The :data:`_INSTANCE_FIELDS` of an element, in one lookup."""
+    try:
+        return _STORED(vars(instance))
+    except KeyError:
+        # a field not set: each through the descriptor, as before
+        get = _fields(instance)
+        return tuple(get(name) for name in _INSTANCE_FIELDS)
+
+
+def _instance(values, host_name):
+    (uuid, name, vcpus, memory, disk, state, locked, exclude, metadata,
+     pinned_az) = values
+    return snap.Instance(
+        uuid=uuid, host=host_name, name=name or '',
+        vcpus=float(vcpus), ram_mb=float(memory),
+        disk_gb=float(disk or 0), state=state,
+        locked=bool(locked), excluded=bool(exclude),
+        metadata=_metadata(metadata), pinned_az=pinned_az or None)
+
+
 def instance_from_element(instance, host_name):
     """A core :class:`Instance` from a Watcher ``Instance`` element."""
-    get = _fields(instance)
-    return snap.Instance(
-        uuid=get('uuid'), host=host_name, name=get('name') or '',
-        vcpus=float(get('vcpus')), ram_mb=float(get('memory')),
-        disk_gb=float(get('disk') or 0), state=get('state'),
-        locked=bool(get('locked')),
-        excluded=bool(get('watcher_exclude', False)),
-        metadata=_metadata(get('metadata', None)),
-        pinned_az=get('pinned_az', None) or None)
+    return _instance(_instance_values(instance), host_name)
 
 
 def read_model(model, zones=None):
     """``(hosts, instances, {uuid: watcher Instance element})``."""
     hosts, instances, elements = [], [], {}
     nodes = sorted(model.get_all_compute_nodes().values(),
-                   key=lambda n: n.hostname)
+                   key=lambda n: _fields(n)('hostname'))
     for node in nodes:
         host = host_from_node(node, zones)
         hosts.append(host)
-        for inst in sorted(model.get_node_instances(node),
-                           key=lambda i: _fields(i)('uuid')):
-            core = instance_from_element(inst, host.name)
+        rows = sorted(((_instance_values(e), e)
+                       for e in model.get_node_instances(node)),
+                      key=lambda row: row[0][0])
+        for values, element in rows:
+            core = _instance(values, host.name)
             instances.append(core)
-            elements[core.uuid] = inst
+            elements[core.uuid] = element
     return tuple(hosts), tuple(instances), elements
 
 
