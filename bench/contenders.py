@@ -39,13 +39,14 @@ def informed(snapshot, history=(), now=0.0, **params):
             {u: dict(usage.values) for u, usage in snapshot.usage.items()}),
         history=lambda now, window: tuple(history), now=now)
     strategy = harness.prepare(cloud, params)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     strategy.execute()
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     plan = strategy.informed_plan
     moves = tuple((m.uuid, m.source, m.dest) for m in plan.moves)
     parents = {m.uuid: m.parents for m in plan.moves}
-    result = peers.PeerPlan('informed', moves, parents, elapsed, 1)
+    result = peers.PeerPlan('informed', moves, parents, elapsed, 1, cpu)
     return result, plan, strategy, utils
 
 

@@ -68,6 +68,7 @@ import random  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import types  # noqa: E402
+import typing  # noqa: E402
 import uuid as uuid_mod  # noqa: E402
 
 from watcher.common import context as watcher_context  # noqa: E402
@@ -114,6 +115,9 @@ class PeerPlan:
     plan_time_s: float
     #: number of audits run (the loop counts its final, empty audit)
     audits: int
+    #: the same as :attr:`plan_time_s` in CPU seconds of this process
+    #: (``time.process_time``): less sensitive to a loaded machine
+    plan_cpu_s: typing.Optional[float] = None
 
 
 # --------------------------------------------------------------------------
@@ -475,18 +479,19 @@ def _planner(planner):
 
 
 def run_audit(name, snapshot, planner, params):
-    """One audit: ``(moves, parents, seconds, strategy)``.
+    """One audit: ``(moves, parents, seconds, CPU seconds, strategy)``.
 
     Timed: ``strategy.execute()`` and the planner's DAG build.  Not timed:
     building the model (the collector's job) and validating parameters.
     """
     plan = _planner(planner)
     strategy = prepare(name, snapshot, params)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     solution = strategy.execute()
     parents = plan(solution) if solution.actions else {}
     elapsed = time.perf_counter() - start
-    return solution_moves(solution), parents, elapsed, strategy
+    cpu = time.process_time() - cpu
+    return solution_moves(solution), parents, elapsed, cpu, strategy
 
 
 # --------------------------------------------------------------------------
@@ -522,13 +527,13 @@ def workload_stabilization(snapshot, planner=WS, seed=0, **params):
     state = random.getstate()
     random.seed(seed)
     try:
-        moves, parents, elapsed, _ = run_audit(WS, snapshot, planner,
-                                               params)
+        moves, parents, elapsed, cpu, _ = run_audit(WS, snapshot, planner,
+                                                    params)
     finally:
         random.setstate(state)
     return PeerPlan(name='%s+%s' % (WS, PLANNER_LABELS[planner]),
                     moves=moves, parents=parents, plan_time_s=elapsed,
-                    audits=1)
+                    audits=1, plan_cpu_s=cpu)
 
 
 def workload_balance_loop(snapshot, planner=WEIGHT, max_audits=100,
@@ -557,13 +562,14 @@ def workload_balance_loop(snapshot, planner=WEIGHT, max_audits=100,
     moves = []
     parents = {}
     previous_sinks = ()
-    total = 0.0
+    total = total_cpu = 0.0
     audits = 0
     while audits < max_audits:
-        audit_moves, audit_parents, elapsed, _ = run_audit(
+        audit_moves, audit_parents, elapsed, cpu, _ = run_audit(
             WB, current, planner, params)
         audits += 1
         total += elapsed
+        total_cpu += cpu
         if not audit_moves:
             break
         for vm, _src, _dst in audit_moves:
@@ -577,7 +583,7 @@ def workload_balance_loop(snapshot, planner=WEIGHT, max_audits=100,
         current = snapshot_after(current, audit_moves)
     return PeerPlan(name='%s_loop+%s' % (WB, PLANNER_LABELS[planner]),
                     moves=tuple(moves), parents=parents, plan_time_s=total,
-                    audits=audits)
+                    audits=audits, plan_cpu_s=total_cpu)
 
 
 def snapshot_after(snapshot, moves):

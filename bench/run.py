@@ -270,6 +270,7 @@ def _scale_one(contender, hosts, vms):
     print(json.dumps({'contender': contender, 'hosts': hosts,
                       'vms': len(scenario.seen.instances),
                       'plan_time_s': plan.plan_time_s,
+                      'plan_cpu_s': plan.plan_cpu_s,
                       'moves': len(plan.moves), 'peak_rss_mib': peak / 1024,
                       'rss_before_plan_mib': base / 1024}))
 
@@ -291,12 +292,23 @@ def cmd_scale(args):
                 continue
             rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
             print(rows[-1], file=sys.stderr)
-    lines = ['| hosts x VMs | contender | plan time (s) | moves | '
-             'peak RSS (MiB) |', '|---|---|---|---|---|']
+    lines = ['| hosts x VMs | contender | plan time (s) | plan CPU (s) | '
+             'moves | peak RSS (MiB) |', '|---|---|---|---|---|---|']
     for r in rows:
-        lines.append('| %dx%d | %s | %.2f | %d | %.0f |' % (
+        lines.append('| %dx%d | %s | %.2f | %.2f | %d | %.0f |' % (
             r['hosts'], r['vms'], r['contender'], r['plan_time_s'],
-            r['moves'], r['peak_rss_mib']))
+            r['plan_cpu_s'], r['moves'], r['peak_rss_mib']))
+    ours = {(r['hosts'], r['vms']): r for r in rows
+            if r['contender'] == 'informed'}
+    for r in rows:
+        mine = ours.get((r['hosts'], r['vms']))
+        if r['contender'] != 'informed' and mine:
+            lines.append('\n%dx%d: informed %.0fx faster than %s in CPU '
+                         '(%.0fx in wall time), same run' % (
+                             r['hosts'], r['vms'],
+                             r['plan_cpu_s'] / mine['plan_cpu_s'],
+                             r['contender'],
+                             r['plan_time_s'] / mine['plan_time_s']))
     print('\n'.join(lines))
     OUT.mkdir(exist_ok=True)
     (OUT / 'scale.json').write_text(json.dumps(rows, indent=1))

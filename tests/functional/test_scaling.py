@@ -85,6 +85,22 @@ def _cli(hosts, tmp_path):
                               '--format', 'json']) == 0
 
 
+def _simulate(hosts):
+    """The evaluation simulator on a plan of moves off every hot host."""
+    from watcher_informed.core import params
+    from watcher_informed.evaluation import simulate
+    host_list, insts, values = _cluster(hosts)
+    snapshot = snap.Snapshot(tuple(host_list), tuple(insts),
+                             {u: snap.make_usage(v)
+                              for u, v in values.items()})
+    # the first instance of each hot host to the next cool host
+    moves = tuple((i.uuid, i.host, host_list[h + 1].name)
+                  for h, i in enumerate(insts[::PER_HOST]) if h % 4 == 0)
+    result = simulate.simulate(snapshot, moves, {}, params.Params(),
+                               simulate.Setup(workers=8))
+    assert len(result.moves) == len(moves)
+
+
 def _calls(run):
     profiler = cProfile.Profile()
     profiler.enable()
@@ -93,10 +109,11 @@ def _calls(run):
     return pstats.Stats(profiler).total_calls
 
 
-@pytest.mark.parametrize('path', ['audit', 'cli'])
+@pytest.mark.parametrize('path', ['audit', 'cli', 'simulate'])
 def test_work_grows_linearly(path, tmp_path):
     runs = {'audit': lambda n: (lambda: _audit(n)),
-            'cli': lambda n: (lambda: _cli(n, tmp_path))}[path]
+            'cli': lambda n: (lambda: _cli(n, tmp_path)),
+            'simulate': lambda n: (lambda: _simulate(n))}[path]
     runs(SIZES[0])()   # imports and one-time set-up are not work
     small, large = (_calls(runs(n)) for n in SIZES)
     ratio = large / small

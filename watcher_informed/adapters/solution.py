@@ -153,10 +153,14 @@ def emit(solution, plan, model=None):
         if model is not None else {}
     add = _adder(solution)
     for move in plan.moves:
-        if model is not None:
+        if model is not None and move.source != move.dest:
+            # unmap + map is ModelRoot.migrate_instance without its
+            # ``source == destination`` test, which compares the two
+            # nodes field by field (obj_to_primitive, 1 ms a move); the
+            # names are compared instead
             inst = model.get_instance_by_uuid(move.uuid)
-            model.migrate_instance(inst, nodes[move.source],
-                                   nodes[move.dest])
+            model.unmap_instance(inst, nodes[move.source])
+            model.map_instance(inst, nodes[move.dest])
         add(action_type='migrate', resource_id=move.uuid,
             input_parameters=migrate_input(move))
     solution.set_efficacy_indicators(**plan_mod.efficacy(plan))

@@ -19,55 +19,107 @@ adapter never mutates the model and compares elements by uuid only (element
 non-active instances are kept -- they still use room on their host -- and
 flagged so the core never moves them; hosts that are not up and enabled
 are kept as sources and never chosen as destinations.
+
+Elements are oslo versioned objects, whose field descriptor costs about
+2.5 us a read (measured: a third of ``read_model`` at 100,000 instances);
+each element's stored field values are read once from its instance
+dictionary (:func:`_fields`), falling back to the descriptor for a field
+that is not set, so the values are exactly what the descriptor returns.
 """
+
+import operator
 
 from watcher_informed.core import snapshot as snap
 
+_UNSET = object()
 
-def _metadata(instance):
-    meta = getattr(instance, 'metadata', None) or {}
+
+def _fields(element):
+    """``get(name, default)`` over an element's field values.
+
+    Reads oslo.versionedobjects' storage (``_obj_<field>``) directly;
+    a field that is not set goes through the descriptor, as before.
+    """
+    stored = vars(element)
+
+    def get(name, default=None):
+        value = stored.get('_obj_' + name, _UNSET)
+        if value is _UNSET:
+            return getattr(element, name, default)
+        return value
+    return get
+
+
+def _metadata(meta):
+    if not meta:
+        return {}
     return {str(k): str(v) for k, v in dict(meta).items()}
 
 
 def host_from_node(node, zones=None):
     """A core :class:`Host` from a Watcher ``ComputeNode``."""
+    get = _fields(node)
     return snap.Host(
-        name=node.hostname, uuid=node.uuid,
-        vcpus=float(node.vcpus), ram_mb=float(node.memory),
-        disk_gb=float(node.disk),
-        vcpu_reserved=float(node.vcpu_reserved or 0),
-        ram_reserved_mb=float(node.memory_mb_reserved or 0),
-        disk_reserved_gb=float(node.disk_gb_reserved or 0),
-        vcpu_ratio=float(node.vcpu_ratio or 1.0),
-        ram_ratio=float(node.memory_ratio or 1.0),
-        disk_ratio=float(node.disk_ratio or 1.0),
-        up=node.state == 'up', enabled=node.status == 'enabled',
-        az=(zones or {}).get(node.hostname))
+        name=get('hostname'), uuid=get('uuid'),
+        vcpus=float(get('vcpus')), ram_mb=float(get('memory')),
+        disk_gb=float(get('disk')),
+        vcpu_reserved=float(get('vcpu_reserved') or 0),
+        ram_reserved_mb=float(get('memory_mb_reserved') or 0),
+        disk_reserved_gb=float(get('disk_gb_reserved') or 0),
+        vcpu_ratio=float(get('vcpu_ratio') or 1.0),
+        ram_ratio=float(get('memory_ratio') or 1.0),
+        disk_ratio=float(get('disk_ratio') or 1.0),
+        up=get('state') == 'up', enabled=get('status') == 'enabled',
+        az=(zones or {}).get(get('hostname')))
+
+
+#: the ``Instance`` element fields the core reads, in this order.
+_INSTANCE_FIELDS = ('uuid', 'name', 'vcpus', 'memory', 'disk', 'state',
+                    'locked', 'watcher_exclude', 'metadata', 'pinned_az')
+_STORED = operator.itemgetter(*('_obj_' + f for f in _INSTANCE_FIELDS))
+
+
+def _instance_values(instance):
+    """The :data:`_INSTANCE_FIELDS` of an element, in one lookup."""
+    try:
+        return _STORED(vars(instance))
+    except KeyError:
+        # a field not set: each through the descriptor, as before
+        get = _fields(instance)
+        return tuple(get(name) for name in _INSTANCE_FIELDS)
+
+
+def _instance(values, host_name):
+    (uuid, name, vcpus, memory, disk, state, locked, exclude, metadata,
+     pinned_az) = values
+    return snap.Instance(
+        uuid=uuid, host=host_name, name=name or '',
+        vcpus=float(vcpus), ram_mb=float(memory),
+        disk_gb=float(disk or 0), state=state,
+        locked=bool(locked), excluded=bool(exclude),
+        metadata=_metadata(metadata), pinned_az=pinned_az or None)
 
 
 def instance_from_element(instance, host_name):
     """A core :class:`Instance` from a Watcher ``Instance`` element."""
-    return snap.Instance(
-        uuid=instance.uuid, host=host_name, name=instance.name or '',
-        vcpus=float(instance.vcpus), ram_mb=float(instance.memory),
-        disk_gb=float(instance.disk or 0), state=instance.state,
-        locked=bool(instance.locked),
-        excluded=bool(getattr(instance, 'watcher_exclude', False)),
-        metadata=_metadata(instance),
-        pinned_az=getattr(instance, 'pinned_az', None) or None)
+    return _instance(_instance_values(instance), host_name)
 
 
 def read_model(model, zones=None):
     """``(hosts, instances, {uuid: watcher Instance element})``."""
     hosts, instances, elements = [], [], {}
     nodes = sorted(model.get_all_compute_nodes().values(),
-                   key=lambda n: n.hostname)
+                   key=lambda n: _fields(n)('hostname'))
     for node in nodes:
-        hosts.append(host_from_node(node, zones))
-        for inst in sorted(model.get_node_instances(node),
-                           key=lambda i: i.uuid):
-            instances.append(instance_from_element(inst, node.hostname))
-            elements[inst.uuid] = inst
+        host = host_from_node(node, zones)
+        hosts.append(host)
+        rows = sorted(((_instance_values(e), e)
+                       for e in model.get_node_instances(node)),
+                      key=lambda row: row[0][0])
+        for values, element in rows:
+            core = _instance(values, host.name)
+            instances.append(core)
+            elements[core.uuid] = element
     return tuple(hosts), tuple(instances), elements
 
 

@@ -44,9 +44,12 @@ metric and builds the :class:`Forecast` values a
 (``Snapshot.forecast``); a forecast's values are the estimate plus
 :data:`SPREAD_WEIGHT` spreads, so that overload, the load to shed and the
 destinations' loads (the target a destination may reach) all allow for
-the estimate's error.
+the estimate's error.  The answer is a :class:`ForecastTable`: one array
+per metric over the instances, read whole by the load computations, and a
+``uuid -> Forecast`` mapping built on access.
 """
 
+import collections.abc
 import dataclasses
 import types
 import typing
@@ -296,22 +299,94 @@ def forecasts(per_metric, uuids, step_s, method=DEFAULT,
 
 def from_estimates(estimates, uuids, method=DEFAULT,
                    spread_weight=SPREAD_WEIGHT):
-    """``{uuid: Forecast}`` from ``{metric: (estimate, spread)}`` arrays.
+    """A :class:`ForecastTable` from ``{metric: (estimate, spread)}``.
 
     What :func:`forecasts` does once the estimates are made; a caller
     that builds one metric's matrix at a time estimates it and lets it
     go, so the matrices of all metrics are never held at once.
     """
-    values = {u: {} for u in uuids}
-    spreads = {u: {} for u in uuids}
+    uuids = tuple(uuids)
+    values, spreads = {}, {}
     for metric in sorted(estimates):
         est, spr = estimates[metric]
         # rows follow uuids (a matrix may hold more rows than asked for)
-        est = (est + spread_weight * spr)[:len(uuids)]
-        for row in np.flatnonzero(~np.isnan(est)):
-            uuid = uuids[row]
-            values[uuid][metric] = float(est[row])
-            spreads[uuid][metric] = float(spr[row])
-    return {u: Forecast(types.MappingProxyType(values[u]),
-                        types.MappingProxyType(spreads[u]), method)
-            for u in uuids if values[u]}
+        est = np.asarray(est, dtype=float)[:len(uuids)]
+        spr = np.asarray(spr, dtype=float)[:len(uuids)]
+        values[metric] = est + spread_weight * spr
+        spreads[metric] = np.where(np.isnan(values[metric]), np.nan, spr)
+    return ForecastTable(uuids, values, spreads, method)
+
+
+class ForecastTable(collections.abc.Mapping):
+    """Next-hour forecasts of many instances, one array per metric.
+
+    ``values`` and ``spread`` map a metric to a float array over
+    ``uuids`` (NaN: no estimate).  As a mapping it holds ``uuid ->
+    Forecast`` for the instances with at least one estimate, built on
+    access; :meth:`column` answers a whole metric at once.
+    """
+
+    def __init__(self, uuids, values, spread, method=DEFAULT):
+        self.uuids = tuple(uuids)
+        self.row = {u: k for k, u in enumerate(self.uuids)}
+        self.values = values
+        self.spread = spread
+        self.method = method
+        has = np.zeros(len(self.uuids), dtype=bool)
+        for col in values.values():
+            has |= ~np.isnan(col)
+        self._has = has
+        self._present = tuple(self.uuids[k] for k in np.flatnonzero(has))
+        self._built = {}
+
+    def __getitem__(self, uuid):
+        fc = self._built.get(uuid)
+        if fc is not None:
+            return fc
+        k = self.row.get(uuid)
+        if k is None or not self._has[k]:
+            raise KeyError(uuid)
+        values = {m: float(col[k]) for m, col in self.values.items()
+                  if col[k] == col[k]}
+        spread = {m: float(self.spread[m][k]) for m in values}
+        fc = self._built[uuid] = Forecast(types.MappingProxyType(values),
+                                          types.MappingProxyType(spread),
+                                          self.method)
+        return fc
+
+    def __iter__(self):
+        return iter(self._present)
+
+    def __len__(self):
+        return len(self._present)
+
+    def __contains__(self, uuid):
+        k = self.row.get(uuid)
+        return k is not None and bool(self._has[k])
+
+    def column(self, metric, uuids=None):
+        """The planned values of ``metric`` in ``uuids`` order (NaN)."""
+        col = self.values.get(metric)
+        n = len(self.uuids) if uuids is None else len(uuids)
+        if col is None:
+            return np.full(n, np.nan)
+        if uuids is None or tuple(uuids) == self.uuids:
+            return col
+        idx = np.array([self.row.get(u, -1) for u in uuids], dtype=int)
+        return np.where(idx >= 0, col[idx] if len(col) else np.nan, np.nan)
+
+    def without(self, unknown):
+        """A copy without some estimates.
+
+        ``unknown`` maps a metric to a bool array over :attr:`uuids`:
+        where it is true, that metric's estimate is dropped.
+        """
+        values, spread = {}, {}
+        for metric, col in self.values.items():
+            drop = unknown.get(metric)
+            if drop is None:
+                values[metric], spread[metric] = col, self.spread[metric]
+                continue
+            values[metric] = np.where(drop, np.nan, col)
+            spread[metric] = np.where(drop, np.nan, self.spread[metric])
+        return ForecastTable(self.uuids, values, spread, self.method)

@@ -69,40 +69,41 @@ class Ledger:
              for h in self.hosts], dtype=float).reshape(nh, 4)
         self.demand = demand if demand is not None else \
             overload.demands(snapshot)
-        self.res = {i.uuid: i.resources.as_tuple()
-                    for i in snapshot.instances}
-        self.where = {}
+        insts = snapshot.instances
+        uuids = [i.uuid for i in insts]
+        flavors = np.array([(i.vcpus, i.ram_mb, i.disk_gb) for i in insts],
+                           dtype=float).reshape(len(insts), 3)
+        self.res = dict(zip(uuids, map(tuple, flavors.tolist())))
+        self.where = {i.uuid: i.host for i in insts}
         self.residents = [set() for _ in self.hosts]
+        at = np.array([self.index[i.host] for i in insts], dtype=np.intp)
+        for uuid, h in zip(uuids, at.tolist()):
+            self.residents[h].add(uuid)
         self.alloc = np.zeros((nh, 3))
-        for inst in snapshot.instances:
-            h = self.index[inst.host]
-            self.where[inst.uuid] = inst.host
-            self.residents[h].add(inst.uuid)
-            row = self.alloc[h]
-            # element by element, in instance order: the same float sums
-            # as adding Resources values one by one
-            row[0] += inst.vcpus
-            row[1] += inst.ram_mb
-            row[2] += inst.disk_gb
+        # np.add.at adds one instance after the other, in instance order:
+        # the same float sums as adding Resources values one by one
+        np.add.at(self.alloc, at, flavors)
         self.load = _loads(self, p)
         self.cls = {}
         self.intensity = {}
         self.counts = np.zeros((nh, len(kinds.CLASSES)), dtype=np.int64)
         self.weights = np.zeros((nh, len(kinds.CLASSES)))
         if profiles is not None:
-            for k, inst in enumerate(snapshot.instances):
-                if hasattr(profiles, 'cls'):
-                    # classify.Profiles: arrays, no per-instance objects
-                    c = int(profiles.cls[profiles.index[inst.uuid]])
-                    w = float(profiles.weight[profiles.index[inst.uuid]])
-                else:
-                    c = _CLASS_INDEX[profiles[inst.uuid].cls]
-                    w = profiles[inst.uuid].weight
-                self.cls[inst.uuid] = c
-                self.intensity[inst.uuid] = w
-                h = self.index[inst.host]
-                self.counts[h, c] += 1
-                self.weights[h, c] += w
+            if hasattr(profiles, 'cls'):
+                # classify.Profiles: arrays, no per-instance objects
+                rows = np.array([profiles.index[u] for u in uuids],
+                                dtype=np.intp)
+                cls = np.asarray(profiles.cls, dtype=np.int64)[rows]
+                weight = np.asarray(profiles.weight, dtype=float)[rows]
+            else:
+                cls = np.array([_CLASS_INDEX[profiles[u].cls]
+                                for u in uuids], dtype=np.int64)
+                weight = np.array([profiles[u].weight for u in uuids],
+                                  dtype=float)
+            self.cls = dict(zip(uuids, cls.tolist()))
+            self.intensity = dict(zip(uuids, weight.tolist()))
+            np.add.at(self.counts, (at, cls), 1)
+            np.add.at(self.weights, (at, cls), weight)
         self._undo = []
         self._listeners = []
 
@@ -218,11 +219,14 @@ class Ledger:
 def _loads(ledger, p):
     """Initial loads, summed in uuid order like ``overload.host_loads``."""
     sums = np.zeros((len(ledger.hosts), 4))
-    for uuid in sorted(ledger.where):
-        h = ledger.index[ledger.where[uuid]]
-        demand = ledger.demand[uuid]
-        for k, d in enumerate(kinds.DIMS):
-            sums[h, k] += demand[d]
+    demand = overload.as_demands(ledger.demand, ledger.snapshot)
+    order = sorted(ledger.where)
+    if order:
+        rows = np.array([demand.index[u] for u in order], dtype=np.intp)
+        at = np.array([ledger.index[ledger.where[u]] for u in order],
+                      dtype=np.intp)
+        # one instance after the other, in uuid order (np.add.at)
+        np.add.at(sums, at, demand.array[rows])
     # load the host's own meters show and its instances do not explain
     for host, extra in overload.fixed_loads(ledger.snapshot,
                                             ledger.demand).items():

@@ -154,6 +154,11 @@ def planned_column(snapshot, metric):
     col = usage_mod.column(snapshot, metric)
     if not snapshot.forecast:
         return col
+    table = getattr(snapshot.forecast, 'column', None)
+    if table is not None:
+        # a demand.ForecastTable: the whole metric at once
+        planned = table(metric, [i.uuid for i in snapshot.instances])
+        return np.where(np.isnan(planned), col, planned)
     col = np.array(col, dtype=float)
     for k, inst in enumerate(snapshot.instances):
         forecast = snapshot.forecast.get(inst.uuid)
@@ -335,6 +340,12 @@ def host_loads(snapshot, p, placement=None, demand=None):
     fractions = (sums / scale).tolist()
     return {h.name: dict(zip(DIMS, row))
             for h, row in zip(snapshot.hosts, fractions)}
+
+
+def as_demands(demand, snapshot):
+    """``demand`` as :class:`Demands` (a ``{uuid: dict}`` is converted)."""
+    return demand if isinstance(demand, Demands) else \
+        _table(demand, snapshot)
 
 
 def _table(demand, snapshot):

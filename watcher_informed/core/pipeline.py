@@ -124,12 +124,23 @@ def price(snapshot, p, hot_hosts, groups_of):
 
 
 # -- 4. select and place ------------------------------------------------
+def _class_of(profiles):
+    """``uuid -> workload class``.
+
+    Read from the classification's arrays when it has them: no
+    per-instance Profile is built for every candidate.
+    """
+    of = getattr(profiles, 'class_of', None)
+    return of if of is not None else (lambda uuid: profiles[uuid].cls)
+
+
 def _candidates(hot, priced, profiles, p, demand, excluded):
     out = []
+    class_of = _class_of(profiles)
     for inst in priced.on_host[hot.name]:
         if inst.uuid in excluded or inst.uuid not in priced.costs:
             continue
-        cls = profiles[inst.uuid].cls
+        cls = class_of(inst.uuid)
         c = priced.costs[inst.uuid]
         out.append(select.Candidate(
             inst.uuid, inst.host, cls, demand[inst.uuid], c.time_s,
@@ -184,7 +195,7 @@ def _select_host(hot, priced, profiles, p, demand, excluded, snapshot,
                  remaining):
     cands = _candidates(hot, priced, profiles, p, demand, excluded)
     classes = collections.Counter(
-        profiles[i.uuid].cls for i in priced.on_host[hot.name])
+        _class_of(profiles)(i.uuid) for i in priced.on_host[hot.name])
     sel = select.choose_for_host(hot, cands, remaining,
                                  p.exact_select_limit, p.seed,
                                  _set_cost(classes, p))
@@ -264,7 +275,7 @@ def _keep_going(hot, choice, destinations, priced, profiles, p, demand,
         skip.update(dict.fromkeys((c.uuid for c in placed_here), 'placed'))
         cands = _candidates(hot, priced, profiles, p, demand, skip)
         classes = collections.Counter(
-            profiles[i.uuid].cls for i in priced.on_host[hot.name])
+            _class_of(profiles)(i.uuid) for i in priced.on_host[hot.name])
         more = select.choose_for_host(
             overload.HotHost(hot.name, hot.load, rest), cands, budget,
             p.exact_select_limit, p.seed, _set_cost(classes, p))

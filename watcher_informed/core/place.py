@@ -89,13 +89,21 @@ def _interference(uuid, host, ctx):
 def _explain(uuid, host, ctx, interference, partners, soft, headroom):
     """The terms of a host's score, naming the interfering residents."""
     me = ctx.profiles[uuid]
+    led = ctx.ledger
+    penalty = ctx.penalty[me.cls]
     notes = []
-    for other in sorted(ctx.ledger.residents[ctx.ledger.index[host.name]]
-                        - {uuid}):
-        prof = ctx.profiles[other]
-        if ctx.p.pair_penalty(me.cls, prof.cls) * me.weight * \
-                prof.weight > 0:
-            notes.append('%s+%s with %s' % (me.cls, prof.cls, other))
+    for other in sorted(led.residents[led.index[host.name]] - {uuid}):
+        # the resident's class and weight from the ledger's arrays (no
+        # per-instance profile is built for the neighbours)
+        c = led.cls.get(other)
+        if c is None:
+            prof = ctx.profiles[other]
+            c = kinds.CLASSES.index(prof.cls)
+            weight = prof.weight
+        else:
+            weight = led.intensity[other]
+        if penalty[c] * me.weight * weight > 0:
+            notes.append('%s+%s with %s' % (me.cls, kinds.CLASSES[c], other))
     return 'interference %.2f%s; talkers %d; soft-anti %d; peak load %.2f' \
         % (interference, (' (%s)' % ', '.join(notes)) if notes else '',
            partners, soft, headroom)

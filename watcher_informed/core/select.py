@@ -25,10 +25,13 @@ flagged partial.
 """
 
 import dataclasses
+import functools
 import itertools
 import random
 import typing
 import zlib
+
+import numpy as np
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,17 +81,43 @@ def _exact(cands, excess, budget, set_cost):
     the best set cost found cannot win.
     """
     best = best_key = None
+    costs = np.array([c.cost for c in cands], dtype=float)
+    needs = [(np.array([c.demand[d] for c in cands], dtype=float),
+              need - 1e-9) for d, need in excess.items()]
     for size in range(1, min(budget, len(cands)) + 1):
-        for combo in itertools.combinations(cands, size):
-            if best is not None and \
-                    additive_cost(combo) > best_key[0] + 1e-12:
+        # every combination of this size at once, in itertools' order;
+        # sums are added left to right like ``sum`` over a combination
+        idx = _combinations(len(cands), size)
+        additive = _sums(costs, idx)
+        ok = np.ones(len(idx), dtype=bool)
+        for values, floor in needs:
+            ok &= _sums(values, idx) >= floor
+        if best is not None:
+            ok &= ~(additive > best_key[0] + 1e-12)
+        for j in np.flatnonzero(ok).tolist():
+            # the bound tightens as better sets are found
+            if best is not None and additive[j] > best_key[0] + 1e-12:
                 continue
-            if not _covers(combo, excess):
-                continue
+            combo = tuple(cands[i] for i in idx[j])
             key = _key(combo, set_cost)
             if best is None or key < best_key:
                 best, best_key = combo, key
     return best
+
+
+@functools.lru_cache(maxsize=256)
+def _combinations(n, size):
+    """``itertools.combinations(range(n), size)`` as an index array."""
+    return np.array(list(itertools.combinations(range(n), size)),
+                    dtype=np.intp).reshape(-1, size)
+
+
+def _sums(values, idx):
+    """Per row of ``idx``, ``sum(values[i] for i in row)`` (same order)."""
+    total = values[idx[:, 0]].copy()
+    for j in range(1, idx.shape[1]):
+        total += values[idx[:, j]]
+    return total
 
 
 def _greedy(cands, excess, budget, noise=None):

@@ -14,8 +14,8 @@
 
 Contract: :func:`simulate` executes a plan -- moves plus the DAG of
 parents -- on a cluster described by its *true* per-instance parameters
-and returns, per migration, start, end, downtime and data sent, and per
-host the CPU load after every completed move.  Pure function of values;
+and returns, per migration, start, end, downtime and data sent, and the
+CPU load of the hosts each completed move changes.  Pure function of values;
 deterministic.
 
 Execution model (what Watcher's applier and Nova do):
@@ -46,6 +46,13 @@ pausing the guest; with auto-converge the guest's dirtying is throttled
 as QEMU does.  Between events all rates are constant, so the simulation
 is exact for the model, with no time step.
 
+The true cluster state -- placement, allocations, loads per host -- is a
+``core.ledger.Ledger`` of the true snapshot: a completed migration is one
+``Ledger.move`` (O(1) for its two hosts), the destination claims of the
+running ones are kept beside it, and the load timeline and the
+"relieved" test read the ledger's rows of the hosts a move changed
+instead of recomputing every host's load from every instance per event.
+
 Truth, not the planner's belief: each instance's first round is its true
 non-zero memory (:class:`Truth`, built by the caller -- the benchmark
 derives it from the trace), never what the planner assumed from its
@@ -56,8 +63,11 @@ import collections
 import dataclasses
 import typing
 
+import numpy as np
+
 from watcher_informed.core import cost as cost_mod
 from watcher_informed.core import kinds
+from watcher_informed.core import ledger as ledger_mod
 from watcher_informed.core import overload
 from watcher_informed.core import paper
 from watcher_informed.core import snapshot as snap
@@ -113,6 +123,8 @@ class SimResult:
     relieved_at_s: typing.Optional[float]
     capacity_violations: int
     interference_vm_s: float
+    #: ``(0.0, {host: CPU load})`` of every host, then per event
+    #: ``(time, {host: CPU load})`` of the hosts that event changed
     timeline: typing.Tuple[typing.Tuple[float, typing.Mapping], ...]
     final_loads: typing.Mapping[str, typing.Mapping[str, float]]
 
@@ -176,14 +188,17 @@ class _Run:
 
 
 class _Sim:
-    def __init__(self, snapshot, truths, p, setup, moves, parents):
+    def __init__(self, snapshot, truths, p, setup, moves, parents, ledger):
         self.p, self.setup, self.truths = p, setup, truths
         self.insts = snapshot.instance_by_uuid
         self.hosts = snapshot.host_by_name
-        self.where = snapshot.placement()
-        self.alloc = {h.name: snap.Resources() for h in snapshot.hosts}
-        for inst in snapshot.instances:
-            self.alloc[inst.host] += inst.resources
+        #: the true cluster state: placement, allocations and loads of
+        #: the instances where they are (a completed move is a
+        #: ``Ledger.move``, O(1) for its two hosts)
+        self.ledger = ledger
+        self.where = ledger.where
+        #: what running migrations claim on their destinations
+        self.claims = collections.defaultdict(lambda: [0.0, 0.0, 0.0])
         # a move is (uuid, source, dest) or (key, uuid, source, dest): a
         # key lets one instance move more than once (looped audits)
         rows = [m if len(m) == 4 else (m[0],) + tuple(m) for m in moves]
@@ -281,9 +296,21 @@ class _Sim:
             ready = self.waiting.pop(key)
             self.running[key] = _Run(key, uuid, source, dest,
                                      self.truths[uuid], ready, self.now)
-            self.alloc[dest] += self.insts[uuid].resources
-            if not self.alloc[dest].fits_in(self.hosts[dest].capacity):
+            self._claim(uuid, dest, +1)
+            if not self._fits(dest):
                 self.violations += 1
+
+    def _claim(self, uuid, host, sign):
+        claim = self.claims[host]
+        for k, amount in enumerate(self.ledger.res[uuid]):
+            claim[k] += sign * amount
+
+    def _fits(self, host):
+        """Whether ``host`` holds its instances and incoming claims."""
+        h = self.ledger.index[host]
+        alloc, cap = self.ledger.alloc[h], self.ledger.cap[h]
+        claim = self.claims[host]
+        return all(alloc[k] + claim[k] <= cap[k] + 1e-9 for k in range(3))
 
     # -- events ----------------------------------------------------------
     def _advance(self, dt):
@@ -363,15 +390,15 @@ class _Sim:
     def _finish(self, run, result):
         del self.running[run.key]
         truth = self.truths[run.uuid]
+        # the destination's claim ends: released (aborted) or become the
+        # instance's allocation there (the source's is freed)
+        self._claim(run.uuid, run.dest, -1)
         if run.outcome == cost_mod.ABORTED:
-            # Nova aborted it: the instance stays, the destination's
-            # claim is released
-            self.alloc[run.dest] -= self.insts[run.uuid].resources
+            # Nova aborted it: the instance stays
             downtime = 0.0
         else:
-            self.alloc[run.source] -= self.insts[run.uuid].resources
             self._place(run.uuid, run.source, -1)
-            self.where[run.uuid] = run.dest
+            self.ledger.move(run.uuid, run.dest)
             self._place(run.uuid, run.dest, +1)
             downtime = run.downtime if run.downtime is not None else \
                 self.now - run.stop_start
@@ -430,21 +457,31 @@ def simulate(snapshot, moves, parents, p, setup=None, truths=None,
     setup = setup or Setup()
     profiles = profiles or classify.classify(snapshot, p)
     truths = truths or truths_from(snapshot, profiles, p)
-    demand = overload.demands(snapshot)
-    sim = _Sim(snapshot, truths, p, setup, moves, parents)
+    ledger = ledger_mod.Ledger(snapshot, p, overload.demands(snapshot))
+    sim = _Sim(snapshot, truths, p, setup, moves, parents, ledger)
+    thresholds = np.array([p.thresholds()[d] for d in kinds.DIMS]) + 1e-12
+    cpu = kinds.DIMS.index(kinds.Dim.CPU)
+    # which hosts are overloaded, kept up to date from the ledger's rows
+    # of the two hosts each completed move changes (no recomputation of
+    # every host per event)
+    over = np.any(ledger.load > thresholds, axis=1)
+    changed = []
 
-    def overloaded():
-        loads = overload.host_loads(snapshot, p, sim.where, demand)
-        return loads, any(overload.over_dims(v, p) for v in loads.values())
-
-    loads, hot = overloaded()
-    relieved = None if hot else 0.0
-    timeline = [(0.0, {h: v['cpu'] for h, v in loads.items()})]
+    def on_change(h):
+        over[h] = bool(np.any(ledger.load[h] > thresholds))
+        changed.append(h)
+    ledger.listen(on_change)
+    relieved = None if over.any() else 0.0
+    timeline = [(0.0, dict(zip(ledger.names,
+                               ledger.load[:, cpu].tolist())))]
     for t in sim.run():
-        loads, hot = overloaded()
-        timeline.append((t, {h: v['cpu'] for h, v in loads.items()}))
-        if relieved is None and not hot:
+        timeline.append((t, {ledger.names[h]: float(ledger.load[h, cpu])
+                             for h in changed}))
+        changed.clear()
+        if relieved is None and not over.any():
             relieved = t
+    ledger.unlisten(on_change)
+    loads = ledger.loads()
     if len(sim.done) != len(sim.order):
         raise RuntimeError('plan has unreachable moves (cycle or missing '
                            'parent): %s' % sorted(set(sim.order) -

@@ -150,14 +150,18 @@ class InformedLiveMigration(base.BaseStrategy):
             hosts, instances, elements = watcher_model.read_model(
                 self.compute_model, zones)
         try:
-            usage = metrics_base.read_usage(
-                self._reader(settings.options), list(elements.values()),
-                settings.window)
+            reader = self._reader(settings.options)
+            # Watcher's elements only for a reader that needs them
+            subjects = list(elements.values()) \
+                if getattr(reader, 'needs_elements', True) \
+                else list(instances)
+            usage = metrics_base.read_usage(reader, subjects,
+                                            settings.window)
         except metrics_base.MetricsUnavailable as exc:
             LOG.error('%s: cannot read metrics: %s', NAME, exc)
             raise
         forecast, host_usage = self._next_hour(
-            p, hosts, elements, settings, usage)
+            p, hosts, subjects, settings, usage)
         now = self.clock()
         source = self.history_source or (
             lambda at, window: history.recent_moves(self.ctx, at, window))
@@ -188,13 +192,13 @@ class InformedLiveMigration(base.BaseStrategy):
         self.informed_plan = plan
         solution_adapter.emit(self.solution, plan, self.compute_model)
 
-    def _next_hour(self, p, hosts, elements, settings, usage):
+    def _next_hour(self, p, hosts, subjects, settings, usage):
         """Next-hour estimates and the hosts' own meters (issue 18)."""
         reader = self._reader(settings.options)
         window = settings.window
         try:
             forecast = metrics_forecast.read_forecast(
-                reader, list(elements.values()), window, p.demand_history,
+                reader, subjects, window, p.demand_history,
                 p.demand_estimator, usage)
             host_usage = metrics_forecast.read_host_usage(
                 reader, [h.name for h in hosts], window)
@@ -204,7 +208,7 @@ class InformedLiveMigration(base.BaseStrategy):
         LOG.info('%s: next-hour estimate (%s over %d s) for %d of %d '
                  'instances; own meters of %d of %d hosts', NAME,
                  p.demand_estimator, p.demand_history, len(forecast),
-                 len(elements), len(host_usage), len(hosts))
+                 len(subjects), len(host_usage), len(hosts))
         return forecast, host_usage
 
     @staticmethod

@@ -166,3 +166,53 @@ def test_the_parameter_table_declares_the_estimators_and_the_default():
     assert tuple(estimator.schema['enum']) == demand.ESTIMATORS
     assert estimator.default == demand.DEFAULT
     assert rows['demand_history'].default == demand.DEFAULT_HISTORY_S
+
+
+@pytest.mark.parametrize('method', demand.ESTIMATORS)
+def test_the_newest_steps_alone_give_the_same_estimate(method):
+    """Empty older steps change no estimate.
+
+    A reader may answer only its newest step when the older ones have no
+    samples (``InMemoryMetrics.read_grid``): the same estimate and spread
+    as the full grid, exactly, for every estimator; whole newest hours
+    give them up to rounding (a partial older hour would not: it counts
+    as an hour in the full grid and is dropped when alone).
+    """
+    rng = np.random.default_rng(7)
+    newest = rng.uniform(0.0, 2.0, (40, 24))
+    newest[3] = np.nan
+    newest[5, :6] = np.nan
+    newest[6, -12:] = np.nan
+    for cols in (1, 12, 24):
+        got = demand.estimate(newest[:, -cols:], STEP, method)
+        grid = np.full((40, 300), np.nan)
+        grid[:, -cols:] = newest[:, -cols:]
+        want = demand.estimate(grid, STEP, method)
+        if cols == 1:
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+        else:
+            np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+            np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+
+
+def test_forecast_table_is_the_mapping_of_its_arrays():
+    per = {'cpu': np.array([0.5, np.nan, 0.2]),
+           'ram': np.array([np.nan, np.nan, 64.0])}
+    spread = {'cpu': np.array([0.1, 0.0, 0.0]), 'ram': np.zeros(3)}
+    table = demand.from_estimates(
+        {m: (per[m], spread[m]) for m in per}, ['a', 'b', 'c'], 'last',
+        spread_weight=0.5)
+    assert list(table) == ['a', 'c'] and len(table) == 2
+    assert 'b' not in table and 'zz' not in table
+    assert table['a'].get('cpu') == pytest.approx(0.55)
+    assert table['a'].get('ram') is None
+    assert dict(table['c'].values) == {'cpu': 0.2, 'ram': 64.0}
+    assert table['a'].spread == {'cpu': 0.1}
+    with pytest.raises(KeyError):
+        table['b']
+    np.testing.assert_array_equal(table.column('cpu', ['c', 'zz', 'a']),
+                                  [0.2, np.nan, 0.55])
+    dropped = table.without({'cpu': np.array([True, False, False])})
+    assert list(dropped) == ['c']
+    assert table == {'a': table['a'], 'c': table['c']}

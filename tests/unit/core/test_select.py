@@ -73,3 +73,41 @@ def test_seed_is_deterministic():
 
 def test_nothing_to_choose():
     assert select.choose_for_host(HOT, [], 5, 12).chosen == ()
+
+
+def _reference_exact(cands, excess, budget, set_cost):
+    """The cheapest cover by plain enumeration of every subset."""
+    import itertools
+    best = None
+    for size in range(1, min(budget, len(cands)) + 1):
+        for combo in itertools.combinations(cands, size):
+            if not select.covers(combo, excess):
+                continue
+            key = select._key(combo, set_cost)
+            if best is None or key < best[0]:
+                best = (key, combo)
+    return None if best is None else best[1]
+
+
+@pytest.mark.parametrize('seed', range(40))
+def test_exact_search_equals_plain_enumeration(seed):
+    """The vectorised, pruned search finds what enumeration finds."""
+    import random
+    rng = random.Random(seed)
+    cands = sorted((select.Candidate(
+        'u%02d' % k, 'A', 'cpu',
+        {'cpu': rng.choice([0.5, 1.0, rng.uniform(0, 3)]),
+         'ram': rng.uniform(0, 500), 'disk_io': 0.0, 'net': 0.0},
+        0.0, rng.choice([1.0, 2.0, rng.uniform(0.5, 20)]))
+        for k in range(rng.randint(1, 10))), key=lambda c: (c.cost, c.uuid))
+    excess = {'cpu': rng.uniform(0.5, 6)}
+    if seed % 2:
+        excess['ram'] = rng.uniform(10, 900)
+
+    def set_cost(chosen):
+        # never below the additive cost, as the pipeline's
+        return sum(c.cost * (1.0 + 0.1 * len(chosen)) for c in chosen)
+    for cost in (select.additive_cost, set_cost):
+        budget = rng.randint(1, 10)
+        assert select._exact(cands, excess, budget, cost) == \
+            _reference_exact(cands, excess, budget, cost)

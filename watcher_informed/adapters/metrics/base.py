@@ -106,13 +106,18 @@ class MetricsReader(metaclass=abc.ABCMeta):
 
     #: name used in error messages and logs.
     name = 'metrics'
+    #: whether the reader needs Watcher's model elements (a Watcher
+    #: datasource backend takes them); other readers are given the core
+    #: instances, whose attributes cost nothing to read.
+    needs_elements = False
 
     @abc.abstractmethod
     def read(self, metric, instances, window):
         """``{uuid: Reading}`` of ``metric`` for every instance.
 
-        ``instances`` are objects with a ``uuid`` attribute (core
-        instances or Watcher model elements).
+        ``instances`` are objects with ``uuid`` and ``vcpus`` attributes
+        (core instances, or Watcher model elements for a reader that
+        :attr:`needs_elements`).
         """
 
     def supports(self, metric):

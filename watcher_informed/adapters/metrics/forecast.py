@@ -16,10 +16,12 @@ Contract: :func:`read_forecast` reads the history of every load metric
 (:data:`METRICS`) with **one** :meth:`~.base.MetricsReader.read_series`
 call per metric over ``demand_history`` seconds, aligns the answers on the
 granularity grid and hands them to the pure estimator
-(:func:`watcher_informed.core.demand.forecasts`); it returns ``{uuid:
-Forecast}`` for ``Snapshot.forecast``.  A metric is estimated only for
-instances whose classification window has a value for it (stale, NaN or
-missing data in the last ``period`` is never replaced by older history).
+(:func:`watcher_informed.core.demand.forecasts`); it returns a
+:class:`~watcher_informed.core.demand.ForecastTable` (``{uuid:
+Forecast}``, arrays inside) for ``Snapshot.forecast``.  A metric is
+estimated only for instances whose classification window has a value
+for it (stale, NaN or missing data in the last ``period`` is never
+replaced by older history).
 :func:`read_host_usage` reads the hosts' own CPU and RAM meters
 (:meth:`~.base.MetricsReader.read_hosts`, one call per metric) into
 ``{host: Usage}`` for ``Snapshot.host_usage``.  Both raise
@@ -63,7 +65,9 @@ def read_forecast(reader, instances, window, history_s, method,
     for metric in METRICS:
         if not reader.supports(metric):
             continue
-        # a reader holding arrays answers with the step grid itself
+        # a reader holding arrays answers with the step grid itself, or
+        # with its newest steps only when the older ones have no samples
+        # (every estimator gives the same answer without them)
         values = grid(metric, instances, hist, step, steps) if grid \
             else None
         if values is None:
@@ -81,16 +85,7 @@ def read_forecast(reader, instances, window, history_s, method,
     out = demand.from_estimates(per_metric, uuids, method)
     if usage is None:
         return out
-    known = {m: _known(usage, m, uuids) for m in per_metric}
-    row = {u: k for k, u in enumerate(uuids)}
-    kept = {}
-    for uuid, fc in out.items():
-        values = {m: v for m, v in fc.values.items()
-                  if known[m][row[uuid]]}
-        if values:
-            kept[uuid] = demand.Forecast(
-                values, {m: fc.spread[m] for m in values}, fc.method)
-    return kept
+    return out.without({m: ~_known(usage, m, uuids) for m in per_metric})
 
 
 def _known(usage, metric, uuids):

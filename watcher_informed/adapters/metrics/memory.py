@@ -32,6 +32,19 @@ from watcher_informed.adapters.metrics import base
 from watcher_informed.core import snapshot as snap
 
 
+def _at_now(per_uuid, now):
+    """``{uuid: value}`` if every series is one sample at ``now``."""
+    current = {}
+    for uuid, samples in per_uuid.items():
+        if len(samples) != 1:
+            return None
+        (t, value), = samples
+        if t != now:
+            return None
+        current[uuid] = value
+    return current
+
+
 class InMemoryMetrics(base.MetricsReader):
     name = 'in-memory'
 
@@ -41,22 +54,23 @@ class InMemoryMetrics(base.MetricsReader):
         self._hosts = hosts or {}
         self.queries = 0
         #: metric -> {uuid: value} when every series of the metric is one
-        #: sample taken at ``now`` (constant values): answered without
+        #: sample taken at ``now`` (constant values, as a scenario file or
+        #: :meth:`from_values` gives them): answered with arrays, without
         #: per-instance work.
         self._current = {}
+        for metric, per_uuid in series.items():
+            current = _at_now(per_uuid, self._now)
+            if current is not None:
+                self._current[metric] = current
 
     @classmethod
     def from_values(cls, values, now=0.0):
         """Constant values: ``{uuid: {metric: value}}``, one sample each."""
         series = {}
-        current = {}
         for uuid, metrics in values.items():
             for metric, value in metrics.items():
                 series.setdefault(metric, {})[uuid] = [(now, value)]
-                current.setdefault(metric, {})[uuid] = value
-        reader = cls(series, now)
-        reader._current = current
-        return reader
+        return cls(series, now)
 
     def supports(self, metric):
         return metric in self._series
@@ -72,8 +86,7 @@ class InMemoryMetrics(base.MetricsReader):
         if current is None:
             return super().read_values(metric, instances, window)
         self.queries += 1
-        raw = [current.get(inst.uuid) for inst in instances]
-        values = np.array([np.nan if v is None else v for v in raw],
+        values = np.array([current.get(inst.uuid) for inst in instances],
                           dtype=float)
         reasons = {}
         with np.errstate(invalid='ignore'):
@@ -118,22 +131,21 @@ class InMemoryMetrics(base.MetricsReader):
         ``None`` when the metric holds real series (then
         :meth:`read_series` answers).  One sample at ``now`` lands in the
         last step; missing and bad values are NaN, as ``matrix`` leaves
-        them out.
+        them out.  Only that newest step is returned (an ``(n, 1)``
+        matrix): every older step would be empty, and the estimators
+        give the same answer without them (``read_forecast``).
         """
         current = self._current.get(metric)
         if current is None:
             return None
         self.queries += 1
-        last = np.array([np.nan if current.get(i.uuid) is None
-                         else current[i.uuid] for i in instances],
-                        dtype=float)
+        get = current.get
+        last = np.array([get(i.uuid) for i in instances], dtype=float)
         with np.errstate(invalid='ignore'):
             bad = ~np.isfinite(last) | (last < 0) | \
                 (last > snap.MAX_READING)
         last[bad] = np.nan
-        out = np.full((len(instances), steps), np.nan)
-        out[:, steps - 1] = last
-        return out
+        return last.reshape(len(instances), 1)
 
     def read_series(self, metric, instances, window):
         self.queries += 1

@@ -124,6 +124,9 @@ class WatcherDatasourceMetrics(base.MetricsReader):
     good.
     """
 
+    #: the backend's getters take Watcher's instance elements.
+    needs_elements = True
+
     def __init__(self, backend, call_timeout=60.0, budget=120.0,
                  retries=None, interval=None):
         self._backend = backend

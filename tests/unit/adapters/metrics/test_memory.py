@@ -87,7 +87,10 @@ def test_read_hosts_has_the_window_semantics():
     {'a': 3.0},
 ])
 def test_grid_equals_the_matrix_of_the_series(values):
-    """The array answer of constant values is what matrix() makes."""
+    """The array answer of constant values is what matrix() makes.
+
+    Only its newest steps: every older step of the matrix is empty.
+    """
     import numpy as np
 
     from watcher_informed.core import demand
@@ -98,5 +101,27 @@ def test_grid_equals_the_matrix_of_the_series(values):
     grid = store.read_grid('cpu', insts, window, 300.0, 12)
     answers = store.read_series('cpu', insts, window)
     series = {u: (s.times, s.values) for u, s in answers.items() if s.times}
-    np.testing.assert_array_equal(
-        grid, demand.matrix(series, ['a', 'b', 'c'], 7200.0, 300.0, 12))
+    full = demand.matrix(series, ['a', 'b', 'c'], 7200.0, 300.0, 12)
+    cols = grid.shape[1]
+    assert grid.shape[0] == 3 and 1 <= cols <= 12
+    np.testing.assert_array_equal(grid, full[:, 12 - cols:])
+    assert np.isnan(full[:, :12 - cols]).all()
+
+
+@pytest.mark.parametrize('now', [0.0, 7200.0])
+def test_one_sample_at_now_is_read_as_arrays_like_any_series(now):
+    """Series of one sample at ``now`` (a scenario file's constant
+    values) take the array path and answer what the general path does."""
+    import numpy as np
+    series = {'cpu': {'a': [(now, 0.5)], 'b': [(now, float('nan'))],
+                      'c': [(now, -1.0)], 'd': [(now, None)]},
+              'ram': {'a': [(now - 60, 10.0)], 'b': [(now, 5.0)]}}
+    store = memory.InMemoryMetrics(series, now)
+    insts = [types.SimpleNamespace(uuid=u) for u in 'abcde']
+    window = base.Window(period_s=3600, granularity_s=300)
+    assert set(store._current) == {'cpu'}     # ram has an older sample
+    for metric in ('cpu', 'ram'):
+        got = store.read_values(metric, insts, window)
+        want = base.MetricsReader.read_values(store, metric, insts, window)
+        np.testing.assert_array_equal(got[0], want[0])
+        assert got[1] == want[1]
