@@ -18,14 +18,16 @@ adapter never mutates the model and compares elements by uuid only (element
 ``==`` dumps whole objects).  Excluded (``watcher_exclude``), locked and
 non-active instances are kept -- they still use room on their host -- and
 flagged so the core never moves them; hosts that are not up and enabled
-are kept as sources and never chosen as destinations.
+are kept as sources and never chosen as destinations.  The flavor's
+extra specs and the pinned zone are read when Watcher's collector filled
+them (``[compute_model] enable_extended_attributes``).
 """
 
 from watcher_informed.core import snapshot as snap
 
 
-def _metadata(instance):
-    meta = getattr(instance, 'metadata', None) or {}
+def _metadata(instance, field='metadata'):
+    meta = getattr(instance, field, None) or {}
     return {str(k): str(v) for k, v in dict(meta).items()}
 
 
@@ -54,7 +56,9 @@ def instance_from_element(instance, host_name):
         locked=bool(instance.locked),
         excluded=bool(getattr(instance, 'watcher_exclude', False)),
         metadata=_metadata(instance),
-        pinned_az=getattr(instance, 'pinned_az', None) or None)
+        pinned_az=getattr(instance, 'pinned_az', None) or None,
+        extra_specs=_metadata(instance, 'flavor_extra_specs'),
+        project_id=str(getattr(instance, 'project_id', '') or ''))
 
 
 def read_model(model, zones=None):
@@ -72,7 +76,8 @@ def read_model(model, zones=None):
 
 
 def build_snapshot(hosts, instances, usage, server_groups=(),
-                   communication_groups=(), recent_moves=(), now=0.0):
+                   communication_groups=(), recent_moves=(), now=0.0,
+                   aggregates=()):
     """Assemble the :class:`Snapshot` the core decides on."""
     present = {i.uuid for i in instances}
     groups = tuple(
@@ -84,4 +89,5 @@ def build_snapshot(hosts, instances, usage, server_groups=(),
                  for group in communication_groups)
     return snap.Snapshot(hosts, instances, usage, groups,
                          tuple(g for g in comm if len(g) > 1),
-                         tuple(recent_moves), now)
+                         tuple(recent_moves), now,
+                         aggregates=tuple(aggregates))

@@ -293,7 +293,7 @@ def pcpu_reason(needs, offer, used):
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=4096)
 def _cached_needs(items, vcpus, project, vnic_types):
     return needs_of(dict(items), vcpus, project, vnic_types)
 
