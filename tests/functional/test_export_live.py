@@ -62,17 +62,30 @@ def fake_cloud(scen):
                           'swap': 0},
                   vm_state=i.get('state', 'active'),
                   is_locked=i.get('locked', False),
-                  metadata=i.get('metadata', {}))
+                  metadata=i.get('metadata', {}),
+                  project_id=i.get('project_id'),
+                  pinned_availability_zone=i.get('pinned_az'))
                for i in data['instances']]
+    for server, inst in zip(servers, data['instances']):
+        server.flavor['extra_specs'] = dict(inst.get('extra_specs', {}))
+    for h in data['hosts']:
+        if h.get('pcpus') is not None:
+            hv_id = next(hv.id for hv in hypervisors
+                         if hv.service_details['host'] == h['name'])
+            inventories[hv_id].append(NS(resource_class='PCPU',
+                                         total=h['pcpus'], reserved=0,
+                                         allocation_ratio=1.0))
     nova = scen.nova()
     compute = NS(hypervisors=lambda details=True: list(hypervisors),
                  servers=lambda details=True, all_projects=True:
                  list(servers),
                  server_groups=nova.compute.server_groups,
-                 services=nova.compute.services)
+                 services=nova.compute.services,
+                 aggregates=nova.compute.aggregates)
     placement = NS(resource_provider_inventories=lambda rp:
-                   list(inventories[rp]))
-    return NS(compute=compute, placement=placement)
+                   list(inventories[rp]),
+                   resource_providers=nova.placement.resource_providers)
+    return NS(compute=compute, placement=placement, network=nova.network)
 
 
 @pytest.fixture(scope='module')
