@@ -341,8 +341,9 @@ def anonymize(data, salt=None):
 
     Host, instance, server-group, zone, aggregate and project names
     become ``host-0001``, ``vm-0001``, ``group-0001``, ``az-0001``,
-    ``aggregate-0001``, ``project-0001`` (also inside aggregate metadata); UUIDs are replaced (see
-    :class:`_Renamer`; one random salt per call unless given); instance
+    ``aggregate-0001``, ``project-0001`` (also inside aggregate
+    metadata); UUIDs are replaced (see :class:`_Renamer`; one random
+    salt per call unless given); instance
     metadata keeps only the plugin's own keys (``informed:``).  Sizes,
     states, metrics, groups, communication groups and recent moves are
     kept, renamed alike and in the same order, so the plan is the same

@@ -20,8 +20,9 @@ client Watcher itself uses).  :func:`server_groups` returns core
 :func:`aggregates` reads Nova's host aggregates with their metadata (one
 call), :func:`server_facts` each server's flavor extra specs, project and
 pinned zone (one paginated call, when Watcher's model lacks them) and
-:func:`device_ports` the servers' SR-IOV/vDPA ports (one Neutron call).  All accept any object with openstacksdk's
-``compute`` (and ``network``) proxy API.
+:func:`device_ports` the servers' SR-IOV/vDPA ports (one Neutron call).
+All accept any object with openstacksdk's ``compute`` (and ``network``)
+proxy API.
 """
 
 import logging
