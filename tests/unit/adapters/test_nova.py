@@ -90,7 +90,8 @@ def test_device_ports_one_neutron_call():
                                       binding_vnic_type='direct'),
                 types.SimpleNamespace(device_id='s1',
                                       binding_vnic_type='vdpa'),
-                types.SimpleNamespace(device_id='', binding_vnic_type='direct'),
+                types.SimpleNamespace(device_id='',
+                                      binding_vnic_type='direct'),
                 types.SimpleNamespace(device_id='s2',
                                       binding_vnic_type='normal')]
     c = types.SimpleNamespace(network=types.SimpleNamespace(ports=ports))
