@@ -21,6 +21,7 @@ strategy's own bulk readers run.  The real services are exercised by
 """
 
 import copy
+import logging
 
 import pytest
 
@@ -67,7 +68,8 @@ def test_moves_avoid_forbidden_hosts_and_devices_stay(demo):
     assert moves(doc), 'other hosts remain: the plan must not be empty'
 
 
-def test_no_destination_says_which_rule_of_nova(demo):
+def test_no_destination_says_which_rule_of_nova(demo, caplog):
+    caplog.set_level(logging.INFO, 'watcher_informed')
     data = copy.deepcopy(demo.data)
     hot = {'compute-08', 'compute-09', 'compute-10'}
     for i in data['instances']:
@@ -79,6 +81,10 @@ def test_no_destination_says_which_rule_of_nova(demo):
     assert any('lacks required trait(s) CUSTOM_NOWHERE' in r
                for r in reasons), reasons
     assert set(doc['still_overloaded_why']) == hot
+    # the decision engine's log names the rule too
+    assert any('(flavor extra specs or devices) not moved: no destination'
+               in r.getMessage() and 'CUSTOM_NOWHERE' in r.getMessage()
+               for r in caplog.records)
 
 
 def test_aggregates_and_tenants_shape_the_plan(demo):

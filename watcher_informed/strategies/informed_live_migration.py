@@ -207,6 +207,7 @@ class InformedLiveMigration(base.BaseStrategy):
         for host in plan.still_overloaded:
             LOG.warning('%s: host %s stays overloaded: %s', NAME, host,
                         plan.left.get(host, 'unknown reason'))
+        self._report_constrained(snapshot, plan)
         for move in plan.moves:
             LOG.info('%s: step %d %s %s -> %s: %s', NAME, move.step,
                      move.uuid, move.source, move.dest, move.reason)
@@ -231,6 +232,23 @@ class InformedLiveMigration(base.BaseStrategy):
                  p.demand_estimator, p.demand_history, len(forecast),
                  len(elements), len(host_usage), len(hosts))
         return forecast, host_usage
+
+    @staticmethod
+    def _report_constrained(snapshot, plan):
+        """Why instances Nova's scheduling constraints apply to stay."""
+        index = snapshot.scheduling
+        if not index.active:
+            return
+        insts = snapshot.instance_by_uuid
+        held = [(u, why) for u, why in sorted(plan.not_moved.items())
+                if u in insts and (insts[u].extra_specs or
+                                   insts[u].vnic_types)]
+        for uuid, why in held[:20]:
+            LOG.info('%s: %s (flavor extra specs or devices) not moved: %s',
+                     NAME, uuid, why)
+        if len(held) > 20:
+            LOG.info('%s: ... and %d more instance(s) with constraints not '
+                     'moved', NAME, len(held) - 20)
 
     @staticmethod
     def _report_unmeasured(snapshot):
