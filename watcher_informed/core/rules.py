@@ -348,27 +348,35 @@ class Limits(Rule):
 class _Scheduler(Rule):
     """A rule of Nova's scheduler: asks one predicate per move."""
 
-    def refusal(self, index, inst, host_name, where):
-        """Why ``host_name`` refuses ``inst``, or ``None``."""
+    def refusal(self, index, inst, host_name, present):
+        """Why ``host_name`` refuses ``inst``, or ``None``.
+
+        ``present``: the uuids on the host in the state asked about
+        (besides ``inst``).
+        """
         raise NotImplementedError
 
     def admits(self, view, inst, source, host):
         index = view.scheduling
         if not index.active:
             return None
-        return self.refusal(index, inst, host.name, view.ledger.where)
+        led = view.ledger
+        return self.refusal(index, inst, host.name,
+                            led.residents[led.index[host.name]])
 
     def check(self, snapshot, plan, p, facts):
         index = snapshot.scheduling
         if not index.active:
             return []
-        where = {m.uuid: m.dest for m in plan.moves}
         out = []
         for m in plan.moves:
             inst = facts.insts.get(m.uuid)
             if inst is None or m.dest not in index.offers:
                 continue    # unknown instances/hosts: other rules'
-            reason = self.refusal(index, inst, m.dest, where)
+            # every other move into the host, whatever the order
+            present = [o.uuid for o in facts.incoming.get(m.dest, ())
+                       if o.uuid != m.uuid]
+            reason = self.refusal(index, inst, m.dest, present)
             if reason:
                 out.append('%s -> %s: Nova would refuse: %s'
                            % (m.uuid, m.dest, reason))
@@ -402,7 +410,7 @@ class Devices(Rule):
 class Traits(_Scheduler):
     name = 'traits'
 
-    def refusal(self, index, inst, host_name, where):
+    def refusal(self, index, inst, host_name, present):
         return scheduling.trait_reason(index.needs(inst),
                                        index.offers[host_name])
 
@@ -415,7 +423,7 @@ class Traits(_Scheduler):
 class Aggregates(_Scheduler):
     name = 'aggregates'
 
-    def refusal(self, index, inst, host_name, where):
+    def refusal(self, index, inst, host_name, present):
         return scheduling.aggregate_reason(
             index.needs(inst), index.offers[host_name], index.tenant_homes)
 
@@ -428,13 +436,12 @@ class Aggregates(_Scheduler):
 class DedicatedCpus(_Scheduler):
     name = 'dedicated-cpus'
 
-    def refusal(self, index, inst, host_name, where):
+    def refusal(self, index, inst, host_name, present):
         needs = index.needs(inst)
         if not needs.pcpus:
             return None
-        used = index.claimed_with(host_name, where)
-        if where.get(inst.uuid) == host_name:
-            used -= needs.pcpus     # the checker's state counts it there
+        used = index.claimed_with(
+            host_name, (u for u in present if u != inst.uuid))
         return scheduling.pcpu_reason(needs, index.offers[host_name], used)
 
     def check(self, snapshot, plan, p, facts):

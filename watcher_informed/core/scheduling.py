@@ -355,12 +355,16 @@ class Index:
             found = self._needs[inst.uuid] = instance_needs(inst)
         return found
 
-    def claimed_with(self, host, where):
-        """PCPUs claimed on ``host`` once the pinned instances are where
-        ``where`` (``{uuid: host}``) says; departures are not counted
-        (Nova frees the PCPUs when a move completes)."""
+    def claimed_with(self, host, present):
+        """PCPUs claimed on ``host`` with the instances ``present`` there.
+
+        ``present``: uuids on the host in the state asked about (the
+        ledger's residents, or the plan's arrivals); departures are not
+        counted, Nova frees the PCPUs only when a move completes.
+        """
         used = self.claimed.get(host, 0.0)
-        for uuid, (home, need) in self.pinned.items():
-            if home != host and where.get(uuid) == host:
-                used += need
+        for uuid in present:
+            found = self.pinned.get(uuid)
+            if found is not None and found[0] != host:
+                used += found[1]
         return used
