@@ -36,6 +36,8 @@ from watcher_informed.core import plan as plan_mod
 
 #: Watcher's ``actions.status_message`` column is a VARCHAR(255).
 STATUS_MESSAGE_MAX = 255
+#: how our planner's action-plan ``status_message`` starts.
+PLAN_PREFIX = 'informed: '
 _HEAD = ('informed step %d: %s; %.1f s; downtime %.0f ms; %.0f MiB. ')
 _HEAD_RE = re.compile(
     r'^informed step (?P<step>\d+): (?P<cls>[^;]+); (?P<time_s>[0-9.]+) s; '
@@ -71,6 +73,41 @@ def status_message(move):
     if len(head) + len(reason) > STATUS_MESSAGE_MAX:
         reason = reason[:STATUS_MESSAGE_MAX - len(head) - 1] + '\u2026'
     return head + reason
+
+
+def indicator_description(name, description, plan):
+    """An indicator's description, naming the hosts it counts.
+
+    The ``overloaded_hosts_left_*`` indicators (``plan.LEFT_KINDS``) get
+    the hosts left overloaded for their kind of reason appended, so
+    Horizon's action-plan page and ``openstack optimize actionplan show``
+    name them; cut to Watcher's 255 characters.
+    """
+    kinds = {n: k for k, n, _ in plan_mod.LEFT_KINDS}
+    if plan is None or name not in kinds:
+        return description
+    hosts = plan_mod.left_hosts(plan, kinds[name])
+    if not hosts:
+        return description
+    text = '%s: %s' % (description, ', '.join(hosts))
+    if len(text) > STATUS_MESSAGE_MAX:
+        text = text[:STATUS_MESSAGE_MAX - 1] + '\u2026'
+    return text
+
+
+def plan_status_message(plan):
+    """The action plan's ``status_message``: the hosts left and why.
+
+    ``informed: `` and ``plan.left_summary``, at most 255 characters
+    (Watcher's column): full UUIDs in the reasons are shortened to their
+    first 8 digits, then the text is cut with an ellipsis.
+    """
+    text = PLAN_PREFIX + plan_mod.left_summary(plan)
+    if len(text) > STATUS_MESSAGE_MAX:
+        text = _UUID_RE.sub(r'\1', text)
+    if len(text) > STATUS_MESSAGE_MAX:
+        text = text[:STATUS_MESSAGE_MAX - 1] + '\u2026'
+    return text
 
 
 def parse_status_message(text):
