@@ -453,7 +453,7 @@ def sequencing_cases(draw, max_moves=7):
 #: Nova scheduling constraints drawn onto a snapshot (issue 20).
 TRAITS = ('CUSTOM_A', 'CUSTOM_B', 'CUSTOM_GPU')
 SPEC_OPTIONS = (
-    ({},) * 3 + (
+    ({},) * 6 + (
         {'trait:CUSTOM_A': 'required'},
         {'trait:CUSTOM_B': 'forbidden'},
         {'trait:CUSTOM_A': 'required', 'trait:CUSTOM_B': 'forbidden'},

@@ -344,8 +344,10 @@ def nova_refuses(snapshot, plan):
 
 
 @PROPERTY
-@given(CLUSTERS, strategies.params())
-def test_no_plan_makes_a_move_nova_refuses(snapshot, p):
+@given(CLUSTERS, strategies.params(), st.booleans())
+def test_no_plan_makes_a_move_nova_refuses(snapshot, p, balance):
+    # the balance stage (issue 19) asks the same rules
+    p = dataclasses.replace(p, balance=balance)
     plan = pipeline.build_plan(snapshot, p)
     event('moves: %s' % min(len(plan.moves), 5))
     event('held by a scheduling rule: %s' % any(
