@@ -21,9 +21,10 @@ the functional tests need to run the ``informed_live_migration`` strategy
 * :func:`build_model` turns core :class:`~watcher_informed.core.snapshot.
   Host` / ``Instance`` values into a real Watcher ``ModelRoot`` made of the
   elements Nova's collector creates, in time linear in hosts + instances;
-* :class:`StaticNova` answers the two Nova calls the strategy makes
-  (server groups, compute services' availability zones) from values --
-  the only stand-in, because real Nova cannot run off-cloud;
+* :class:`StaticNova` answers the Nova, Neutron and Placement calls the
+  strategy makes (server groups, compute services' availability zones,
+  aggregates, SR-IOV ports, traits, PCPUs) from values -- the only
+  stand-in, because real Nova cannot run off-cloud;
 * :func:`prepare` loads the strategy through Watcher's own loader,
   validates the audit parameters with Watcher's own validator and injects
   the model, the metric reader, Nova, the migration history and the
@@ -99,7 +100,8 @@ def make_instance(inst, project=PROJECT):
         metadata=dict(inst.metadata), project_id=project,
         locked=bool(inst.locked), watcher_exclude=bool(inst.excluded),
         host=inst.host, hypervisor_hostname=inst.host,
-        flavor_extra_specs={}, pinned_az=inst.pinned_az or '')
+        flavor_extra_specs=dict(inst.extra_specs),
+        pinned_az=inst.pinned_az or '')
 
 
 def build_model(hosts, instances, projects=None, project=PROJECT):
@@ -127,27 +129,53 @@ def build_model(hosts, instances, projects=None, project=PROJECT):
 class StaticNova:
     """Duck-typed stand-in for an openstacksdk ``Connection``.
 
-    Real Nova cannot run off-cloud (the end-to-end suite covers the real
-    one).  Only the two ``compute`` proxy calls the plugin makes exist,
-    with openstacksdk's argument and attribute names
-    (``server_groups(all_projects=True)`` -> ``id``, ``name``, ``policy``,
-    ``member_ids``; ``services(binary=...)`` -> ``host``,
-    ``availability_zone``).  Calls are recorded in :attr:`calls`.
+    Real Nova, Neutron and Placement cannot run off-cloud (the end-to-end
+    suite covers the real ones).  Only the proxy calls the plugin makes
+    exist, with openstacksdk's argument and attribute names:
+    ``compute.server_groups(all_projects=True)`` -> ``id``, ``name``,
+    ``policy``, ``member_ids``; ``compute.services(binary=...)`` ->
+    ``host``, ``availability_zone``; ``compute.aggregates()`` -> ``name``,
+    ``uuid``, ``hosts``, ``metadata``; ``compute.servers(details=True,
+    all_projects=True)`` -> ``id``, ``project_id``, ``flavor`` with
+    ``extra_specs``, ``pinned_availability_zone``;
+    ``network.ports(**{'binding:vnic_type': [...]})`` -> ``device_id``,
+    ``binding_vnic_type``; ``placement.resource_providers(required=T |
+    resources='PCPU:1')`` -> ``id``, ``name``;
+    ``placement.resource_provider_inventories(rp)``.  Calls are recorded
+    in :attr:`calls`.
 
     ``groups`` are core :class:`~watcher_informed.core.snapshot.
     ServerGroup` values or dicts with openstacksdk's keys; ``zones`` maps
-    a host name to its availability zone.
+    a host name to its availability zone; ``aggregates`` are core
+    ``Aggregate`` values; ``traits`` and ``pcpus`` map host names to
+    their traits and allocatable PCPUs; ``servers`` are core
+    ``Instance`` values (their extra specs, project, zone and vNICs).
     """
 
-    def __init__(self, groups=(), zones=None):
+    def __init__(self, groups=(), zones=None, aggregates=(), traits=None,
+                 pcpus=None, servers=()):
         self.calls = []
         self._groups = [self._group(g) for g in groups]
         self._services = [
             types.SimpleNamespace(host=h, availability_zone=z,
                                   binary='nova-compute')
             for h, z in sorted((zones or {}).items())]
+        self._aggregates = [
+            types.SimpleNamespace(name=a.name, uuid=a.uuid, id=a.uuid,
+                                  hosts=list(a.hosts),
+                                  metadata=dict(a.metadata),
+                                  availability_zone=None)
+            for a in aggregates]
+        self._traits = {h: frozenset(t) for h, t in (traits or {}).items()}
+        self._pcpus = dict(pcpus or {})
+        self._servers = list(servers)
         self.compute = types.SimpleNamespace(
-            server_groups=self._server_groups, services=self._list_services)
+            server_groups=self._server_groups, services=self._list_services,
+            aggregates=self._list_aggregates, servers=self._list_servers)
+        self.network = types.SimpleNamespace(ports=self._ports)
+        self.placement = types.SimpleNamespace(
+            resource_providers=self._providers,
+            resource_provider_inventories=self._inventories)
 
     @staticmethod
     def _group(group):
@@ -167,6 +195,44 @@ class StaticNova:
         self.calls.append(('services', binary))
         return [s for s in self._services
                 if binary is None or s.binary == binary]
+
+    def _list_aggregates(self):
+        self.calls.append(('aggregates',))
+        return list(self._aggregates)
+
+    def _list_servers(self, details=False, all_projects=False):
+        self.calls.append(('servers', details, all_projects))
+        if details is not True or all_projects is not True:
+            raise AssertionError('the admin must see every server detailed')
+        return [types.SimpleNamespace(
+            id=i.uuid, project_id=i.project_id,
+            flavor={'extra_specs': dict(i.extra_specs)},
+            pinned_availability_zone=i.pinned_az)
+            for i in self._servers]
+
+    def _ports(self, **query):
+        wanted = query.get('binding:vnic_type')
+        self.calls.append(('ports', tuple(wanted or ())))
+        return [types.SimpleNamespace(device_id=i.uuid, binding_vnic_type=v)
+                for i in self._servers for v in i.vnic_types
+                if wanted is None or v in wanted]
+
+    def _providers(self, required=None, resources=None):
+        self.calls.append(('resource_providers', required or resources))
+        if required is not None:
+            names = [h for h, t in sorted(self._traits.items())
+                     if required in t]
+        elif resources == 'PCPU:1':
+            names = [h for h, n in sorted(self._pcpus.items()) if n >= 1]
+        else:
+            raise AssertionError('unexpected query %r' % resources)
+        return [types.SimpleNamespace(id='', name=h) for h in names]
+
+    def _inventories(self, provider):
+        self.calls.append(('inventories', provider.name))
+        return [types.SimpleNamespace(
+            resource_class='PCPU', total=self._pcpus[provider.name],
+            reserved=0, allocation_ratio=1.0)]
 
 
 def audit_parameters(schema, params):
@@ -212,6 +278,9 @@ def prepare(cloud, params, strategy=None):
     strategy.metrics_reader = cloud.reader
     strategy.nova_connection = cloud.nova
     strategy.history_source = cloud.history
+    # build_model fills the flavor extra specs and pinned zones, as
+    # Watcher's collector does with enable_extended_attributes
+    strategy.extended_attributes = True
     if cloud.now is not None:
         strategy.clock = lambda: cloud.now
     strategy.input_parameters = utils.Struct(

@@ -163,11 +163,12 @@ class Stack:
                     return f.read()
         return ''
 
-    def reset(self):
-        """Delete all servers and groups, boot the scenario again."""
+    def reset(self, scenario=None):
+        """Delete all servers, groups, aggregates and the traits seed.py
+        set; boot ``scenario`` (default: the stack's) again."""
         subprocess.run([self.python, os.path.join(STACK_DIR, 'seed.py'),
-                        'reset', self.run, SCENARIO], check=True,
-                       timeout=600)
+                        'reset', self.run, scenario or SCENARIO],
+                       check=True, timeout=600)
 
     def service(self, action, name):
         """``stop`` or ``start`` one service of the stack."""
@@ -176,10 +177,10 @@ class Stack:
                        timeout=120, env=dict(os.environ,
                                              WI_STACK_RUN=self.run))
 
-    def offline_plan(self, parameters):
-        """Our CLI's plan of the live scenario, as JSON."""
+    def offline_plan(self, parameters, live=None):
+        """Our CLI's plan of the live scenario (or ``live``), as JSON."""
         path = os.path.join(self.run, 'offline.json')
-        live = self.live
+        live = live or self.live
         live['parameters'] = dict(parameters)
         with open(path, 'w') as f:
             json.dump(live, f)
@@ -234,12 +235,12 @@ def model_current(stack, live):
     return seen == want
 
 
-def fresh(stack):
+def fresh(stack, scenario=None):
     """The scenario booted afresh, its metrics scraped, Watcher aware.
 
     Returns the live scenario (Nova's UUIDs).
     """
-    stack.reset()
+    stack.reset(scenario)
     live = stack.live
     wait('metrics of every server in Prometheus', 120,
          lambda: metrics_ready(stack, live), 2.0)

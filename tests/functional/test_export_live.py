@@ -62,17 +62,30 @@ def fake_cloud(scen):
                           'swap': 0},
                   vm_state=i.get('state', 'active'),
                   is_locked=i.get('locked', False),
-                  metadata=i.get('metadata', {}))
+                  metadata=i.get('metadata', {}),
+                  project_id=i.get('project_id'),
+                  pinned_availability_zone=i.get('pinned_az'))
                for i in data['instances']]
+    for server, inst in zip(servers, data['instances']):
+        server.flavor['extra_specs'] = dict(inst.get('extra_specs', {}))
+    for h in data['hosts']:
+        if h.get('pcpus') is not None:
+            hv_id = next(hv.id for hv in hypervisors
+                         if hv.service_details['host'] == h['name'])
+            inventories[hv_id].append(NS(resource_class='PCPU',
+                                         total=h['pcpus'], reserved=0,
+                                         allocation_ratio=1.0))
     nova = scen.nova()
     compute = NS(hypervisors=lambda details=True: list(hypervisors),
                  servers=lambda details=True, all_projects=True:
                  list(servers),
                  server_groups=nova.compute.server_groups,
-                 services=nova.compute.services)
+                 services=nova.compute.services,
+                 aggregates=nova.compute.aggregates)
     placement = NS(resource_provider_inventories=lambda rp:
-                   list(inventories[rp]))
-    return NS(compute=compute, placement=placement)
+                   list(inventories[rp]),
+                   resource_providers=nova.placement.resource_providers)
+    return NS(compute=compute, placement=placement, network=nova.network)
 
 
 @pytest.fixture(scope='module')
@@ -197,3 +210,50 @@ def test_watcher_informed_export_and_plan_live(demo, tmp_path, monkeypatch,
     assert main.main(['plan', '--live', '--parameters',
                       '{"cpu_threshold": 3}']) == 2
     assert 'cpu_threshold' in capsys.readouterr().err
+
+
+def test_export_writes_nova_constraints_and_plans_the_same(demo, tmp_path):
+    data = json.loads(json.dumps(demo.data))
+    data['hosts'][0]['traits'] = ['CUSTOM_A']
+    data['hosts'][1]['traits'] = ['CUSTOM_B', 'CUSTOM_UNASKED']
+    data['hosts'][2]['pcpus'] = 8
+    data['aggregates'] = [{'name': 'ssd', 'uuid': 'agg-1',
+                           'hosts': [data['hosts'][1]['name']],
+                           'metadata': {'ssd': 'true',
+                                        'filter_tenant_id': 'p1'}}]
+    specs = [{'trait:CUSTOM_A': 'required'},
+             {'trait:CUSTOM_B': 'forbidden'},
+             {'aggregate_instance_extra_specs:ssd': 'true'},
+             {'hw:cpu_policy': 'dedicated'}]
+    for n, inst in enumerate(data['instances'][:8]):
+        inst['extra_specs'] = specs[n % 4]
+        inst['project_id'] = 'p%d' % (n % 2)
+    data['instances'][8]['vnic_types'] = ['direct']
+    constrained = scenario_mod.Scenario(scenario_mod.check(data)[0], 'c')
+    params = dict(constrained.parameters)
+    params.update(communication_groups=constrained.communication_groups)
+    out = export.export_live(fake_cloud(constrained), constrained.reader(),
+                             params, now=constrained.now or 0.0)
+    hosts = {h['name']: h for h in out['hosts']}
+    # only the traits the flavors name are asked of Placement
+    assert hosts[data['hosts'][0]['name']]['traits'] == ['CUSTOM_A']
+    assert hosts[data['hosts'][1]['name']]['traits'] == ['CUSTOM_B']
+    assert hosts[data['hosts'][2]['name']]['pcpus'] == 8
+    assert out['aggregates'] == [{'name': 'ssd', 'uuid': 'agg-1',
+                                  'hosts': [data['hosts'][1]['name']],
+                                  'metadata': data['aggregates'][0][
+                                      'metadata']}]
+    insts = {i['uuid']: i for i in out['instances']}
+    for inst in data['instances'][:9]:
+        got = insts[inst['uuid']]
+        assert got.get('extra_specs', {}) == inst.get('extra_specs', {})
+        assert got.get('vnic_types', []) == inst.get('vnic_types', [])
+    path = tmp_path / 'constrained.json'
+    export.write(out, str(path))
+    again = scenario_mod.load(path)
+    assert moves(main.to_document(main.run(again, {}), again)) == \
+        moves(main.to_document(main.run(constrained, {}), constrained))
+    anon = live.anonymize(out, salt='s')
+    assert anon['aggregates'][0]['name'] == 'aggregate-0001'
+    assert 'p1' not in json.dumps(anon['aggregates'])
+    assert scenario_mod.check(anon)[0]

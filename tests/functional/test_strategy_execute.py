@@ -32,6 +32,7 @@ from watcher.applier.actions import migration
 from tests.functional import cluster as cl
 from watcher_informed.adapters.metrics import base as metrics_base
 from watcher_informed.adapters.metrics import memory
+from watcher_informed.core import scheduling
 
 INDICATORS = (
     'instance_migrations_count', 'instances_count',
@@ -344,13 +345,20 @@ def test_server_groups_are_read_from_nova_for_all_projects():
     k = anti_affinity_pair('anti-affinity')
     strategy = cl.prepare(k)
     strategy.execute()
-    assert strategy.nova_connection.calls == [('server_groups', True)]
+    calls = strategy.nova_connection.calls
+    assert ('server_groups', True) in calls
+    # the rest are the scheduling facts' bulk reads (no constraints: no
+    # Placement call)
+    assert sorted(c for c in calls if c != ('server_groups', True)) == \
+        sorted([('aggregates',), ('ports', tuple(sorted(
+            scheduling.DEVICE_VNICS)))])
 
 
 def test_use_server_groups_off_skips_nova():
     k = anti_affinity_pair('anti-affinity')
     strategy = cl.prepare(k)
     strategy.config['use_server_groups'] = False
+    strategy.config['use_scheduler_constraints'] = False
     before = k.placement()
     solution = strategy.execute()
     moved = check_solution(k, strategy, solution, before)

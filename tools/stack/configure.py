@@ -178,7 +178,18 @@ def nova(run, venv):
         'oslo_messaging_notifications': {'driver': 'messagingv2'},
         'oslo_concurrency': {'lock_path': os.path.join(d, 'lock')},
         'scheduler': {'discover_hosts_in_cells_interval': 2,
-                      'workers': 1},
+                      'workers': 1,
+                      # Nova's scheduling constraints the end-to-end
+                      # tests set (tests/e2e/test_scheduling.py):
+                      # aggregates isolated to a trait, aggregate extra
+                      # specs, tenant-isolated aggregates
+                      'enable_isolated_aggregate_filtering': True},
+        'filter_scheduler': {'enabled_filters': ','.join((
+            'ComputeFilter', 'ComputeCapabilitiesFilter',
+            'ImagePropertiesFilter', 'ServerGroupAntiAffinityFilter',
+            'ServerGroupAffinityFilter',
+            'AggregateInstanceExtraSpecsFilter',
+            'AggregateMultiTenancyIsolation'))},
         'conductor': {'workers': 1},
         'vnc': {'enabled': 'False'},
         'os_vif_ovs': {'ovsdb_connection': 'tcp:127.0.0.1:6640'},

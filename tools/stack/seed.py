@@ -21,9 +21,15 @@ Keystone; it is idempotent.  ``python seed.py cloud RUN SCENARIO`` waits
 API, with the scenario's policies) and boots every scenario instance on
 its host, waits until all are ACTIVE, and writes ``RUN/live.json``: the
 scenario with Nova's server and group UUIDs in place of the scenario's,
-which the metric exporter and the tests read.  ``python seed.py reset
-RUN SCENARIO`` first deletes every server and server group, so that a
-test starts from the scenario's placement whatever ran before it.
+which the metric exporter and the tests read.  Nova's scheduling
+constraints of the scenario go through the real APIs: a host's
+``traits`` are set on its resource provider in Placement before the
+boots, an instance's ``extra_specs`` on a flavor of its own, and the
+``aggregates`` (hosts, metadata) are created in Nova after the boots (a
+boot onto a named host bypasses the filters, not Placement).  ``python
+seed.py reset RUN SCENARIO`` first deletes every server, server group and
+aggregate and the custom traits it set, so that a test starts from the
+scenario's placement whatever ran before it.
 """
 
 import json
@@ -48,6 +54,10 @@ SERVICES = (
 )
 #: flavors of the scenario, by name: vCPUs, MiB, GiB.
 FLAVORS = {'tiny': (1, 512, 1), 'small': (2, 1024, 1)}
+#: custom traits this script sets start with this prefix (reset removes
+#: them); the Placement microversion of trait calls.
+TRAIT_PREFIX = 'CUSTOM_WI_'
+PLACEMENT = '1.6'
 
 
 def facts(run):
@@ -150,6 +160,109 @@ def flavors(conn):
     return out
 
 
+def constrained_flavors(conn, scenario, flv):
+    """A flavor per (flavor, extra specs) of the scenario's instances."""
+    out = {}
+    for inst in scenario['instances']:
+        specs = inst.get('extra_specs')
+        if not specs:
+            continue
+        key = (inst['flavor'], json.dumps(specs, sort_keys=True))
+        if key in out:
+            continue
+        vcpus, ram, disk = FLAVORS[inst['flavor']]
+        name = 'wi-%s-%d' % (inst['flavor'], len(out) + 1)
+        found = conn.compute.find_flavor(name)
+        if found:
+            conn.compute.delete_flavor(found)
+        made = conn.compute.create_flavor(name=name, vcpus=vcpus, ram=ram,
+                                          disk=disk)
+        conn.compute.create_flavor_extra_specs(made, specs)
+        out[key] = made
+    for inst in scenario['instances']:
+        if inst.get('extra_specs'):
+            inst['_flavor'] = out[(inst['flavor'], json.dumps(
+                inst['extra_specs'], sort_keys=True))]
+        else:
+            inst['_flavor'] = flv[inst['flavor']]
+    if out:
+        log('flavors with extra specs: %s' % ', '.join(
+            f.name for f in out.values()))
+
+
+def provider(conn, host):
+    found = conn.placement.get('/resource_providers?name=%s' % host,
+                               microversion=PLACEMENT).json()
+    rps = found['resource_providers']
+    if len(rps) != 1:
+        raise SystemExit('seed: %d resource providers named %s'
+                         % (len(rps), host))
+    return rps[0]['uuid']
+
+
+def set_traits(conn, rp, change):
+    """Apply ``change(traits) -> traits`` to provider ``rp``.
+
+    Retried on a generation conflict: nova-compute updates it too.
+    """
+    url = '/resource_providers/%s/traits' % rp
+    for _ in range(20):
+        have = conn.placement.get(url, microversion=PLACEMENT).json()
+        want = sorted(change(set(have['traits'])))
+        if want == sorted(have['traits']):
+            return
+        resp = conn.placement.put(url, json={
+            'resource_provider_generation':
+                have['resource_provider_generation'],
+            'traits': want}, microversion=PLACEMENT, raise_exc=False)
+        if resp.status_code == 200:
+            return
+        if resp.status_code != 409:
+            raise SystemExit('seed: traits of %s: %s %s'
+                             % (rp, resp.status_code, resp.text))
+        time.sleep(0.5)
+    raise SystemExit('seed: traits of %s: conflicts did not stop' % rp)
+
+
+def host_traits(conn, scenario):
+    for h in scenario['hosts']:
+        traits = set(h.get('traits', ()))
+        if not traits:
+            continue
+        for trait in sorted(traits):
+            conn.placement.put('/traits/%s' % trait,
+                               microversion=PLACEMENT)
+        set_traits(conn, provider(conn, h['name']),
+                   lambda have, t=traits: have | t)
+        log('traits of %s: %s' % (h['name'], ', '.join(sorted(traits))))
+
+
+def aggregates(conn, scenario):
+    for a in scenario.get('aggregates', []):
+        agg = conn.compute.create_aggregate(name=a['name'])
+        if a.get('metadata'):
+            conn.compute.set_aggregate_metadata(agg, a['metadata'])
+        for host in a['hosts']:
+            conn.compute.add_host_to_aggregate(agg, host)
+        log('aggregate %s: %s %s' % (a['name'], ', '.join(a['hosts']),
+                                     a.get('metadata', {})))
+
+
+def clear_constraints(conn):
+    """Delete the aggregates (``wi-*``) and custom traits it set."""
+    for agg in list(conn.compute.aggregates()):
+        if not (agg.name or '').startswith('wi-'):
+            continue
+        for host in agg.hosts or ():
+            conn.compute.remove_host_from_aggregate(agg, host)
+        conn.compute.delete_aggregate(agg)
+    rps = conn.placement.get('/resource_providers',
+                             microversion=PLACEMENT).json()
+    for rp in rps['resource_providers']:
+        set_traits(conn, rp['uuid'], lambda have: {
+            t for t in have if not t.startswith(TRAIT_PREFIX)})
+
+
 def groups(conn, scenario):
     made = {}
     for g in scenario.get('server_groups', []):
@@ -170,7 +283,7 @@ def boot(conn, scenario, img, flv, made):
                  if inst['uuid'] in member_of else {})
         server = conn.compute.create_server(
             name=inst['name'], image_id=img.id,
-            flavor_id=flv[inst['flavor']].id, networks='none',
+            flavor_id=inst['_flavor'].id, networks='none',
             availability_zone='nova:%s' % inst['host'], **extra)
         servers[inst['uuid']] = server.id
     for old, new in servers.items():
@@ -206,6 +319,7 @@ def clear(conn):
         conn.compute.delete_server_group(group)
     if servers:
         log('deleted %d servers' % len(servers))
+    clear_constraints(conn)
 
 
 def mapped(scenario, hosts):
@@ -252,8 +366,13 @@ def cloud(run, path, reset=False):
     conn.set_compute_quotas(project.id, instances=-1, cores=-1, ram=-1,
                             server_groups=-1, server_group_members=-1)
     flv = flavors(conn)
+    constrained_flavors(conn, scenario, flv)
+    host_traits(conn, scenario)
     made = groups(conn, scenario)
     servers = boot(conn, scenario, img, flv, made)
+    aggregates(conn, scenario)
+    for inst in scenario['instances']:
+        inst.pop('_flavor', None)
     live = rename(scenario, servers, made)
     with open(os.path.join(run, 'live.json.tmp'), 'w') as f:
         json.dump(live, f, indent=1, sort_keys=True)

@@ -21,7 +21,10 @@ ratio 1.0 when Placement has none); servers of every project with their
 flavor's vCPUs and RAM and their local disk (root unless booted from a
 volume, plus ephemeral and swap rounded up to GiB), ``vm_state``, lock and
 metadata -- plus what the strategy asks Nova itself (server groups, the
-compute services' zones; :mod:`.nova`).  :func:`read_metrics` reads the
+compute services' zones; :mod:`.nova`) and what Nova's scheduler checks
+(:func:`read_scheduling`: the flavors' extra specs, projects and pinned
+zones, PCPU inventories, host aggregates, SR-IOV ports and the traits the
+flavors name).  :func:`read_metrics` reads the
 audit's metric window with the strategy's reader (``metrics.base``) and
 keeps each instance's value, so the scenario's in-memory store answers
 exactly what the store answered.  :func:`recent_moves` lists the migrate
@@ -39,7 +42,9 @@ import types
 import uuid as uuid_mod
 
 from watcher_informed.adapters import nova as nova_adapter
+from watcher_informed.adapters import placement as placement_adapter
 from watcher_informed.adapters.metrics import base as metrics_base
+from watcher_informed.core import scheduling
 
 VERSION = 1
 RESOURCE_CLASSES = (('VCPU', 'vcpus', 'vcpu_reserved', 'vcpu_ratio'),
@@ -84,6 +89,11 @@ def _host(conn, hypervisor, zones):
             host[total] = _get(hypervisor, HYPERVISOR_TOTALS[total], 0)
             host[reserved] = 0
             host[ratio] = 1.0
+    pcpu = inventories.get('PCPU')
+    if pcpu is not None:
+        host['pcpus'] = max(0.0, (float(_get(pcpu, 'total', 0)) -
+                                  float(_get(pcpu, 'reserved', 0))) *
+                            float(_get(pcpu, 'allocation_ratio', 1.0)))
     host['state'] = _get(hypervisor, 'state', 'up')
     host['status'] = _get(hypervisor, 'status', 'enabled')
     if zones.get(name):
@@ -102,7 +112,7 @@ def _local_disk_gb(server, flavor):
 
 def _instance(server):
     flavor = _get(server, 'flavor') or {}
-    return {
+    out = {
         'uuid': _get(server, 'id'), 'name': _get(server, 'name', ''),
         'host': _get(server, 'compute_host'),
         'vcpus': int(_get(flavor, 'vcpus', 0)),
@@ -113,6 +123,11 @@ def _instance(server):
         'metadata': {str(k): str(v) for k, v in
                      dict(_get(server, 'metadata') or {}).items()},
     }
+    extra = {'extra_specs': nova_adapter.extra_specs_of(server),
+             'project_id': str(_get(server, 'project_id', '') or ''),
+             'pinned_az': _get(server, 'pinned_availability_zone')}
+    out.update({k: v for k, v in extra.items() if v})
+    return out
 
 
 def read_cluster(conn):
@@ -137,6 +152,40 @@ def read_cluster(conn):
                'members': [m for m in g.members if m in present]}
               for g in nova_adapter.server_groups(conn)]
     return hosts, instances, groups
+
+
+def read_scheduling(conn, hosts, instances):
+    """Nova's scheduling facts onto the scenario dicts; the aggregates.
+
+    Adds each instance's SR-IOV/vDPA ``vnic_types`` and each host's
+    ``traits`` (only those the flavors or isolated aggregates name, one
+    Placement call per trait); returns Nova's aggregates (one call) as
+    scenario dicts restricted to the exported hosts.
+    """
+    names = {h['name'] for h in hosts}
+    ports = nova_adapter.device_ports(conn)
+    for inst in instances:
+        if inst['uuid'] in ports:
+            inst['vnic_types'] = list(ports[inst['uuid']])
+    aggregates = [a for a in nova_adapter.aggregates(conn)
+                  if set(a.hosts) & names]
+    traits = set()
+    for inst in instances:
+        needs = scheduling.needs_of(inst.get('extra_specs') or {})
+        traits |= needs.required | needs.forbidden
+    for agg in aggregates:
+        traits |= scheduling.offer_of((), [agg.metadata]).isolating
+    if traits:
+        found = placement_adapter.host_traits(
+            conn, [types.SimpleNamespace(name=h['name'],
+                                         uuid=h.get('uuid') or '')
+                   for h in hosts], traits)
+        for h in hosts:
+            if found.get(h['name']):
+                h['traits'] = sorted(found[h['name']])
+    return [{'name': a.name, 'uuid': a.uuid,
+             'hosts': [x for x in a.hosts if x in names],
+             'metadata': dict(a.metadata)} for a in aggregates]
 
 
 def read_metrics(reader, instances, window):
@@ -195,7 +244,7 @@ def recent_moves(actions, now, window_s):
 
 
 def scenario(hosts, instances, groups, metrics, parameters, now,
-             moves=(), description=''):
+             moves=(), description='', aggregates=()):
     """The version-1 scenario document of a live read."""
     known = {i['uuid'] for i in instances}
     data = {'version': VERSION,
@@ -206,6 +255,8 @@ def scenario(hosts, instances, groups, metrics, parameters, now,
             'server_groups': groups,
             'metrics': {u: m for u, m in metrics.items() if u in known},
             'recent_moves': [m for m in moves if m['uuid'] in known]}
+    if aggregates:
+        data['aggregates'] = list(aggregates)
     return data
 
 
@@ -250,20 +301,49 @@ def _ids(data):
     zones = [h['az'] for h in data['hosts'] if h.get('az')]
     zones += [i['pinned_az'] for i in data['instances']
               if i.get('pinned_az')]
+    aggs = data.get('aggregates', [])
+    zones += [a['metadata']['availability_zone'] for a in aggs
+              if a.get('metadata', {}).get('availability_zone')]
+    projects = [i['project_id'] for i in data['instances']
+                if i.get('project_id')]
+    for agg in aggs:
+        for key, value in agg.get('metadata', {}).items():
+            if key.startswith(scheduling.TENANT_KEY):
+                projects += [t.strip() for t in value.split(',')
+                             if t.strip()]
     return uuids, {
         'host': [h['name'] for h in data['hosts']],
         'vm': [i.get('name') or i['uuid'] for i in data['instances']],
         'group': [g.get('name') or g['uuid']
                   for g in data.get('server_groups', [])],
-        'az': zones}
+        'az': zones, 'project': projects,
+        'aggregate': [a['name'] for a in aggs]}
+
+
+def _anonymous_aggregate(agg, r):
+    meta = {}
+    for key, value in agg.get('metadata', {}).items():
+        if key == 'availability_zone':
+            value = r.name('az', value)
+        elif key.startswith(scheduling.TENANT_KEY):
+            value = ','.join(r.name('project', t.strip())
+                             for t in value.split(',') if t.strip())
+        meta[key] = value
+    out = dict(agg, name=r.name('aggregate', agg['name']),
+               hosts=[r.name('host', h) for h in agg['hosts']],
+               metadata=meta)
+    out.pop('uuid', None)
+    return out
 
 
 def anonymize(data, salt=None):
     """A copy of ``data`` with names and ids replaced consistently.
 
-    Host, instance, server-group and zone names become ``host-0001``,
-    ``vm-0001``, ``group-0001``, ``az-0001``; UUIDs are replaced (see
-    :class:`_Renamer`; one random salt per call unless given); instance
+    Host, instance, server-group, zone, aggregate and project names
+    become ``host-0001``, ``vm-0001``, ``group-0001``, ``az-0001``,
+    ``aggregate-0001``, ``project-0001`` (also inside aggregate
+    metadata); UUIDs are replaced (see :class:`_Renamer`; one random
+    salt per call unless given); instance
     metadata keeps only the plugin's own keys (``informed:``).  Sizes,
     states, metrics, groups, communication groups and recent moves are
     kept, renamed alike and in the same order, so the plan is the same
@@ -291,7 +371,12 @@ def anonymize(data, salt=None):
                            if k.startswith('informed:')})
         if i.get('pinned_az'):
             i['pinned_az'] = r.name('az', i['pinned_az'])
+        if i.get('project_id'):
+            i['project_id'] = r.name('project', i['project_id'])
         out['instances'].append(i)
+    if 'aggregates' in data:
+        out['aggregates'] = [_anonymous_aggregate(a, r)
+                             for a in data['aggregates']]
     out['server_groups'] = [
         dict(g, uuid=r.uuid(g['uuid']),
              name=r.name('group', g.get('name') or g['uuid']),

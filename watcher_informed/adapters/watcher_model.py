@@ -18,7 +18,9 @@ adapter never mutates the model and compares elements by uuid only (element
 ``==`` dumps whole objects).  Excluded (``watcher_exclude``), locked and
 non-active instances are kept -- they still use room on their host -- and
 flagged so the core never moves them; hosts that are not up and enabled
-are kept as sources and never chosen as destinations.
+are kept as sources and never chosen as destinations.  The flavor's
+extra specs and the pinned zone are read when Watcher's collector filled
+them (``[compute_model] enable_extended_attributes``).
 
 Elements are oslo versioned objects, whose field descriptor costs about
 2.5 us a read (measured: a third of ``read_model`` at 100,000 instances);
@@ -79,25 +81,34 @@ _INSTANCE_FIELDS = ('uuid', 'name', 'vcpus', 'memory', 'disk', 'state',
 _STORED = operator.itemgetter(*('_obj_' + f for f in _INSTANCE_FIELDS))
 
 
+#: fields read when set (extended attributes), ``None`` otherwise.
+_OPTIONAL_FIELDS = ('flavor_extra_specs', 'project_id')
+
+
 def _instance_values(instance):
-    """The :data:`_INSTANCE_FIELDS` of an element, in one lookup."""
+    """The :data:`_INSTANCE_FIELDS` of an element, in one lookup, then
+    the :data:`_OPTIONAL_FIELDS`."""
+    stored = vars(instance)
+    get = _fields(instance)
     try:
-        return _STORED(vars(instance))
+        values = _STORED(stored)
     except KeyError:
         # a field not set: each through the descriptor, as before
-        get = _fields(instance)
-        return tuple(get(name) for name in _INSTANCE_FIELDS)
+        values = tuple(get(name) for name in _INSTANCE_FIELDS)
+    return values + tuple(get(name) for name in _OPTIONAL_FIELDS)
 
 
 def _instance(values, host_name):
     (uuid, name, vcpus, memory, disk, state, locked, exclude, metadata,
-     pinned_az) = values
+     pinned_az, extra_specs, project_id) = values
     return snap.Instance(
         uuid=uuid, host=host_name, name=name or '',
         vcpus=float(vcpus), ram_mb=float(memory),
         disk_gb=float(disk or 0), state=state,
         locked=bool(locked), excluded=bool(exclude),
-        metadata=_metadata(metadata), pinned_az=pinned_az or None)
+        metadata=_metadata(metadata), pinned_az=pinned_az or None,
+        extra_specs=_metadata(extra_specs),
+        project_id=str(project_id or ''))
 
 
 def instance_from_element(instance, host_name):
@@ -124,7 +135,8 @@ def read_model(model, zones=None):
 
 
 def build_snapshot(hosts, instances, usage, server_groups=(),
-                   communication_groups=(), recent_moves=(), now=0.0):
+                   communication_groups=(), recent_moves=(), now=0.0,
+                   aggregates=()):
     """Assemble the :class:`Snapshot` the core decides on."""
     present = {i.uuid for i in instances}
     groups = tuple(
@@ -136,4 +148,5 @@ def build_snapshot(hosts, instances, usage, server_groups=(),
                  for group in communication_groups)
     return snap.Snapshot(hosts, instances, usage, groups,
                          tuple(g for g in comm if len(g) > 1),
-                         tuple(recent_moves), now)
+                         tuple(recent_moves), now,
+                         aggregates=tuple(aggregates))

@@ -147,6 +147,7 @@ def export_live(conn, reader, given_params, actions=None, now=None,
         raise LiveError('invalid audit parameter %s' % exc)
     window = settings.window
     hosts, instances, groups = live.read_cluster(conn)
+    aggregates = live.read_scheduling(conn, hosts, instances)
     try:
         metrics = live.read_metrics(reader, instances, window)
     except metrics_base.MetricsUnavailable as exc:
@@ -160,7 +161,7 @@ def export_live(conn, reader, given_params, actions=None, now=None,
                        len(hosts), len(instances), window.period_s,
                        window.granularity_s, reader.name))
     return live.scenario(hosts, instances, groups, metrics, given_params,
-                         round(now, 3), moves, description)
+                         round(now, 3), moves, description, aggregates)
 
 
 def load_scenario(data, source):

@@ -28,8 +28,9 @@ instance ``state`` (``ACTIVE``, ``SHUTOFF``) are read as the ``vm_state``
 they stand for; ``now`` may be unix seconds or an ISO 8601 time.
 :meth:`Scenario.cloud` hands the file to the off-cloud harness
 (:mod:`watcher_informed.harness`): a real Watcher ``ModelRoot``, an
-in-memory metric store and the two Nova calls the strategy makes (server
-groups, service zones) answered from the file.
+in-memory metric store and the Nova, Neutron and Placement calls the
+strategy makes (server groups, service zones, aggregates, SR-IOV ports,
+traits, PCPUs) answered from the file.
 """
 
 import dataclasses
@@ -111,7 +112,10 @@ class Scenario:
             ram_ratio=float(h.get('ram_ratio', 1.0)),
             disk_ratio=float(h.get('disk_ratio', 1.0)),
             up=h.get('state', 'up') == 'up',
-            enabled=h.get('status', 'enabled') == 'enabled')
+            enabled=h.get('status', 'enabled') == 'enabled',
+            traits=frozenset(h.get('traits', ())),
+            pcpus=(float(h['pcpus']) if h.get('pcpus') is not None
+                   else None))
             for h in self.data['hosts'])
 
     def instances(self):
@@ -124,8 +128,18 @@ class Scenario:
             locked=bool(i.get('locked', False)),
             excluded=bool(i.get('exclude', False)),
             metadata=dict(i.get('metadata', {})),
-            pinned_az=i.get('pinned_az') or None)
+            pinned_az=i.get('pinned_az') or None,
+            extra_specs=dict(i.get('extra_specs', {})),
+            project_id=i.get('project_id', PROJECT),
+            vnic_types=tuple(i.get('vnic_types', ())))
             for i in self.data['instances'])
+
+    def aggregates(self):
+        """The scenario's Nova host aggregates as core values."""
+        return tuple(snap.Aggregate(
+            name=a['name'], hosts=tuple(a['hosts']),
+            metadata=dict(a.get('metadata', {})), uuid=a.get('uuid', ''))
+            for a in self.data.get('aggregates', []))
 
     def model(self):
         """A real Watcher ``ModelRoot`` with the scenario's hosts and VMs."""
@@ -173,13 +187,18 @@ class Scenario:
         return params
 
     def nova(self):
-        """Answers ``compute.server_groups`` / ``compute.services``."""
+        """Answers the Nova, Neutron and Placement calls of an audit."""
         from watcher_informed import harness
+        hosts = self.hosts()
         return harness.StaticNova(
             [{'id': g['uuid'], 'name': g.get('name', ''),
               'policy': g['policy'], 'member_ids': list(g['members'])}
              for g in self.data.get('server_groups', [])],
-            {h['name']: h.get('az') for h in self.data['hosts']})
+            {h['name']: h.get('az') for h in self.data['hosts']},
+            aggregates=self.aggregates(),
+            traits={h.name: h.traits for h in hosts},
+            pcpus={h.name: h.pcpus for h in hosts if h.pcpus is not None},
+            servers=self.instances())
 
     def recent_moves(self, now, window_s):
         """Migrations the scenario says finished recently (what-if)."""
@@ -286,6 +305,7 @@ class _Checks:
         uuids = self.instances(names)
         self.metrics(uuids)
         self.groups(uuids)
+        self.aggregates(names)
         self.moves(uuids, names)
         self.now()
         self.problems += validation.audit_parameter_problems(
@@ -377,6 +397,15 @@ class _Checks:
                 if member not in uuids:
                     self.add(('communication_groups', n, m),
                              'unknown instance %s' % member)
+
+    def aggregates(self, names):
+        for n, agg in enumerate(self.data.get('aggregates', [])):
+            for k, host in enumerate(agg['hosts']):
+                if host not in names:
+                    self.add(('aggregates', n, 'hosts', k),
+                             'unknown host %s%s' % (
+                                 validation.show(host),
+                                 validation._did_you_mean(host, names)))
 
     def moves(self, uuids, names):
         for n, m in enumerate(self.data.get('recent_moves', [])):

@@ -543,6 +543,16 @@ TABLE = (
        "Watcher's compute model has no server groups; with this option "
        'on, the strategy lists them through the Nova API with Watcher\'s '
        'credentials.'),
+    _p('use_scheduler_constraints', 'boolean', True, DEPLOY, NOVA,
+       "Read what Nova's scheduler checks (flavor extra specs, host "
+       'aggregates, Placement traits and PCPUs, SR-IOV ports) and never '
+       'plan a move it would refuse.',
+       'With this option on, each audit lists the host aggregates once, '
+       "the servers once when Watcher's model lacks their flavor extra "
+       'specs (``[compute_model] enable_extended_attributes``), the '
+       'SR-IOV/vDPA ports once, and asks Placement once per trait the '
+       'flavors or aggregates name; a cluster without such constraints '
+       'is planned as before.'),
 
     # -- internal: Params fields no operator sets (documented only) --
     _p('idle_cpu', 'number', 0.05, INTERNAL, CORE,

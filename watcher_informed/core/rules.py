@@ -43,7 +43,14 @@ its edges allow (``proofs``).  Rules:
 * :class:`RoomFirst` -- a host that was not overloaded stays at or below
   its target in every reachable state: a move into it waits for the
   moves that make its room (``rooms``);
-* :class:`Limits` -- migration count and per-host / global concurrency.
+* :class:`Limits` -- migration count and per-host / global concurrency;
+* :class:`Devices`, :class:`Traits`, :class:`Aggregates`,
+  :class:`DedicatedCpus` -- what Nova's scheduler would refuse
+  (``scheduling``): instances with PCI, SR-IOV or NUMA layouts the API
+  cannot verify stay; a destination has the flavor's required traits and
+  none of its forbidden ones, is not in an aggregate isolated to traits
+  or tenants the instance lacks, matches its aggregate extra specs and
+  has free PCPUs for its dedicated vCPUs in every reachable state.
 """
 
 import collections
@@ -53,6 +60,7 @@ from watcher_informed.core import cooldown
 from watcher_informed.core import kinds
 from watcher_informed.core import overload
 from watcher_informed.core import proofs
+from watcher_informed.core import scheduling
 
 
 class View:
@@ -70,6 +78,7 @@ class View:
             constraints.groups_by_member(snapshot)
         self.present = {i.uuid for i in snapshot.instances}
         self.targets = p.targets()
+        self.scheduling = snapshot.scheduling
 
 
 class Rule:
@@ -372,8 +381,114 @@ class Limits(Rule):
         return out
 
 
+class _Scheduler(Rule):
+    """A rule of Nova's scheduler: asks one predicate per move."""
+
+    def refusal(self, index, inst, host_name, present):
+        """Why ``host_name`` refuses ``inst``, or ``None``.
+
+        ``present``: the uuids on the host in the state asked about
+        (besides ``inst``).
+        """
+        raise NotImplementedError
+
+    def admits(self, view, inst, source, host):
+        index = view.scheduling
+        if not index.active:
+            return None
+        led = view.ledger
+        return self.refusal(index, inst, host.name,
+                            led.residents[led.index[host.name]])
+
+    def check(self, snapshot, plan, p, facts):
+        index = snapshot.scheduling
+        if not index.active:
+            return []
+        out = []
+        for m in plan.moves:
+            inst = facts.insts.get(m.uuid)
+            if inst is None or m.dest not in index.offers:
+                continue    # unknown instances/hosts: other rules'
+            # every other move into the host, whatever the order
+            present = [o.uuid for o in facts.incoming.get(m.dest, ())
+                       if o.uuid != m.uuid]
+            reason = self.refusal(index, inst, m.dest, present)
+            if reason:
+                out.append('%s -> %s: Nova would refuse: %s'
+                           % (m.uuid, m.dest, reason))
+        return out
+
+
+class Devices(Rule):
+    name = 'devices'
+
+    def movable(self, view, inst):
+        index = view.scheduling
+        if not index.active:
+            return None
+        return index.needs(inst).pinned_reason
+
+    def check(self, snapshot, plan, p, facts):
+        """No instance with devices or NUMA layouts Nova's API cannot
+        verify on a destination (PCI, SR-IOV, huge pages...) moves."""
+        index = snapshot.scheduling
+        if not index.active:
+            return []
+        out = []
+        for m in plan.moves:
+            inst = facts.insts.get(m.uuid)
+            reason = inst is not None and index.needs(inst).pinned_reason
+            if reason:
+                out.append('%s must not move: %s' % (m.uuid, reason))
+        return out
+
+
+class Traits(_Scheduler):
+    name = 'traits'
+
+    def refusal(self, index, inst, host_name, present):
+        return scheduling.trait_reason(index.needs(inst),
+                                       index.offers[host_name])
+
+    def check(self, snapshot, plan, p, facts):
+        """Destinations have the required traits, none forbidden, and no
+        aggregate isolated to traits the instance does not require."""
+        return super().check(snapshot, plan, p, facts)
+
+
+class Aggregates(_Scheduler):
+    name = 'aggregates'
+
+    def refusal(self, index, inst, host_name, present):
+        return scheduling.aggregate_reason(
+            index.needs(inst), index.offers[host_name], index.tenant_homes)
+
+    def check(self, snapshot, plan, p, facts):
+        """Destinations match the aggregate extra specs and the tenant
+        isolation of their aggregates."""
+        return super().check(snapshot, plan, p, facts)
+
+
+class DedicatedCpus(_Scheduler):
+    name = 'dedicated-cpus'
+
+    def refusal(self, index, inst, host_name, present):
+        needs = index.needs(inst)
+        if not needs.pcpus:
+            return None
+        used = index.claimed_with(
+            host_name, (u for u in present if u != inst.uuid))
+        return scheduling.pcpu_reason(needs, index.offers[host_name], used)
+
+    def check(self, snapshot, plan, p, facts):
+        """Destinations have free PCPUs for every dedicated vCPU moved in,
+        counting all the plan's moves into them (whatever their order)."""
+        return super().check(snapshot, plan, p, facts)
+
+
 #: every hard rule, once; the search asks them in this order.
-RULES = (MovesOnce(), Dag(), Movable(), Destination(), Capacity(),
+RULES = (MovesOnce(), Dag(), Movable(), Devices(), Destination(),
+         Traits(), Aggregates(), Capacity(), DedicatedCpus(),
          NoPingPong(), AntiAffinity(), Affinity(), TargetLoad(), RoomFirst(),
          Limits())
 

@@ -31,6 +31,7 @@ import types
 import typing
 
 from watcher_informed.core import kinds
+from watcher_informed.core import scheduling
 
 CPU = kinds.Metric.CPU
 RAM = kinds.Metric.RAM
@@ -108,6 +109,10 @@ class Host:
     enabled: bool = True
     az: typing.Optional[str] = None
     uuid: str = ''
+    #: traits of the host's compute-node resource provider (Placement)
+    traits: typing.FrozenSet[str] = frozenset()
+    #: allocatable PCPU (dedicated CPUs; ``None``: no PCPU inventory)
+    pcpus: typing.Optional[float] = None
 
     @property
     def capacity(self):
@@ -139,6 +144,12 @@ class Instance:
     metadata: typing.Mapping[str, str] = dataclasses.field(
         default_factory=dict)
     pinned_az: typing.Optional[str] = None
+    #: the flavor's extra specs (Nova's scheduler reads them)
+    extra_specs: typing.Mapping[str, str] = dataclasses.field(
+        default_factory=dict)
+    project_id: str = ''
+    #: vnic_type of each of its ports that is not ``normal``
+    vnic_types: typing.Tuple[str, ...] = ()
 
     @property
     def resources(self):
@@ -223,6 +234,17 @@ class ServerGroup:
 
 
 @dataclasses.dataclass(frozen=True)
+class Aggregate:
+    """A Nova host aggregate: its hosts and metadata."""
+
+    name: str
+    hosts: typing.Tuple[str, ...]
+    metadata: typing.Mapping[str, str] = dataclasses.field(
+        default_factory=dict)
+    uuid: str = ''
+
+
+@dataclasses.dataclass(frozen=True)
 class RecentMove:
     """A migration that completed recently (from Watcher's records)."""
 
@@ -244,7 +266,9 @@ class Snapshot:
     ``host_usage`` maps a host name to what the host's own meters show (a
     :class:`Usage` with ``cpu`` as a fraction of the host's cores and
     ``ram`` in MiB); the part its instances do not explain stays on the
-    host (``overload.fixed_loads``).
+    host (``overload.fixed_loads``).  ``aggregates`` are Nova's host
+    aggregates, read with the hosts' traits and the instances' extra
+    specs by Nova's scheduling rules (``scheduling``).
     """
 
     hosts: typing.Tuple[Host, ...]
@@ -259,6 +283,7 @@ class Snapshot:
         default_factory=dict)
     host_usage: typing.Mapping[str, Usage] = dataclasses.field(
         default_factory=dict)
+    aggregates: typing.Tuple[Aggregate, ...] = ()
 
     def __post_init__(self):
         names = [h.name for h in self.hosts]
@@ -281,6 +306,11 @@ class Snapshot:
     @functools.cached_property
     def instance_by_uuid(self):
         return types.MappingProxyType({i.uuid: i for i in self.instances})
+
+    @functools.cached_property
+    def scheduling(self):
+        """Nova's scheduling facts (:class:`scheduling.Index`)."""
+        return scheduling.Index(self)
 
     def usage_of(self, uuid):
         return self.usage.get(uuid) or Usage()

@@ -45,6 +45,7 @@ from watcher.decision_engine.strategy.strategies import base
 from watcher_informed.adapters import history
 from watcher_informed.adapters import nova as nova_adapter
 from watcher_informed.adapters import parameters
+from watcher_informed.adapters import scheduler
 from watcher_informed.adapters import solution as solution_adapter
 from watcher_informed.adapters import watcher_model
 from watcher_informed.adapters.metrics import base as metrics_base
@@ -80,6 +81,9 @@ class InformedLiveMigration(base.BaseStrategy):
         #: callable(now, window_s) -> RecentMove tuple; default: Watcher DB
         self.history_source = None
         self.clock = time.time
+        #: whether the model carries flavor extra specs and pinned zones
+        #: (None: Watcher's ``[compute_model] enable_extended_attributes``)
+        self.extended_attributes = None
 
     @classmethod
     def get_name(cls):
@@ -130,6 +134,24 @@ class InformedLiveMigration(base.BaseStrategy):
         zones = nova_adapter.host_zones(conn) if needs_zones else {}
         return groups, zones
 
+    def _extended(self):
+        if self.extended_attributes is not None:
+            return self.extended_attributes
+        from oslo_config import cfg
+        try:
+            return bool(cfg.CONF.compute_model.enable_extended_attributes)
+        except (cfg.NoSuchOptError, AttributeError):
+            return False
+
+    def _scheduling_facts(self, hosts, instances, options):
+        """Hosts and instances with what Nova's scheduler checks."""
+        if not options['use_scheduler_constraints']:
+            return hosts, instances, ()
+        conn = self._connection()
+        servers = None if self._extended() else \
+            nova_adapter.server_facts(conn)
+        return scheduler.enrich(conn, hosts, instances, servers)
+
     def pre_execute(self):
         LOG.info('Initializing %s', NAME)
         if not self.compute_model:
@@ -145,10 +167,12 @@ class InformedLiveMigration(base.BaseStrategy):
         p, comm = settings.params, settings.communication_groups
         hosts, instances, elements = watcher_model.read_model(
             self.compute_model)
+        hosts, instances, aggregates = self._scheduling_facts(
+            hosts, instances, settings.options)
         groups, zones = self._nova_facts(instances, settings.options)
         if zones:
-            hosts, instances, elements = watcher_model.read_model(
-                self.compute_model, zones)
+            hosts = tuple(dataclasses.replace(h, az=zones.get(h.name))
+                          for h in hosts)
         try:
             reader = self._reader(settings.options)
             # Watcher's elements only for a reader that needs them
@@ -167,7 +191,8 @@ class InformedLiveMigration(base.BaseStrategy):
             lambda at, window: history.recent_moves(self.ctx, at, window))
         recent = source(now, p.history_window)
         snapshot = watcher_model.build_snapshot(hosts, instances, usage,
-                                                groups, comm, recent, now)
+                                                groups, comm, recent, now,
+                                                aggregates)
         if forecast or host_usage:
             snapshot = dataclasses.replace(snapshot, forecast=forecast,
                                            host_usage=host_usage)
@@ -186,6 +211,7 @@ class InformedLiveMigration(base.BaseStrategy):
         for host in plan.still_overloaded:
             LOG.warning('%s: host %s stays overloaded: %s', NAME, host,
                         plan.left.get(host, 'unknown reason'))
+        self._report_constrained(snapshot, plan)
         for move in plan.moves:
             LOG.info('%s: step %d %s %s -> %s: %s', NAME, move.step,
                      move.uuid, move.source, move.dest, move.reason)
@@ -210,6 +236,23 @@ class InformedLiveMigration(base.BaseStrategy):
                  p.demand_estimator, p.demand_history, len(forecast),
                  len(subjects), len(host_usage), len(hosts))
         return forecast, host_usage
+
+    @staticmethod
+    def _report_constrained(snapshot, plan):
+        """Why instances Nova's scheduling constraints apply to stay."""
+        index = snapshot.scheduling
+        if not index.active:
+            return
+        insts = snapshot.instance_by_uuid
+        held = [(u, why) for u, why in sorted(plan.not_moved.items())
+                if u in insts and (insts[u].extra_specs or
+                                   insts[u].vnic_types)]
+        for uuid, why in held[:20]:
+            LOG.info('%s: %s (flavor extra specs or devices) not moved: %s',
+                     NAME, uuid, why)
+        if len(held) > 20:
+            LOG.info('%s: ... and %d more instance(s) with constraints not '
+                     'moved', NAME, len(held) - 20)
 
     @staticmethod
     def _report_unmeasured(snapshot):

@@ -78,9 +78,9 @@ CASES = [
      'instances[0].excluded: unknown key; did you mean "exclude"?'),
     (setter(('hosts', 1, 'disabled'), True),
      'hosts[1].disabled: unknown key (known: az, disk_gb, disk_ratio, '
-     'disk_reserved_gb, name, network_capacity, ram_mb, ram_ratio, '
-     'ram_reserved_mb, state, status, uuid, vcpu_ratio, vcpu_reserved, '
-     'vcpus)'),
+     'disk_reserved_gb, name, network_capacity, pcpus, ram_mb, ram_ratio, '
+     'ram_reserved_mb, state, status, traits, uuid, vcpu_ratio, '
+     'vcpu_reserved, vcpus)'),
     (setter(('metrics', U0, 'disk_reads'), 0.5),
      'metrics.%s.disk_reads: unknown key; did you mean "disk_read"?' % U0),
     (setter(('server_group',), []),
@@ -258,9 +258,9 @@ def test_every_problem_is_listed_with_its_line(tmp_path):
         scenario.load(path)
     assert info.value.problems == [
         'line 7: hosts[0].lock: unknown key (known: az, disk_gb, '
-        'disk_ratio, disk_reserved_gb, name, network_capacity, ram_mb, '
-        'ram_ratio, ram_reserved_mb, state, status, uuid, vcpu_ratio, '
-        'vcpu_reserved, vcpus)',
+        'disk_ratio, disk_reserved_gb, name, network_capacity, pcpus, '
+        'ram_mb, ram_ratio, ram_reserved_mb, state, status, traits, uuid, '
+        'vcpu_ratio, vcpu_reserved, vcpus)',
         'line 4: hosts[0].vcpus: must be >= 1, got -4']
 
 

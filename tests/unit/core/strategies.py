@@ -448,3 +448,63 @@ def sequencing_cases(draw, max_moves=7):
     usage = {u: v for u, v in usage.items() if v is not None}
     return snap.Snapshot(tuple(host_list), tuple(instances), usage,
                          groups), moves
+
+
+#: Nova scheduling constraints drawn onto a snapshot (issue 20).
+TRAITS = ('CUSTOM_A', 'CUSTOM_B', 'CUSTOM_GPU')
+SPEC_OPTIONS = (
+    ({},) * 6 + (
+        {'trait:CUSTOM_A': 'required'},
+        {'trait:CUSTOM_B': 'forbidden'},
+        {'trait:CUSTOM_A': 'required', 'trait:CUSTOM_B': 'forbidden'},
+        {'trait:CUSTOM_GPU': 'required'},
+        {'aggregate_instance_extra_specs:ssd': 'true'},
+        {'hw:cpu_policy': 'dedicated'},
+        {'hw:cpu_policy': 'dedicated', 'hw:numa_nodes': '1'},
+        {'hw:mem_page_size': 'large'},
+        {'pci_passthrough:alias': 'gpu:1'},
+    ),
+    ('p1', 'p1', 'p2', 'p3'),                  # project
+    ((), (), (), ('direct',)),                 # vNICs
+)
+HOST_CONSTRAINTS = (
+    ((), ('CUSTOM_A',), ('CUSTOM_B',), ('CUSTOM_A', 'CUSTOM_GPU')),
+    (None, None, 2.0, 4.0, 16.0),              # PCPUs
+    # aggregate membership: none, ssd, gpu-isolated, tenant p2
+    (None, None, 'ssd', 'gpu', 'tenant'),
+)
+AGGREGATE_METADATA = {
+    'ssd': {'ssd': 'true'},
+    'gpu': {'trait:CUSTOM_GPU': 'required'},
+    'tenant': {'filter_tenant_id': 'p2'},
+}
+
+
+@st.composite
+def constrained(draw, snapshots_strategy):
+    """A snapshot with Nova's scheduling constraints drawn onto it.
+
+    Traits, PCPUs and aggregates on the hosts of ``snapshots_strategy``'s
+    snapshot, extra specs, projects and vNICs on its instances (some
+    instances cannot move, some hosts take few).
+    """
+    snapshot = draw(snapshots_strategy)
+    hosts, members = [], {}
+    for h in snapshot.hosts:
+        traits, pcpus, agg = _choices(draw, *HOST_CONSTRAINTS)
+        hosts.append(dataclasses.replace(h, traits=frozenset(traits),
+                                         pcpus=pcpus))
+        if agg:
+            members.setdefault(agg, []).append(h.name)
+    instances = []
+    for inst in snapshot.instances:
+        spec, project, vnics = _choices(draw, *SPEC_OPTIONS)
+        instances.append(dataclasses.replace(
+            inst, extra_specs=dict(spec), project_id=project,
+            vnic_types=vnics))
+    aggregates = tuple(snap.Aggregate(name, tuple(sorted(names)),
+                                      AGGREGATE_METADATA[name])
+                       for name, names in sorted(members.items()))
+    return dataclasses.replace(snapshot, hosts=tuple(hosts),
+                               instances=tuple(instances),
+                               aggregates=aggregates)
