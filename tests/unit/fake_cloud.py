@@ -212,14 +212,27 @@ class FakeCloud:
             connection=types.SimpleNamespace(compute=self.compute,
                                              placement=self.placement),
             find_instance=self.find_instance,
+            get_compute_node_by_hostname=self.compute_node,
             live_migrate_instance=self.live_migrate_instance)
+
+    def compute_node(self, hostname):
+        from watcher.common import exception
+        with self.lock:
+            if hostname not in self.hosts:
+                raise exception.ComputeNodeNotFound(name=hostname)
+            return types.SimpleNamespace(
+                status=self.hosts[hostname]['status'],
+                state=self.hosts[hostname]['state'])
 
     def find_instance(self, instance_id):
         from watcher.common import exception
         with self.lock:
             if instance_id not in self.servers:
                 raise exception.ComputeResourceNotFound(instance_id)
-            return self.get_server(instance_id)
+            server = self.get_server(instance_id)
+            # Watcher's Server wrapper names the host "host"
+            server.host = server.compute_host
+            return server
 
     def live_migrate_instance(self, instance_id, dest_hostname):
         with self.lock:
