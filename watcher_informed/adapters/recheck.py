@@ -156,8 +156,7 @@ def _on(hyp):
 
 
 def read(compute, placement, move):
-    """The :class:`~recheck.Seen` of ``move`` (:class:`~recheck.Assumed`).
-    """
+    """What Nova and Placement show for ``move`` (a ``recheck.Assumed``)."""
     server = _server(compute, move.uuid)
     if server is None:
         return recheck.Seen((), None, {}, {})
