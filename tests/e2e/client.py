@@ -165,8 +165,10 @@ class Stack:
         return ''
 
     def reset(self, scenario=None):
-        """Delete all servers and groups, boot ``scenario`` (a path;
-        default: the stack's scenario)."""
+        """Delete all servers and groups, boot ``scenario`` again.
+
+        ``scenario`` is a path (default: the stack's scenario).
+        """
         subprocess.run([self.python, os.path.join(STACK_DIR, 'seed.py'),
                         'reset', self.run, scenario or SCENARIO],
                        check=True, timeout=600)
