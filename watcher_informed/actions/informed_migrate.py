@@ -38,6 +38,7 @@ emits it when ``migration_action = informed_migrate``.
 """
 
 import copy
+import time
 
 from oslo_log import log
 from watcher.applier.actions import migration
@@ -63,6 +64,13 @@ class InformedMigrate(migration.Migrate):
 
     See the module documentation.
     """
+
+    #: Nova shows a server on its destination before Placement has
+    #: released the allocation its migration held on the source: a move
+    #: that counts on such a departure re-reads the room for up to this
+    #: many seconds before it fails for lack of it.
+    ROOM_WAIT_S = 15.0
+    ROOM_POLL_S = 1.0
 
     def __init__(self, config, osc=None):
         super().__init__(config, osc)
@@ -92,14 +100,15 @@ class InformedMigrate(migration.Migrate):
     def pre_condition(self):
         """Re-check the plan's assumptions; skip or fail with the reason."""
         move = recheck_adapter.assumed(self.input_parameters)
-        try:
-            seen = recheck_adapter.read(*self._proxies(), move)
-        except recheck_adapter.Unavailable as exc:
-            LOG.error('%s %s: cannot re-check the plan: %s', NAME,
-                      move.uuid, exc)
-            raise exception.ActionExecutionFailure(
-                self._message('cannot re-check the plan: %s' % exc))
-        found = recheck.verdict(seen, move)
+        found = self._verdict(move)
+        end = time.monotonic() + self.ROOM_WAIT_S
+        while found is not None and found.rule == 'capacity' and \
+                move.freed_by and time.monotonic() < end:
+            LOG.info('%s %s: %s; waiting for Placement to release what '
+                     'the moves it waits for held', NAME, move.uuid,
+                     found.reason)
+            time.sleep(self.ROOM_POLL_S)
+            found = self._verdict(move)
         if found is None:
             LOG.info('%s %s: %s -> %s re-checked, starting', NAME,
                      move.uuid, move.source, move.dest)
@@ -109,6 +118,16 @@ class InformedMigrate(migration.Migrate):
         if found.kind == recheck.SKIP:
             raise exception.ActionSkipped(self._message(found.reason))
         raise exception.ActionExecutionFailure(self._message(found.reason))
+
+    def _verdict(self, move):
+        try:
+            seen = recheck_adapter.read(*self._proxies(), move)
+        except recheck_adapter.Unavailable as exc:
+            LOG.error('%s %s: cannot re-check the plan: %s', NAME,
+                      move.uuid, exc)
+            raise exception.ActionExecutionFailure(
+                self._message('cannot re-check the plan: %s' % exc))
+        return recheck.verdict(seen, move)
 
     @staticmethod
     def _message(reason):

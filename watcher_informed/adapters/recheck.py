@@ -26,6 +26,7 @@ call, so the action fails rather than start a move it could not check.
 :func:`input_of` / :func:`assumed` translate the action's input.
 """
 
+from keystoneauth1 import exceptions as ksa_exc
 from openstack import exceptions as sdk_exc
 
 from watcher_informed.adapters import solution
@@ -53,10 +54,13 @@ def assumed(params):
         tuple(params.get(FREED_BY) or ()))
 
 
+_ERRORS = (sdk_exc.SDKException, ksa_exc.ClientException)
+
+
 def _call(what, func, *args, **kwargs):
     try:
         return func(*args, **kwargs)
-    except sdk_exc.SDKException as exc:
+    except _ERRORS as exc:
         raise Unavailable('%s: %s' % (what, exc)) from exc
 
 
@@ -73,7 +77,7 @@ def _server(compute, uuid):
         return compute.get_server(uuid)
     except sdk_exc.NotFoundException:
         return None
-    except sdk_exc.SDKException as exc:
+    except _ERRORS as exc:
         raise Unavailable('Nova GET server %s: %s' % (uuid, exc)) from exc
 
 

@@ -86,6 +86,8 @@ class Seen:
 class Verdict:
     kind: str
     reason: str
+    #: the name of the hard rule that refused (empty for a premise).
+    rule: str = ''
 
 
 def _label(seen, uuid):
@@ -170,10 +172,11 @@ def verdict(seen, move):
         reason = rule.movable(view, inst)
         if reason:
             return Verdict(FAIL, 'instance %s may not move: %s'
-                           % (_label(seen, move.uuid), reason))
+                           % (_label(seen, move.uuid), reason), rule.name)
         reason = rule.admits(view, inst, move.source, host)
         if reason:
             if isinstance(rule, rules.Capacity):
                 reason = _room(ledger, inst, move.dest)
-            return Verdict(FAIL, 'destination %s: %s' % (move.dest, reason))
+            return Verdict(FAIL, 'destination %s: %s' % (move.dest, reason),
+                           rule.name)
     return None

@@ -102,3 +102,29 @@ def test_abort_is_possible_for_a_live_migration():
     c = cloud()
     assert action(c).check_abort() is True
     assert action(c, migration_type='cold').check_abort() is False
+
+
+def test_waits_a_bounded_time_for_placement_to_release_a_departure(
+        monkeypatch):
+    c = cloud()
+    # the parent has left D in Nova, Placement still holds its allocation
+    c.servers[PARENT]['host'] = 'S'
+    a = action(c, freed_by=[PARENT])
+    a.ROOM_WAIT_S, a.ROOM_POLL_S = 5.0, 0.0
+    reads = []
+
+    def release_on_third_read(*args):
+        reads.append(1)
+        if len(reads) == 3:
+            c.hosts['D']['claims'].pop(PARENT)
+    monkeypatch.setattr(action_mod.time, 'sleep', release_on_third_read)
+    assert a.pre_condition() is None
+    assert len(reads) == 3
+
+
+def test_no_room_without_a_departure_to_wait_for_fails_at_once(
+        monkeypatch):
+    monkeypatch.setattr(action_mod.time, 'sleep', lambda s: pytest.fail(
+        'must not wait'))
+    with pytest.raises(exception.ActionExecutionFailure):
+        action(cloud()).pre_condition()
