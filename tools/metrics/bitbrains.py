@@ -171,6 +171,8 @@ def series(inst, w, times, rng):
     truth['cpu'] = [(times[k], w[k, 4] / 100.0)
                     for k in range(1, len(times))]
     truth['ram'] = [(t, w[k, 6] / 1024.0) for k, t in enumerate(times)]
+    # the host-side resident size is published equal to the guest's use
+    truth['ram_resident'] = list(truth['ram'])
     for kind in ('disk', 'nic'):
         devices = inst['disks' if kind == 'disk' else 'nics']
         for meter in DEVICE_METERS[kind]:

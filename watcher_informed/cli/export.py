@@ -223,17 +223,21 @@ def connect(args):
         raise LiveError('cannot connect to the cloud: %s' % exc)
 
 
-def given_parameters(args):
-    """``--parameters`` as a dict (the option is JSON text or a dict)."""
-    value = args.parameters
+def json_object(value, option='--parameters'):
+    """``value`` (JSON text or a dict) as a dict, or :class:`LiveError`."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError as exc:
-            raise LiveError('--parameters: not JSON: %s' % exc)
+            raise LiveError('%s: not JSON: %s' % (option, exc))
     if not isinstance(value, dict):
-        raise LiveError('--parameters: must be a JSON object')
+        raise LiveError('%s: must be a JSON object' % option)
     return value
+
+
+def given_parameters(args):
+    """``--parameters`` as a dict (the option is JSON text or a dict)."""
+    return json_object(args.parameters)
 
 
 def _live_scenario(args):

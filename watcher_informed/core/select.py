@@ -30,9 +30,6 @@ import random
 import typing
 import zlib
 
-#: randomised greedy restarts tried when the exact search is too large.
-RESTARTS = 8
-
 
 @dataclasses.dataclass(frozen=True)
 class Candidate:
@@ -118,6 +115,10 @@ def _greedy(cands, excess, budget, noise=None):
             if rest and _covers(rest, excess):
                 chosen = rest
     return chosen
+
+
+#: randomised greedy restarts tried when the exact search is too large.
+RESTARTS = 8
 
 
 def _randomised(cands, excess, budget, seed, host, set_cost):

@@ -61,11 +61,9 @@ def parse_parameters(pairs, text=None):
     params = {}
     if text:
         try:
-            params = json.loads(text)
-        except ValueError as exc:
-            raise InputError('--parameters: not JSON: %s' % exc)
-        if not isinstance(params, dict):
-            raise InputError('--parameters: must be a JSON object')
+            params = export.json_object(text)
+        except export.LiveError as exc:
+            raise InputError(str(exc))
     for pair in pairs or ():
         name, sep, value = pair.partition('=')
         if not sep or not name:

@@ -87,6 +87,20 @@ class Reading:
     reason: str = ''
 
 
+def with_agent_meters(meters, make, dirty_rate_meter, working_set_meter):
+    """``meters`` plus the dirty-rate agent's gauges a deployment names.
+
+    ``make(name)`` builds the reader's meter of a gauge series; an empty
+    or ``None`` name leaves the metric unread (the agent is optional).
+    """
+    out = dict(meters)
+    for metric, name in ((snap.DIRTY_RATE, dirty_rate_meter),
+                         (snap.WSS, working_set_meter)):
+        if name:
+            out[metric] = make(name)
+    return out
+
+
 class MetricsReader(metaclass=abc.ABCMeta):
     """Reads instance metrics in bulk."""
 

@@ -184,7 +184,7 @@ def _status(exc):
     return getattr(response, 'status_code', None)
 
 
-class GnocchiMetrics(base.MetricsReader):
+class GnocchiMetrics(series.BulkHistory, base.MetricsReader):
     """Reads Ceilometer's meters from Gnocchi, one request per metric.
 
     ``client`` is a gnocchiclient v1 client (Watcher's
@@ -199,12 +199,9 @@ class GnocchiMetrics(base.MetricsReader):
         self._client = client
         self.name = name
         self._clock = clock
-        self.meters = dict(METERS)
-        for metric, meter in ((snap.DIRTY_RATE, dirty_rate_meter),
-                              (snap.WSS, working_set_meter)):
-            if meter:
-                self.meters[metric] = Meter(meter, GAUGE, 'instance', 'id',
-                                            1.0)
+        self.meters = base.with_agent_meters(
+            METERS, lambda name: Meter(name, GAUGE, 'instance', 'id', 1.0),
+            dirty_rate_meter, working_set_meter)
         self.queries = 0
 
     def supports(self, metric):
@@ -265,22 +262,15 @@ class GnocchiMetrics(base.MetricsReader):
         return readings(per_instance, meter, instances, window, now)
 
     # -- issue 18: history and the hosts' own meters ---------------------
-    def read_series(self, metric, instances, window):
+    def _history(self, meter, instances, window, now):
         """Every step of the window, one aggregates request (as read)."""
-        meter = self.meters.get(metric)
-        instances = list(instances)
-        if meter is None or not instances:
-            return super().read_series(metric, instances, window)
-        now = float(self._clock())
         answer, why = self._answer(meter, instances, window, now,
                                    'the history of ')
         if why:
-            return {i.uuid: base.Series((), (), '%s: no history in %s'
-                                        % (meter.name, self.name))
-                    for i in instances}
+            return {}, '%s: no history in %s' % (meter.name, self.name)
         per_instance = parse(answer, meter.name, meter.device)
-        return {i.uuid: series.steps(per_instance.get(i.uuid), meter, i,
-                                     self.name) for i in instances}
+        return {i.uuid.lower(): per_instance.get(i.uuid)
+                for i in instances}, ''
 
     def read_hosts(self, metric, hosts, window):
         """A host meter of Watcher's Gnocchi datasource, one request.

@@ -95,12 +95,6 @@ UUID_RE = re.compile(
 INSTANCE = 'instance'
 DISK = 'disk'
 NIC = 'nic'
-#: up to this many instances, disk series are selected by instance UUID
-#: prefix in PromQL; above, a regular expression that large costs
-#: Prometheus more than sending every disk series.
-DISK_FILTER_MAX = 500
-#: longest query sent with GET; longer ones are POSTed (form encoded).
-GET_MAX = 6000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +138,14 @@ def series_name(name):
     if '.' in name:
         return 'ceilometer_' + name.replace('.', '_')
     return name
+
+
+#: up to this many instances, disk series are selected by instance UUID
+#: prefix in PromQL; above, a regular expression that large costs
+#: Prometheus more than sending every disk series.
+DISK_FILTER_MAX = 500
+#: longest query sent with GET; longer ones are POSTed (form encoded).
+GET_MAX = 6000
 
 
 def selector(meter, uuids=(), label='resource'):
@@ -230,12 +232,12 @@ def _short(text, limit=200):
     return text if len(text) <= limit else text[:limit] + '...'
 
 
-class PrometheusMetrics(base.MetricsReader):
+class PrometheusMetrics(series.BulkHistory, base.MetricsReader):
     """Reads Ceilometer's exported meters, one PromQL query per metric."""
 
     def __init__(self, client, name='prometheus', uuid_label='resource',
                  dirty_rate_meter=None, clock=time.time, timeout=60.0,
-                 working_set_meter=None):
+                 working_set_meter=None, fqdn_label='fqdn'):
         if isinstance(client, str):
             self._url = client.rstrip('/') + '/api/v1/query'
             self._session = requests.Session()
@@ -245,14 +247,12 @@ class PrometheusMetrics(base.MetricsReader):
         self.name = name
         self.uuid_label = uuid_label
         #: the target label naming a host (Watcher's ``fqdn_label``).
-        self.fqdn_label = 'fqdn'
+        self.fqdn_label = fqdn_label or 'fqdn'
         self.timeout = timeout
         self._clock = clock
-        self.meters = dict(METERS)
-        for metric, name in ((snap.DIRTY_RATE, dirty_rate_meter),
-                             (snap.WSS, working_set_meter)):
-            if name:
-                self.meters[metric] = Meter(series_name(name), GAUGE, 1.0)
+        self.meters = base.with_agent_meters(
+            METERS, lambda name: Meter(series_name(name), GAUGE, 1.0),
+            dirty_rate_meter, working_set_meter)
         self.queries = 0
 
     @property
@@ -322,16 +322,9 @@ class PrometheusMetrics(base.MetricsReader):
                             meter.device)
 
     # -- issue 18: history and the hosts' own meters ---------------------
-    def read_series(self, metric, instances, window):
+    def _history(self, meter, instances, window, now):
         """Every step of the window, one subquery (as :meth:`read`)."""
-        meter = self.meters.get(metric)
-        instances = list(instances)
-        if meter is None or not instances:
-            return super().read_series(metric, instances, window)
-        now = float(self._clock())
-        grouped = self._matrix(meter, instances, window, now)
-        return {i.uuid: series.steps(grouped.get(i.uuid.lower()), meter, i,
-                                     self.name) for i in instances}
+        return self._matrix(meter, instances, window, now), ''
 
     def read_hosts(self, metric, hosts, window):
         """A host meter as Watcher's Prometheus datasource reads it.

@@ -277,3 +277,28 @@ def steps(devices, meter, inst, store=''):
         return base.Series((), (), '%s: no usable samples' % meter.name)
     times = tuple(sorted(total))
     return base.Series(times, tuple(total[t] for t in times))
+
+
+class BulkHistory:
+    """``read_series`` of a reader that fetches a window in one request.
+
+    A mixin before :class:`~.base.MetricsReader`: a reader with a
+    ``meters`` map defines ``_history(meter, instances, window, now)``
+    returning ``({lower-case uuid: devices}, why)``, ``why`` naming the
+    problem when the store answered nothing usable.  Metrics the reader
+    has no meter for fall back to the base class (no history).
+    """
+
+    def read_series(self, metric, instances, window):
+        """Every step of the window, one request (as ``read``)."""
+        from watcher_informed.adapters.metrics import base
+        meter = self.meters.get(metric)
+        instances = list(instances)
+        if meter is None or not instances:
+            return super().read_series(metric, instances, window)
+        grouped, why = self._history(meter, instances, window,
+                                     float(self._clock()))
+        if why:
+            return {i.uuid: base.Series((), (), why) for i in instances}
+        return {i.uuid: steps(grouped.get(i.uuid.lower()), meter, i,
+                              self.name) for i in instances}

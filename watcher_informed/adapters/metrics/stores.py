@@ -81,7 +81,9 @@ def from_helper(helper, dirty_rate_meter=None, working_set_meter=None):
         return prometheus.PrometheusMetrics(
             helper.prometheus, name=kind, uuid_label=label,
             dirty_rate_meter=dirty_rate_meter,
-            working_set_meter=working_set_meter)
+            working_set_meter=working_set_meter,
+            # the label Watcher's helper finds hosts by (its config)
+            fqdn_label=getattr(helper, 'prometheus_fqdn_label', None))
     return None
 
 

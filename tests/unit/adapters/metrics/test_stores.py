@@ -22,10 +22,21 @@ from watcher_informed.adapters.metrics import stores
 from watcher_informed.adapters.metrics import watcher_datasource
 
 
-def prom_helper(name):
+def prom_helper(name, **extra):
     client = pc.PrometheusAPIClient('127.0.0.1:9090')
     return types.SimpleNamespace(NAME=name, prometheus=client,
-                                 _get_instance_uuid_label=lambda: 'uuid')
+                                 _get_instance_uuid_label=lambda: 'uuid',
+                                 **extra)
+
+
+@pytest.mark.parametrize('extra,label', [
+    ({}, 'fqdn'),
+    ({'prometheus_fqdn_label': None}, 'fqdn'),
+    ({'prometheus_fqdn_label': 'nodename'}, 'nodename'),
+])
+def test_hosts_are_found_by_the_helpers_fqdn_label(extra, label):
+    reader = stores.from_helper(prom_helper('prometheus', **extra))
+    assert reader.fqdn_label == label
 
 
 def test_auto_uses_the_bulk_reader_of_watchers_datasource():
