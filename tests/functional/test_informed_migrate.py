@@ -144,3 +144,32 @@ class InformedMigrateApplierTest(db_base.DbTestCase):
         for uuid in waiters:
             self.assertNotEqual(SKIPPED, actions[uuid].state)
             self.assertIn(uuid, started, k.names[uuid])
+
+
+def test_the_option_changes_only_the_action_type_and_freed_by():
+    from tests.functional import test_planner_db as pdb
+    from watcher_informed.planners import informed_live_migration as pl
+
+    def solve(action_type):
+        strategy = cl.prepare(pdb.capacity_dependency_cluster())
+        strategy.config['migration_action'] = action_type
+        solution = strategy.execute()
+        rows = pl.action_parents(solution.actions, strategy.informed_plan)
+        uuid_of = {new: a['input_parameters']['resource_id']
+                   for a, new, _ in rows}
+        return [(a['action_type'], dict(a['input_parameters']),
+                 sorted(uuid_of[p] for p in parents))
+                for a, _, parents in rows], solution
+
+    plain, plain_solution = solve('migrate')
+    ours, ours_solution = solve('informed_migrate')
+    assert {t for t, _, _ in plain} == {'migrate'}
+    assert {t for t, _, _ in ours} == {'informed_migrate'}
+    assert any(params.get('freed_by') for _, params, _ in ours)
+    for (_, p1, parents1), (_, p2, parents2) in zip(plain, ours):
+        waits = p2.pop('freed_by', [])
+        assert p1 == p2
+        assert parents1 == parents2
+        assert set(waits) <= set(parents1)
+    assert [i.value for i in plain_solution.efficacy_indicators] == \
+        [i.value for i in ours_solution.efficacy_indicators]
