@@ -89,12 +89,12 @@ def room(stack):
     conn = stack.conn
     with stack.watcher_option(SECTION, 'migration_action',
                               'informed_migrate'):
-        plan, actions = audit(stack, 'e2e-room')
+        plan, planned = audit(stack, 'e2e-room')
         waits = {a['uuid']: a['input_parameters'].get('freed_by') or []
-                 for a in actions}
+                 for a in planned}
         freed = {u for ws in waits.values() for u in ws}
         by_instance = {a['input_parameters']['resource_id']: a
-                       for a in actions}
+                       for a in planned}
         # the last room-making move (an earlier one succeeds first)
         victim = max(sorted(freed & set(by_instance)),
                      key=lambda u: step_of(by_instance[u]))
@@ -116,7 +116,7 @@ def room(stack):
         client.wait("Watcher's compute model after the plan", 120,
                     lambda: client.model_current(stack, current), 2.0)
         again, again_actions = audit(stack, 'e2e-room-again')
-    return {'live': live, 'plan': done, 'planned': actions,
+    return {'live': live, 'plan': done, 'planned': planned,
             'actions': {a['input_parameters']['resource_id']: a
                         for a in after},
             'waits': waits, 'victim': victim, 'hosts': hosts,
