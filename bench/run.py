@@ -19,6 +19,10 @@
     python -m bench.run cost [--sizes 8 20] [--seeds 1 2 3] [--before DIR]
     python -m bench.run nexthour [--sizes 8 20 50] [--seeds 1 2 3]
     python -m bench.run cli [--sizes 500x10000 5000x100000]
+    python -m bench.run section33 [--orders 200]
+    python -m bench.run rooms [--sizes 8 20 50] [--seeds 1 2 3 4 5]
+    python -m bench.run balance [--sizes 8 20 50] [--seeds 1 2 3]
+                                [--aggressiveness N]
 
 Every contender plans on the *seen* metrics of a scenario; every plan is
 executed by the simulator on the *true* parameters (bench/scenarios.py).
@@ -311,6 +315,7 @@ def _audit(scenario):
 
 
 def _cost_scenarios(args):
+    """Paper mixes, then Bitbrains sizes x seeds (``cost``, ``balance``)."""
     from bench import scenarios
     traces = scenarios.load_traces()
     todo = [scenarios.paper_mix(s) for s in args.seeds]
@@ -573,6 +578,129 @@ def cmd_nexthour(args):
     return results
 
 
+def cmd_section33(args):
+    """The paper's section 3.3 experiment, planned (bench/section33.py)."""
+    from bench import section33
+    rows = section33.run(orders=args.orders)
+    print(section33.table(rows))
+    OUT.mkdir(exist_ok=True)
+    (OUT / 'section33.json').write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+def cmd_rooms(args):
+    """Room-making on memory- and vCPU-full clusters (bench/rooms.py)."""
+    from bench import rooms
+    results = rooms.run(args.sizes, args.seeds,
+                        log=lambda line: print(line, file=sys.stderr))
+    print(rooms.table(results))
+    OUT.mkdir(exist_ok=True)
+    (OUT / 'rooms.json').write_text(json.dumps(results, indent=1))
+
+
+BALANCE_CONTENDERS = ('informed', 'informed+balance',
+                      'workload_stabilization')
+
+
+def balance_scenario(scenario, **more):
+    """Ours with ``balance`` off and on, and workload_stabilization.
+
+    One scenario, one run: the three plans are made on the same seen
+    metrics and executed by the simulator on the same truth.  ``more``:
+    audit parameters of the balanced run (e.g. ``aggressiveness``).
+    """
+    import dataclasses
+
+    from bench import contenders
+    from bench import peers
+    from watcher_informed.adapters import parameters
+    from watcher_informed.evaluation import simulate
+    from watcher_informed.evaluation import workloads
+    paper = scenario.name.startswith('paper')
+    audit = _audit(scenario)
+    rows = {}
+    for name, extra in (('informed', {}),
+                        ('informed+balance', dict(balance=True, **more))):
+        plan, core, strategy, _ = contenders.informed(
+            scenario.seen, **dict(audit, **extra))
+        p, _ = parameters.to_params(dict(strategy.input_parameters),
+                                    strategy.config)
+        sim_p = workloads.paper_params() if paper else \
+            dataclasses.replace(p, migration_bandwidth=scenario.link_mibps)
+        setup = simulate.Setup(link_mibps=scenario.link_mibps, workers=8)
+        rows[name] = measure(scenario, plan, sim_p, setup)
+        report = core.balance
+        rows[name]['balance_moves'] = len(report.moves) if report else 0
+        rows[name]['balance_cost_core_s'] = \
+            report.tenant_cost if report else 0.0
+    rows['workload_stabilization'] = measure(
+        scenario, peers.workload_stabilization(scenario.seen), sim_p, setup)
+    return rows
+
+
+def balance_table(results):
+    """Per scenario, then per family: SD, migrations, violations."""
+    lines = ['| scenario | final CPU SD: informed / +balance / WS | '
+             'migrations: informed / +balance (balance moves) / WS | '
+             '+balance / WS migrations | capacity violations: +balance / '
+             'WS | balance tenant cost (core-s) |',
+             '|---|---|---|---|---|---|']
+    for name, rows in results.items():
+        a, b, w = (rows[c] for c in BALANCE_CONTENDERS)
+        lines.append('| %s | %.3f / %.3f / %.3f | %d / %d (%d) / %d | %.2f '
+                     '| %d / %d | %.1f |' % (
+                         name, a['final_sd'], b['final_sd'], w['final_sd'],
+                         a['migrations'], b['migrations'],
+                         b['balance_moves'], w['migrations'],
+                         b['migrations'] / max(w['migrations'], 1),
+                         b['violations'], w['violations'],
+                         b['balance_cost_core_s']))
+    lines += ['', '| scenarios | mean final CPU SD: informed / +balance / '
+              'WS | +balance SD / WS SD | migrations (sum): informed / '
+              '+balance / WS | +balance / WS migrations | capacity '
+              'violations (sum): +balance / WS |', '|---|---|---|---|---|---|']
+    for family in ('paper-mix', 'bitbrains'):
+        mine = [r for n, r in results.items() if n.startswith(family)]
+        if not mine:
+            continue
+        sd = {c: statistics.mean(r[c]['final_sd'] for r in mine)
+              for c in BALANCE_CONTENDERS}
+        mig = {c: sum(r[c]['migrations'] for r in mine)
+               for c in BALANCE_CONTENDERS}
+        vio = {c: sum(r[c]['violations'] for r in mine)
+               for c in BALANCE_CONTENDERS}
+        lines.append('| %s (%d) | %.3f / %.3f / %.3f | %.2f | %d / %d / %d '
+                     '| %.2f | %d / %d |' % (
+                         family, len(mine), sd['informed'],
+                         sd['informed+balance'],
+                         sd['workload_stabilization'],
+                         sd['informed+balance'] /
+                         sd['workload_stabilization'],
+                         mig['informed'], mig['informed+balance'],
+                         mig['workload_stabilization'],
+                         mig['informed+balance'] /
+                         max(mig['workload_stabilization'], 1),
+                         vio['informed+balance'],
+                         vio['workload_stabilization']))
+    return '\n'.join(lines)
+
+
+def cmd_balance(args):
+    """Issue 19: balance on vs off vs workload_stabilization."""
+    results = {}
+    for scenario in _cost_scenarios(args):
+        t0 = time.perf_counter()
+        results[scenario.name] = balance_scenario(
+            scenario, **({'aggressiveness': args.aggressiveness}
+                         if args.aggressiveness else {}))
+        print('%-24s %5.1f s' % (scenario.name, time.perf_counter() - t0),
+              file=sys.stderr)
+    print(balance_table(results))
+    OUT.mkdir(exist_ok=True)
+    (OUT / 'balance.json').write_text(json.dumps(results, indent=1))
+    return results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='python -m bench.run')
     sub = parser.add_subparsers(dest='command', required=True)
@@ -607,9 +735,20 @@ def main(argv=None):
     n.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
     n.add_argument('--history', type=int, default=None,
                    help='demand_history in seconds (default 25 hours)')
+    s33 = sub.add_parser('section33')
+    s33.add_argument('--orders', type=int, default=200,
+                     help='random sequences compared on the mixed scenario')
+    ro = sub.add_parser('rooms')
+    ro.add_argument('--sizes', type=int, nargs='+', default=[8, 20, 50])
+    ro.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3, 4, 5])
     c = sub.add_parser('cli')
     c.add_argument('--sizes', nargs='+',
                    default=['500x10000', '5000x100000'])
+    b = sub.add_parser('balance')
+    b.add_argument('--sizes', type=int, nargs='+', default=[8, 20, 50])
+    b.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
+    b.add_argument('--aggressiveness', type=int, default=None,
+                   help='of the balanced run (default: the audit default)')
     one = sub.add_parser('_scale_one')
     one.add_argument('contender')
     one.add_argument('hosts', type=int)
@@ -631,6 +770,12 @@ def main(argv=None):
         cmd_nexthour(args)
     elif args.command == 'cli':
         cmd_cli(args)
+    elif args.command == 'section33':
+        cmd_section33(args)
+    elif args.command == 'rooms':
+        cmd_rooms(args)
+    elif args.command == 'balance':
+        cmd_balance(args)
     else:
         _scale_one(args.contender, args.hosts, args.vms)
 

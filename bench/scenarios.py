@@ -199,6 +199,51 @@ def bitbrains(hosts, seed, vms_per_host=12, hot_fraction=0.25,
                      truth, seen, link=1250.0)
 
 
+def tight(hosts, seed, traces=None, free_gib=(2.0, 12.0),
+          free_vcpus=(1, 8)):
+    """A :func:`bitbrains` cluster whose cooler hosts are memory-full.
+
+    After the usual fill, every host that is not overloaded gets more of
+    the pool's idle instances (below 10 % CPU), up to 4 GiB each, until
+    its free allocatable memory and vCPUs are seeded draws in
+    ``free_gib`` and ``free_vcpus``: the
+    room-making benchmark (issue 18), where a busy instance often fits
+    nowhere until a small one leaves a cooler host.
+    """
+    base = bitbrains(hosts, seed, traces=traces)
+    traces = traces if traces is not None else load_traces()
+    rng = random.Random(seed * 7919 + 1)  # noqa: S311 - seeded scenario
+    ids = sorted(traces)
+    small = []
+    while len(small) < 50:
+        vm = _draw_vm(traces, ids, rng)
+        if vm[1] <= 4096 and vm[2][snap.CPU] < 0.1:
+            small.append(vm)
+    insts = list(base.truth.instances)
+    truth = {u: dict(v.values) for u, v in base.truth.usage.items()}
+    seen = {u: dict(v.values) for u, v in base.seen.usage.items()}
+    n_hot = max(1, int(round(hosts * 0.25)))
+    for host in base.truth.hosts[n_hot:]:
+        cap = host.capacity
+        ram = sum(i.ram_mb for i in insts if i.host == host.name)
+        cpus = sum(i.vcpus for i in insts if i.host == host.name)
+        leave = rng.uniform(*free_gib) * 1024.0
+        leave_cpus = rng.randint(*free_vcpus)
+        for _ in range(400):
+            vcpus, ram_mb, true_u, seen_u = rng.choice(small)
+            if ram + ram_mb > cap.ram_mb - leave or \
+                    cpus + vcpus > cap.vcpus - leave_cpus:
+                continue
+            uid = _uuid(rng)
+            insts.append(snap.Instance(uid, host.name, vcpus, ram_mb, 20,
+                                       name='bb-%d' % len(insts)))
+            truth[uid], seen[uid] = dict(true_u), dict(seen_u)
+            ram += ram_mb
+            cpus += vcpus
+    return _scenario('tight-%dh-s%d' % (hosts, seed), base.truth.hosts,
+                     insts, truth, seen, link=base.link_mibps)
+
+
 def _scenario(name, hosts, insts, truth, seen, link, truths=None):
     return BenchScenario(
         name,

@@ -301,7 +301,11 @@ def test_action_plan_page_shows_indicators_and_ordered_actions(
     served = served_indicators(stack)
     for name, row in shown.items():
         description, unit = served[name]
-        assert row[1:3] == [description, unit or '-'], name
+        # an overloaded_hosts_left_* description also names its hosts
+        assert row[1] == description or (
+            name.startswith('overloaded_hosts_left_') and
+            row[1].startswith(description + ': ')), name
+        assert row[2] == (unit or '-'), name
         assert float(row[3]) == pytest.approx(float(api[name]['value']))
     assert float(shown['instance_migrations_count'][3]) == len(actions)
 

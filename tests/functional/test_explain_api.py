@@ -98,7 +98,19 @@ class ExplainThroughWatcherApiTest(api_base.FunctionalTest):
             columns, rows = cmd.take_action(parsed)
         except SystemExit as exc:
             return exc.code, err.getvalue(), session
+        self.last_left = cmd.left
         return list(columns), list(rows), session
+
+    def test_hosts_left_overloaded_come_back_with_their_reason(self):
+        core_plan, action_plan = self.plan(
+            test_planner_db.left_overloaded_cluster())
+        self.assertEqual(('hA',), core_plan.still_overloaded)
+        columns, rows, _ = self.explain(action_plan.uuid)
+        self.assertEqual([], rows)
+        cmd_left = self.last_left
+        self.assertTrue(cmd_left.startswith('1 of 1 overloaded host(s) '
+                                            'left: hA (partial relief'))
+        self.assertIn(core_plan.left['hA'], cmd_left)
 
     def test_every_action_explains_its_move(self):
         core_plan, action_plan = self.plan(

@@ -63,6 +63,16 @@ def capacity_dependency_cluster():
     return k
 
 
+def left_overloaded_cluster():
+    """hA stays overloaded: its one free instance fits nowhere."""
+    k = cl.Cluster()
+    k.host('hA', vcpus=8, memory=16384)
+    k.host('hB', vcpus=8, memory=4096)
+    k.vm('free', 'hA', vcpus=4, memory=8192, cpu=1.0)
+    k.vm('held', 'hA', vcpus=4, memory=4096, cpu=1.0, locked=True)
+    return k
+
+
 class _Recorder(flow_task.Task):
     def execute(self):
         return None
@@ -268,6 +278,44 @@ class InformedPlannerDbTest(db_base.DbTestCase):
         self.assertEqual([], actions)
         self.assertIn('instance_migrations_count',
                       {i.name for i in indicators})
+
+    def test_room_making_chain_is_a_dag_edge(self):
+        # hH is overloaded by 'big' (6 GiB); hD has 4 GiB free until
+        # 'small' (2 GiB) leaves it for hE, which has 3 GiB free
+        k = cl.Cluster()
+        k.host('hH', vcpus=8, memory=32768)
+        k.host('hD', vcpus=8, memory=16384)
+        k.host('hE', vcpus=8, memory=16384)
+        k.vm('big', 'hH', vcpus=4, memory=6144, cpu=1.0)
+        k.vm('h-rest', 'hH', vcpus=3, memory=18432, cpu=1.0, locked=True)
+        k.vm('small', 'hD', vcpus=1, memory=2048)
+        k.vm('d-rest', 'hD', vcpus=1, memory=10240, locked=True)
+        k.vm('e-rest', 'hE', vcpus=1, memory=13312, locked=True)
+        strategy, solution = self.execute(k)
+        _, actions, _ = self.read_back(self.schedule(solution))
+        by_name = {k.names[a.input_parameters['resource_id']]: a
+                   for a in actions}
+        self.assertEqual({'big', 'small'}, set(by_name))
+        self.assertEqual('hD',
+                         by_name['big'].input_parameters['destination_node'])
+        self.assertEqual([by_name['small'].uuid], by_name['big'].parents)
+        self.assertIn('makes room on hD', by_name['small'].status_message)
+        applier_flow(actions)
+
+    def test_hosts_left_overloaded_are_named_with_their_reason(self):
+        strategy, solution = self.execute(left_overloaded_cluster())
+        db_plan, actions, indicators = self.read_back(
+            self.schedule(solution))
+        self.assertEqual([], actions)
+        self.assertTrue(db_plan.status_message.startswith(
+            'informed: 1 of 1 overloaded host(s) left: hA (partial relief'))
+        self.assertIn('no destination', db_plan.status_message)
+        by_name = {i.name: i for i in indicators}
+        left = by_name['overloaded_hosts_left_no_destination']
+        self.assertEqual(1, left.value)
+        self.assertTrue(left.description.endswith(': hA'))
+        self.assertEqual(0, by_name['overloaded_hosts_left_rules'].value)
+        self.assertEqual(1, by_name['overloaded_hosts_after'].value)
 
     def test_action_outside_the_plan_runs_after_it(self):
         k = capacity_dependency_cluster()

@@ -41,6 +41,15 @@ def test_ours_never_moves_a_vm_back_and_forth(rows):
     assert rows['workload_stabilization']['ping_pong'] > 0
 
 
+def test_balance_on_still_never_moves_a_vm_back_and_forth(rows):
+    # the balance moves more, under the same cooldown and no-move-back
+    assert rows['informed+balance']['migrations'] >= \
+        rows['informed']['migrations']
+    assert rows['informed+balance']['ping_pong'] == 0
+    assert rows['informed+balance']['migrations'] < \
+        rows['workload_stabilization']['migrations']
+
+
 def test_ours_keeps_hosts_under_threshold_as_often_as_the_peers(rows):
     ours = rows['informed']['over_threshold_share']
     for peer in ('workload_balance', 'workload_stabilization'):

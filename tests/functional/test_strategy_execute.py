@@ -38,8 +38,17 @@ INDICATORS = (
     'standard_deviation_before_audit', 'standard_deviation_after_audit',
     'overloaded_hosts_before', 'overloaded_hosts_after',
     'predicted_makespan', 'predicted_migration_time_sum',
-    'predicted_total_downtime', 'predicted_transferred_data')
+    'predicted_total_downtime', 'predicted_transferred_data',
+    'overloaded_hosts_left_not_worth_it',
+    'overloaded_hosts_left_max_migrations',
+    'overloaded_hosts_left_no_destination', 'overloaded_hosts_left_rules',
+    'overloaded_hosts_left_other')
 GLOBAL = ('live_migrations_count', 'overloaded_hosts_relieved')
+#: only with the audit parameter ``balance``.
+BALANCE_INDICATORS = (
+    'balance_spread_before', 'balance_spread_after_relief',
+    'balance_spread_after', 'balance_migrations_count',
+    'balance_migration_time_sum', 'balance_tenant_cost')
 
 MIGRATE_SCHEMA = migration.Migrate(config=None).schema
 
@@ -74,9 +83,14 @@ def check_solution(cluster, strategy, solution, before):
     # efficacy: our goal's indicators, validated by Watcher, and the
     # global efficacy computed from them
     indicators = {i.name: i.value for i in solution.efficacy_indicators}
-    assert set(indicators) == set(INDICATORS)
+    assert set(indicators) == set(INDICATORS) | (
+        set(BALANCE_INDICATORS) if plan.balance is not None else set())
     assert indicators['instance_migrations_count'] == len(moved)
     assert indicators['instances_count'] == len(before)
+    # every host left overloaded counts under exactly one reason
+    assert sum(v for n, v in indicators.items()
+               if n.startswith('overloaded_hosts_left_')) == \
+        indicators['overloaded_hosts_after']
     glob = {i.name: i.value for i in solution.global_efficacy}
     assert set(glob) == set(GLOBAL)
     assert glob['live_migrations_count'] == pytest.approx(
@@ -362,6 +376,32 @@ def test_healthy_cluster_yields_no_actions(params):
     glob = {i.name: i.value for i in solution.global_efficacy}
     assert glob == {'live_migrations_count': 0.0,
                     'overloaded_hosts_relieved': 100.0}
+
+
+def test_balance_flattens_a_healthy_cluster_through_watcher():
+    # nothing overloaded: relief plans nothing, the opt-in balance moves
+    # one VM from the busiest host to the idle one; Watcher validates the
+    # balance indicators against our goal's efficacy specification
+    def cluster():
+        k = cl.Cluster()
+        for h in ('h0', 'h1', 'h2'):
+            k.host(h)
+        for i in range(3):
+            k.vm('v%d' % i, 'h0', cpu=0.5)
+        k.vm('w', 'h1', cpu=0.9)
+        return k
+
+    assert run_checked(cluster())[2] == {}
+    strategy, solution, moved = run_checked(
+        cluster(), balance=True, metrics=['instance_cpu_usage'],
+        weights={'instance_cpu_usage_weight': 1.0})
+    assert list(moved.values()) == ['h2']
+    indicators = {i.name: i.value for i in solution.efficacy_indicators}
+    assert indicators['balance_migrations_count'] == 1
+    assert indicators['balance_spread_after'] < \
+        indicators['balance_spread_before']
+    assert indicators['balance_tenant_cost'] > 0
+    assert 'balances load' in strategy.informed_plan.moves[0].reason
 
 
 def test_max_migrations_zero_plans_nothing_but_reports_overload():

@@ -47,6 +47,8 @@ FREED_BY = 'freed_by'
 
 #: Watcher's ``actions.status_message`` column is a VARCHAR(255).
 STATUS_MESSAGE_MAX = 255
+#: how our planner's action-plan ``status_message`` starts.
+PLAN_PREFIX = 'informed: '
 _HEAD = ('informed step %d: %s; %.1f s; downtime %.0f ms; %.0f MiB. ')
 _HEAD_RE = re.compile(
     r'^informed step (?P<step>\d+): (?P<cls>[^;]+); (?P<time_s>[0-9.]+) s; '
@@ -116,6 +118,37 @@ def fit(text, room):
     if len(text) > room:
         text = text[:room - 1] + '\u2026'
     return text
+
+
+def indicator_description(name, description, plan):
+    """An indicator's description, naming the hosts it counts.
+
+    The ``overloaded_hosts_left_*`` indicators (``plan.LEFT_KINDS``) get
+    the hosts left overloaded for their kind of reason appended, so
+    Horizon's action-plan page and ``openstack optimize actionplan show``
+    name them; cut to Watcher's 255 characters.
+    """
+    kinds = {n: k for k, n, _ in plan_mod.LEFT_KINDS}
+    if plan is None or name not in kinds:
+        return description
+    hosts = plan_mod.left_hosts(plan, kinds[name])
+    if not hosts:
+        return description
+    text = '%s: %s' % (description, ', '.join(hosts))
+    if len(text) > STATUS_MESSAGE_MAX:
+        text = text[:STATUS_MESSAGE_MAX - 1] + '\u2026'
+    return text
+
+
+def plan_status_message(plan):
+    """The action plan's ``status_message``: the hosts left and why.
+
+    ``informed: `` and ``plan.left_summary``, at most 255 characters
+    (Watcher's column): full UUIDs in the reasons are shortened to their
+    first 8 digits, then the text is cut with an ellipsis.
+    """
+    return fit(PLAN_PREFIX + plan_mod.left_summary(plan),
+               STATUS_MESSAGE_MAX)
 
 
 def parse_status_message(text):

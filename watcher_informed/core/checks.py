@@ -44,6 +44,7 @@ check_capacity = _BY_NAME['capacity'].check
 check_anti_affinity = _BY_NAME['anti-affinity'].check
 check_affinity = _BY_NAME['affinity'].check
 check_target_load = _BY_NAME['target-load'].check
+check_room_first = _BY_NAME['room-first'].check
 check_limits = _BY_NAME['limits'].check
 
 

@@ -21,6 +21,7 @@ field has the row's name), plus the two matrices below.
 """
 
 import dataclasses
+import functools
 import types
 import typing
 
@@ -94,7 +95,7 @@ class _Methods:
         """
         for row in FIELDS:
             value = getattr(self, row.name)
-            if row.type in ('boolean', 'string', 'object'):
+            if row.type in ('boolean', 'string', 'object', 'array'):
                 _check_other(row, value)
             elif row.type == 'integer':
                 _check_int(row.name, value, row.minimum, row.maximum)
@@ -118,12 +119,20 @@ class _Methods:
         return self
 
 
+def _default(row):
+    """The dataclass field of a row: containers get a fresh copy each."""
+    if isinstance(row.default, dict):
+        return dataclasses.field(
+            default_factory=types.MappingProxyType(row.default).copy)
+    if isinstance(row.default, list):
+        return dataclasses.field(
+            default_factory=functools.partial(list, row.default))
+    return dataclasses.field(default=row.default)
+
+
 Params = dataclasses.make_dataclass(
     'Params',
-    [(row.name, row.py_type, dataclasses.field(default=row.default)
-      if not isinstance(row.default, dict) else dataclasses.field(
-          default_factory=types.MappingProxyType(row.default).copy))
-     for row in FIELDS] + [
+    [(row.name, row.py_type, _default(row)) for row in FIELDS] + [
         ('interference', typing.Mapping[tuple, float],
          dataclasses.field(default_factory=lambda: DEFAULT_INTERFERENCE)),
         ('class_weight', typing.Mapping[str, float],
@@ -158,12 +167,41 @@ def _check_other(row, value):
         if not isinstance(value, str) or (names and value not in names):
             raise ParamError(row.name, 'must be one of %s, got %r'
                              % (', '.join(names), value))
+    elif row.type == 'array':
+        _check_array(row, value)
     else:
         if not isinstance(value, typing.Mapping):
             raise ParamError(row.name, 'must be an object, got %r'
                              % (value,))
+        props = row.schema.get('properties')
         for key, number in value.items():
-            _check_range(row.name, number, 0.0, None, low_open=True)
+            if props is None:
+                _check_range(row.name, number, 0.0, None, low_open=True)
+                continue
+            if key not in props:
+                raise ParamError(row.name, '%r is not one of %s'
+                                 % (key, ', '.join(sorted(props))))
+            _check_range('%s.%s' % (row.name, key), number,
+                         props[key].get('minimum'),
+                         props[key].get('maximum'))
+
+
+def _check_array(row, value):
+    """A list of distinct strings among the row's ``items`` enum."""
+    if isinstance(value, (str, bytes)) or \
+            not isinstance(value, (list, tuple)):
+        raise ParamError(row.name, 'must be a list, got %r' % (value,))
+    allowed = row.schema.get('items', {}).get('enum')
+    if len(value) < row.schema.get('minItems', 0):
+        raise ParamError(row.name, 'must have at least %d item(s)'
+                         % row.schema['minItems'])
+    if allowed is not None:
+        for item in value:
+            if item not in allowed:
+                raise ParamError(row.name, '%r is not one of %s'
+                                 % (item, ', '.join(allowed)))
+    if row.schema.get('uniqueItems') and len(set(value)) != len(value):
+        raise ParamError(row.name, 'lists an item twice: %r' % (value,))
 
 
 def _check_int(name, value, low, high):

@@ -145,6 +145,16 @@ def _p(name, type_, default, when, feeds, *text, **kw):
     return Param(name, type_, default, when, feeds, tuple(text), **kw)
 
 
+#: ``metrics`` of the balance (Watcher's workload_stabilization names for
+#: CPU and RAM) -> the load dimension whose spread each one measures.
+SPREAD_DIMS = {
+    'instance_cpu_usage': kinds.Dim.CPU.value,
+    'instance_ram_usage': kinds.Dim.RAM.value,
+    'instance_disk_io_usage': kinds.Dim.DISK_IO.value,
+    'instance_network_usage': kinds.Dim.NET.value,
+}
+SPREAD_METRICS = tuple(SPREAD_DIMS)
+
 UUID_PATTERN = ('^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?'
                 '[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$')
 CLASS_PAIR_PATTERN = '^(%s)[+](%s)$' % ('|'.join(CLASSES),
@@ -189,6 +199,13 @@ TABLE = (
     _p('max_migrations', 'integer', 50, AUDIT, CORE,
        'Most live migrations one audit may plan.', minimum=0,
        maximum=10000),
+    _p('room_making_moves', 'integer', 2, AUDIT, CORE,
+       'Most instances that may first leave a host that is not overloaded '
+       'to make room there for an instance that must leave an overloaded '
+       'host and fits nowhere else. They go to hosts that are not '
+       'overloaded and stay under their target, count against '
+       'max_migrations, and the move waits for them. 0 never makes room.',
+       minimum=0, maximum=3),
     _p('migration_bandwidth', 'number', 1250, AUDIT, CORE,
        'Bandwidth of one live migration in MiB/s, used to predict '
        'migration time, downtime and data sent (1250 MiB/s is 10 '
@@ -292,6 +309,38 @@ TABLE = (
        'Seconds of metric history read, in one query per metric, to '
        'estimate the next hour load and its spread.', unit='seconds',
        minimum=3600, maximum=604800, related=('demand_estimator',)),
+    # -- issue 19: balance after relief (core.balance) --
+    _p('balance', 'boolean', False, AUDIT, CORE,
+       'Whether, after relieving the overloaded hosts, instances are also '
+       'moved from the most to the least loaded hosts to flatten the load '
+       '(the weighted standard deviation of host loads over metrics, with '
+       'weights), each move kept only when its reduction of that spread, '
+       'held for the horizon, is worth aggressiveness times what its '
+       'tenant loses to the migration. The balance moves obey the same '
+       'hard rules, cooldowns and co-location rules as the relief moves, '
+       'never make interference or talkers worse, share max_migrations '
+       'and run after the relief moves.',
+       related=('metrics', 'weights', 'aggressiveness', 'horizon')),
+    _p('metrics', 'array', list(SPREAD_METRICS[:1]), AUDIT, CORE,
+       'Host loads whose spread the balance flattens, as '
+       "workload_stabilization's metrics: a list of %s (CPU, memory, "
+       'disk I/O and network load of each host as a fraction of its '
+       'capacity). Used only with balance.'
+       % ', '.join(SPREAD_METRICS),
+       schema={'items': {'type': 'string', 'enum': list(SPREAD_METRICS)},
+               'minItems': 1, 'uniqueItems': True},
+       related=('balance', 'weights')),
+    _p('weights', 'object',
+       {m + '_weight': 1.0 for m in SPREAD_METRICS[:2]}, AUDIT, CORE,
+       "Weight of each metric's standard deviation in the spread, as "
+       "workload_stabilization's weights: keys are a metric name followed "
+       'by _weight, values between 0 and 1; a metric listed in metrics '
+       'without a weight counts with weight 1. Used only with balance.',
+       schema={'properties': {m + '_weight': {'type': 'number',
+                                              'minimum': 0, 'maximum': 1}
+                              for m in SPREAD_METRICS},
+               'additionalProperties': False},
+       related=('balance', 'metrics')),
     _p('seed', 'integer', 0, AUDIT, CORE,
        'Seed of the randomised search used when a host has more candidate '
        'instances than can be searched exhaustively; the same seed gives '

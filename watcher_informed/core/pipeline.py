@@ -23,14 +23,25 @@ a function that can be called and tested alone:
    what each migration costs (pre-copy model);
 4. :func:`select_and_place` -- which instances leave each hot host
    (section 3.1) and where each goes (3.2), in rounds: an instance that
-   has no feasible destination is set aside with its reason, and only the
-   hosts it came from select more instances, for what they must still
-   shed; the ledger keeps every earlier placement across rounds;
-5. :func:`order` -- the paper's order with capacity and anti-affinity
-   dependencies (3.3-3.4);
-6. :func:`schedule` -- lanes and a predicted timeline;
-7. :func:`assemble` -- the plan with a reason per move, the loads after,
-   and every checker run on it (``checks.verify``).
+   has no feasible destination is set aside with its reason, and every
+   host not yet relieved (it lost an instance, or the migration budget
+   left it short) selects more instances, for what it must still shed;
+   the ledger keeps every earlier placement across rounds.  Hosts still
+   short then try room-making chains (:func:`make_rooms`, ``rooms``):
+   a set-aside instance goes where up to ``room_making_moves`` instances
+   of a cooler host leave first, its move waiting for theirs;
+5. :func:`balance` -- only with the audit's ``balance``: further moves
+   from the most to the least loaded hosts, each kept when the spread it
+   removes is worth its cost (``balance``), in the same ledger after the
+   relief moves;
+6. :func:`order` -- the paper's order with capacity and anti-affinity
+   dependencies (3.3-3.4), every relief move ranked before every balance
+   move;
+7. :func:`schedule` -- lanes and a predicted timeline;
+8. :func:`assemble` -- the plan with a reason per move, the loads after,
+   every host left overloaded with its reason and kind
+   (:func:`left_reasons`), and every checker run on it
+   (``checks.verify``).
 
 A set's cost includes the slowdown its moves suffer from the
 memory-dirtying and web-server instances still on the host when they run
@@ -45,6 +56,7 @@ import dataclasses
 import logging
 import typing
 
+from watcher_informed.core import balance as balance_mod
 from watcher_informed.core import checks
 from watcher_informed.core import classify as classify_mod
 from watcher_informed.core import constraints
@@ -54,6 +66,7 @@ from watcher_informed.core import ledger as ledger_mod
 from watcher_informed.core import overload
 from watcher_informed.core import place
 from watcher_informed.core import plan as plan_mod
+from watcher_informed.core import rooms as rooms_mod
 from watcher_informed.core import rules
 from watcher_informed.core import schedule as schedule_mod
 from watcher_informed.core import select
@@ -144,12 +157,17 @@ def _set_cost(host_classes, p):
     return cost
 
 
-def _gate(sel, hot, snapshot, p, costs):
-    """Cost-benefit verdict on a host's selection (``gate.judge``)."""
+def _gate(sel, hot, snapshot, p, costs, extra=()):
+    """Cost-benefit verdict on a host's selection (``gate.judge``).
+
+    ``extra`` are the core-second prices of the room-making moves its
+    instances need (``rooms``): they cost tenants, relieve nothing.
+    """
     insts = snapshot.instance_by_uuid
     host = snapshot.host_by_name[hot.name]
     prices = [gate.move_cost(insts[c.uuid], snapshot.usage_of(c.uuid),
                              c.cls, costs[c.uuid]) for c in sel.chosen]
+    prices += list(extra)
     return gate.judge(host, hot.load, [c.demand for c in sel.chosen],
                       prices, p, p.horizon, p.aggressiveness)
 
@@ -201,6 +219,20 @@ class Placed:
     gated: typing.Dict[str, gate.Verdict]
     not_moved: typing.Dict[str, str]
     rounds: int
+    #: ``{uuid: room-making chain}`` of moves that waited for room.
+    chains: typing.Dict[str, rooms_mod.Chain] = dataclasses.field(
+        default_factory=dict)
+
+    @property
+    def room_moves(self):
+        """``{room move uuid: (uuid it makes room for, chain)}``."""
+        return {d.uuid: (u, c) for u, c in self.chains.items()
+                for d in c.room}
+
+    @property
+    def after(self):
+        """``{uuid: room moves it waits for}`` (``sequence``)."""
+        return {u: c.uuids for u, c in self.chains.items()}
 
 
 def _rest(hot, placed_here):
@@ -253,17 +285,28 @@ def _keep_going(hot, choice, destinations, priced, profiles, p, demand,
                    verdict), [c.uuid for c in new]
 
 
+def _unrelieved(hot, choice, destinations):
+    """Whether ``hot`` still has to shed more than its placed choice."""
+    if choice.verdict is not None and not choice.verdict.keep:
+        return False
+    placed_here = [c for c in choice.selection.chosen
+                   if c.uuid in destinations]
+    return bool(_rest(hot, placed_here))
+
+
 def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
                      groups_of, ledger):
-    """Select and place; keep going where an instance found no room.
+    """Select and place; keep going while a host is not relieved.
 
     Round 1 selects for every hot host and places every choice.  An
     instance with no feasible destination is set aside with its reason;
-    only the hosts it came from are selected again, for what they must
-    still shed, and only the new instances are placed -- into the same
-    ledger, which keeps every earlier placement.  Rounds stop when every
-    choice is placed, nothing more can be selected, the migration budget
-    is spent, or after :data:`MAX_ROUNDS`.
+    the hosts it came from, and every host the migration budget left
+    short, are selected again, for what they must still shed, and only
+    the new instances are placed -- into the same ledger, which keeps
+    every earlier placement.  Rounds stop when every host is relieved,
+    nothing more can be selected, the migration budget is spent, or
+    after :data:`MAX_ROUNDS`.  Hosts still short then try room-making
+    chains for their set-aside instances (:func:`make_rooms`).
     """
     excluded = dict(priced.not_moved)
     not_moved = dict(priced.not_moved)
@@ -275,31 +318,43 @@ def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
         chosen, snapshot, profiles, p, demand, groups_of, ledger)
     rounds = 1
     insts = snapshot.instance_by_uuid
-    while unplaced and rounds < MAX_ROUNDS:
-        rounds += 1
+    while rounds < MAX_ROUNDS:
         for uuid, reason in unplaced.items():
             LOG.info('instance %s cannot move: %s', uuid, reason)
             excluded[uuid] = reason
             not_moved[uuid] = reason
-        changed = {insts[u].host for u in unplaced}
         budget = p.max_migrations - len(destinations)
+        # hosts that lost an instance to placement, and hosts the budget
+        # left short that may now have some of it back
+        todo = {insts[u].host for u in unplaced}
+        if budget > 0:
+            todo |= {h.name for h in hot_hosts
+                     if _unrelieved(h, choices[h.name], destinations)}
+        if not todo:
+            break
         more = []
         for hot in hot_hosts:
-            if hot.name not in changed or budget <= 0:
+            if hot.name not in todo or budget <= 0:
                 continue
             choices[hot.name], new = _keep_going(
                 hot, choices[hot.name], destinations, priced, profiles, p,
                 demand, excluded, snapshot, budget)
             budget -= len(new)
             more += new
+        unplaced = {}
         if not more:
             break
+        rounds += 1
         placed, unplaced = place.choose_destinations(
             more, snapshot, profiles, p, demand, groups_of, ledger)
         destinations.update(placed)
     for uuid, reason in unplaced.items():
         excluded[uuid] = reason
         not_moved[uuid] = reason
+    chains = make_rooms(snapshot, p, profiles, demand, hot_hosts, priced,
+                        groups_of, ledger, choices, destinations, excluded)
+    for uuid in chains:
+        not_moved.pop(uuid, None)
     for hot in hot_hosts:
         sel = choices[hot.name].selection
         if any(c.uuid not in destinations for c in sel.chosen):
@@ -314,35 +369,185 @@ def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
             if inst.uuid not in not_moved:
                 not_moved[inst.uuid] = 'not worth it: ' + verdict.why
     selections = [choices[h.name].selection for h in hot_hosts]
-    return Placed(selections, destinations, gated, not_moved, rounds)
+    return Placed(selections, destinations, gated, not_moved, rounds,
+                  chains)
 
 
-# -- 5. order -----------------------------------------------------------
+def _room_prices(snapshot, profiles, chains):
+    """Core-second prices of the room moves of ``chains``."""
+    insts = snapshot.instance_by_uuid
+    return [gate.move_cost(insts[u], snapshot.usage_of(u), profiles[u].cls,
+                           c) for chain in chains for u, c in
+            sorted(chain.costs.items())]
+
+
+def _prune(hot, chosen, chains, destinations, ledger):
+    """Drop picks a new chain made redundant (most expensive first)."""
+    kept = list(chosen)
+    for c in sorted(chosen, key=lambda c: (-c.cost, c.uuid)):
+        if c.uuid in chains:
+            continue
+        rest = [x for x in kept if x is not c]
+        if select.covers(rest, hot.excess):
+            kept = rest
+            # back where it is: the later decisions only gain room
+            ledger.move(c.uuid, hot.name)
+            del destinations[c.uuid]
+    return kept
+
+
+def make_rooms(snapshot, p, profiles, demand, hot_hosts, priced, groups_of,
+               ledger, choices, destinations, excluded):
+    """Room-making chains for the hosts still short (``rooms``).
+
+    For each host still short after the rounds (worst first), its
+    set-aside instances that found no destination are tried cheapest
+    first: a chain is kept when the host's moves, priced with the room
+    moves, still pass the cost-benefit gate, and within the migration
+    budget.  Picks the new move makes redundant are dropped.  Updates
+    ``choices``, ``destinations`` (room moves first) and ``excluded``;
+    returns ``{uuid: Chain}``.
+    """
+    chains = {}
+    budget = p.max_migrations - len(destinations)
+    if budget < 2 or p.room_making_moves <= 0 or not any(
+            _unrelieved(h, choices[h.name], destinations)
+            for h in hot_hosts):
+        return chains
+    ctx = rooms_mod.Context(snapshot, profiles, p, demand, groups_of,
+                            ledger, schedule_mod.standalone(snapshot, p),
+                            {h.name for h in hot_hosts})
+    for hot in hot_hosts:
+        choice = choices[hot.name]
+        if not _unrelieved(hot, choice, destinations):
+            continue
+        chosen = [c for c in choice.selection.chosen
+                  if c.uuid in destinations]
+        mine = {}
+        waiting = [c for c in _candidates(hot, priced, profiles, p, demand,
+                                          {})
+                   if excluded.get(c.uuid, '').startswith('no destination')]
+        for cand in sorted(waiting, key=lambda c: (c.cost, c.uuid)):
+            rest = _rest(hot, chosen)
+            if not rest or budget < 2:
+                break
+            if not any(cand.demand[d] > 1e-9 for d in rest):
+                continue
+            mark = ledger.mark()
+            chain = rooms_mod.make_room(
+                ctx, cand.uuid, set(destinations),
+                min(p.room_making_moves, budget - 1))
+            if chain is None:
+                continue
+            union = chosen + [cand]
+            verdict = _gate(
+                select.Selection(hot.name, tuple(union), False), hot,
+                snapshot, p, priced.costs,
+                _room_prices(snapshot, profiles,
+                             list(mine.values()) + [chain]))
+            if not verdict.keep:
+                LOG.info('no room made for %s: %s', cand.uuid, verdict.why)
+                ledger.rollback(mark)
+                continue
+            LOG.info('room made for %s on %s by moving %s', cand.uuid,
+                     chain.dest.host, ', '.join(chain.uuids))
+            for d in chain.room:
+                destinations[d.uuid] = d
+            destinations[cand.uuid] = dataclasses.replace(
+                chain.dest, why='%s; after %s leave(s) it to make room'
+                % (chain.dest.why, ', '.join(chain.uuids)))
+            mine[cand.uuid] = chain
+            excluded.pop(cand.uuid, None)
+            before = len(destinations)
+            chosen = _prune(hot, union, mine, destinations, ledger)
+            budget -= 1 + len(chain.room) - (before - len(destinations))
+            sel = select.Selection(
+                hot.name, tuple(sorted(chosen, key=lambda c: c.uuid)),
+                select.covers(chosen, hot.excess))
+            choices[hot.name] = _Choice(sel, _gate(
+                sel, hot, snapshot, p, priced.costs,
+                _room_prices(snapshot, profiles, mine.values())))
+        chains.update(mine)
+    return chains
+
+
+# -- 5. balance (opt-in) -----------------------------------------------
+def balance(snapshot, p, profiles, placed, groups_of, ledger):
+    """Balance moves after relief (``balance``), in the working ledger.
+
+    ``ledger`` holds the relief moves; instances relief moved or set
+    aside do not move again, and the balance shares ``max_migrations``.
+    """
+    skip = dict(placed.not_moved)
+    skip.update(dict.fromkeys(placed.destinations, 'relief'))
+    return balance_mod.balance(
+        snapshot, p, profiles, ledger, groups_of, skip,
+        p.max_migrations - len(placed.destinations),
+        {d.source for d in placed.destinations.values()})
+
+
+def with_balance(placed, priced, balanced):
+    """``placed`` and ``priced`` with the balance moves added."""
+    destinations = dict(placed.destinations)
+    costs = dict(priced.costs)
+    for m in balanced.moves:
+        destinations[m.uuid] = place.Destination(m.uuid, m.source, m.dest,
+                                                 0.0, m.why_host)
+        costs[m.uuid] = m.migration
+    return (dataclasses.replace(placed, destinations=destinations),
+            dataclasses.replace(priced, costs=costs))
+
+
+class _ReliefFirst:
+    """An order key ranking every relief move before the balance moves."""
+
+    def __init__(self, key, later):
+        self.key = key
+        self.later = frozenset(later)
+
+    def __call__(self, move):
+        return (move.uuid in self.later,) + tuple(self.key(move))
+
+    def why(self, move):
+        why = self.key.why(move)
+        if move.uuid in self.later:
+            why = 'after the relief moves; ' + why
+        return why
+
+
+# -- 6. order -----------------------------------------------------------
 def order(snapshot, profiles, priced, placed, groups_of, ledger=None,
-          p=None):
+          p=None, later=()):
     """The paper's order with its dependencies (``sequence``).
 
-    ``ledger`` is the cluster state before any move.
+    ``ledger`` is the cluster state before any move; the moves of
+    ``later`` (balance moves) rank after every other move.
     """
     insts = snapshot.instance_by_uuid
+    costs = dict(priced.costs)
+    for chain in placed.chains.values():
+        costs.update(chain.costs)
     moves = [sequence.Move(u, d.source, d.host, profiles[u].cls,
-                           priced.costs[u].time_s, insts[u].resources)
+                           costs[u].time_s, insts[u].resources)
              for u, d in sorted(placed.destinations.items())]
     # the order follows from the predicted effect of each move on the
     # others (schedule.LinkPriority: link, section 3.3 interference)
     key = schedule_mod.link_priority(snapshot, moves, profiles, p)
+    if later:
+        key = _ReliefFirst(key, later)
     return sequence.order_moves(snapshot, moves, groups_of,
                                 safe_order=list(placed.destinations),
-                                ledger=ledger, key=key), key
+                                ledger=ledger, key=key,
+                                after=placed.after), key
 
 
-# -- 6. schedule --------------------------------------------------------
+# -- 7. schedule --------------------------------------------------------
 def schedule(snapshot, profiles, p, ordering):
     """Lanes and predicted timeline (``schedule``)."""
     return schedule_mod.schedule(ordering, snapshot, profiles, p)
 
 
-# -- 7. assemble --------------------------------------------------------
+# -- 8. assemble --------------------------------------------------------
 def _position_reason(move, ordering, slot, key):
     why = key.why(move)
     waits = ordering.deps[move.uuid]
@@ -353,9 +558,13 @@ def _position_reason(move, ordering, slot, key):
     return why
 
 
-def _selection_reasons(selections, hot_hosts, p):
+def _selection_reasons(selections, hot_hosts, p, placed=None):
     over = {h.name: '/'.join(sorted(h.excess)) for h in hot_hosts}
     reasons = {}
+    for uuid, (waiting, chain) in (placed.room_moves.items()
+                                   if placed is not None else ()):
+        reasons[uuid] = ('makes room on %s for %s, which relieves %s'
+                         % (chain.dest.host, waiting, chain.dest.source))
     for sel in selections:
         for c in sel.chosen:
             reasons[c.uuid] = (
@@ -372,20 +581,24 @@ def _short(reason):
 
 
 def left_reasons(still, hot_hosts, priced, placed, not_moved, moves, p):
-    """``{host: why}`` for every host still overloaded after the plan.
+    """``({host: why}, {host: kind})`` for every host still overloaded.
 
     Never a silent empty plan: the cost-benefit gate, the migration cap,
     instances that may not move (a rule) or found no destination are
-    named, with how many instances each reason held back.
+    named, with how many instances each reason held back.  The kind
+    (``plan.LEFT_KINDS``) is the first that applies: gate, cap, no
+    destination, rule, other.
     """
     hot = {h.name for h in hot_hosts}
-    out = {}
+    out, kinds = {}, {}
     for host in still:
         if host not in hot:
             out[host] = 'was not overloaded before the plan'
+            kinds[host] = 'other'
             continue
         if host in placed.gated:
             out[host] = 'not worth it: ' + placed.gated[host].why
+            kinds[host] = 'not_worth_it'
             continue
         held = collections.Counter(
             _short(not_moved[i.uuid]) for i in priced.on_host[host]
@@ -394,18 +607,29 @@ def left_reasons(still, hot_hosts, priced, placed, not_moved, moves, p):
         if moves >= p.max_migrations:
             parts.insert(0, 'max_migrations (%d) reached'
                          % p.max_migrations)
+            kinds[host] = 'max_migrations'
+        elif any(why.startswith(('no destination', 'dropped'))
+                 for why in held):
+            kinds[host] = 'no_destination'
+        elif held:
+            kinds[host] = 'rule'
+        else:
+            kinds[host] = 'other'
         out[host] = 'partial relief: ' + ('; '.join(parts) or
                                           'no set of movable instances '
                                           'brings it under its target')
-    return out
+    return out, kinds
 
 
 def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
-             placed, ordering, slots, ledger=None, priced=None, key=None):
+             placed, ordering, slots, ledger=None, priced=None, key=None,
+             balanced=None):
     """The :class:`~watcher_informed.core.plan.Plan`, verified."""
     not_moved = dict(placed.not_moved)
     not_moved.update(ordering.dropped)
-    why_vm = _selection_reasons(placed.selections, hot_hosts, p)
+    why_vm = _selection_reasons(placed.selections, hot_hosts, p, placed)
+    if balanced is not None:
+        why_vm.update((m.uuid, m.why) for m in balanced.moves)
     insts = snapshot.instance_by_uuid
     planned = []
     for step, move in enumerate(ordering.order, 1):
@@ -426,12 +650,29 @@ def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
     loads_after = overload.host_loads(snapshot, p, placement, demand)
     still = tuple(sorted(h for h, load in loads_after.items()
                          if overload.over_dims(load, p)))
-    left = left_reasons(still, hot_hosts, priced, placed, not_moved,
-                        len(planned), p) if priced is not None else {}
+    left, kinds = left_reasons(
+        still, hot_hosts, priced, placed, not_moved, len(planned), p) \
+        if priced is not None else ({}, {})
     result = plan_mod.Plan(tuple(planned), profiles, tuple(hot_hosts),
                            not_moved, loads_before, loads_after, still,
-                           len(snapshot.instances), left)
+                           len(snapshot.instances), left, kinds)
+    if balanced is not None:
+        result = dataclasses.replace(result, balance=_report(
+            result, balanced, ordering, p))
     return checks.verify(snapshot, result, p, ledger)
+
+
+def _report(result, balanced, ordering, p):
+    """The balance part of the plan's efficacy (``plan.BalanceReport``)."""
+    kept = {m.uuid for m in ordering.order}
+    moves = tuple(m for m in balanced.moves if m.uuid in kept)
+    return plan_mod.BalanceReport(
+        spread_before=balance_mod.spread(result.loads_before, p),
+        spread_after_relief=balanced.spread_start,
+        spread_after=balance_mod.spread(result.loads_after, p),
+        moves=tuple(m.uuid for m in moves),
+        tenant_cost=sum(m.cost for m in moves),
+        stopped=balanced.stopped)
 
 
 def build_plan(snapshot, p):
@@ -445,10 +686,17 @@ def build_plan(snapshot, p):
     ledger = ledger_mod.Ledger(snapshot, p, demand, profiles)
     placed = select_and_place(snapshot, p, profiles, demand, hot_hosts,
                               priced, groups_of, ledger)
+    balanced = None
+    if p.balance:
+        balanced = balance(snapshot, p, profiles, placed, groups_of, ledger)
     # back to the state before any move, exactly (the ledger's undo)
     ledger.rollback(0)
+    later = ()
+    if balanced is not None:
+        placed, priced = with_balance(placed, priced, balanced)
+        later = [m.uuid for m in balanced.moves]
     ordering, key = order(snapshot, profiles, priced, placed, groups_of,
-                          ledger, p)
+                          ledger, p, later)
     slots = schedule(snapshot, profiles, p, ordering)
     return assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
-                    placed, ordering, slots, ledger, priced, key)
+                    placed, ordering, slots, ledger, priced, key, balanced)

@@ -219,7 +219,7 @@ def _summary(reasons):
 
 
 def choose_destinations(selected, snapshot, profiles, p, demand,
-                        groups_of=None, ledger=None):
+                        groups_of=None, ledger=None, avoid=()):
     """Place ``selected`` uuids: ``({uuid: Destination}, {uuid: reason})``.
 
     ``demand`` is ``{uuid: absolute demand}`` (see ``overload``).
@@ -229,6 +229,8 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
     :data:`SHORTLIST` (16) least-full feasible hosts (by load and by
     allocation) plus the hosts of the instance's talkers and soft-policy
     mates are (Nova's scheduler narrows its choice the same way at scale).
+    ``avoid`` names hosts that may not receive (room-making keeps its
+    moves off overloaded hosts, ``rooms``).
     """
     groups_of = groups_of if groups_of is not None else \
         constraints.groups_by_member(snapshot)
@@ -255,6 +257,8 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         inst = insts[uuid]
 
         def accept(host):
+            if host.name in avoid:
+                return False
             # the verdict is kept: the search asks again for each candidate
             verdict = checked[host.name] = _feasible(inst, host, ctx)
             return verdict[1] is None
@@ -269,6 +273,9 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         reasons = {}
         checked = {}
         for host in candidates(uuid):
+            if host.name in avoid:
+                reasons[host.name] = 'is avoided'
+                continue
             after, reason = checked.get(host.name) or \
                 _feasible(inst, host, ctx)
             if reason:

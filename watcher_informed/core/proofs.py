@@ -144,18 +144,36 @@ def worst_usage(facts, host):
         everything = everything + facts.insts[m.uuid].resources
     if everything.fits_in(facts.hosts[host].capacity):
         return everything   # even with every move in, it fits
+    worst = worst_state(facts, host, used.as_tuple(),
+                        lambda u: facts.insts[u].resources.as_tuple())
+    return snap.Resources(*worst)
+
+
+def worst_state(facts, host, before, size):
+    """Worst reachable value of ``host``, per dimension, once a move into
+    it has started (``None`` when nothing moves into it).
+
+    ``before`` is the host's value before the plan (a tuple), ``size(uuid)``
+    what an instance adds where it is (a tuple of the same length): a
+    move into ``host`` counts from its start, a move out of it only once
+    it has completed (an ancestor of something started).  Exact: the
+    maximum-weight ancestor-closed set containing a move into ``host``.
+    """
+    incoming = facts.incoming.get(host, [])
+    if not incoming:
+        return None
     nodes = set(m.uuid for m in incoming)
     for m in incoming:
         nodes |= {u for u in facts.ancestors[m.uuid] if u in facts.insts}
     parents = {u: facts.moves[u].parents for u in nodes}
+    sizes = {u: size(u) for u in nodes}
     worst = []
-    for dim in range(3):
+    for dim in range(len(before)):
         weights = {}
         for u in nodes:
             m = facts.moves[u]
-            size = facts.insts[u].resources.as_tuple()[dim]
-            weights[u] = (size if m.dest == host else 0.0) - \
-                (size if m.source == host else 0.0)
+            weights[u] = (sizes[u][dim] if m.dest == host else 0.0) - \
+                (sizes[u][dim] if m.source == host else 0.0)
         big = 1.0 + sum(abs(w) for w in weights.values())
         best = None
         for m in incoming:
@@ -163,8 +181,8 @@ def worst_usage(facts, host):
             forced[m.uuid] += big
             value = max_closure(forced, parents) - big
             best = value if best is None else max(best, value)
-        worst.append(used.as_tuple()[dim] + best)
-    return snap.Resources(*worst)
+        worst.append(before[dim] + best)
+    return tuple(worst)
 
 
 def _positions(uuid, facts):

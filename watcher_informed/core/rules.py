@@ -40,6 +40,9 @@ its edges allow (``proofs``).  Rules:
   host in any reachable state;
 * :class:`TargetLoad` -- no destination is pushed above its target load
   (threshold - margin) in any dimension;
+* :class:`RoomFirst` -- a host that was not overloaded stays at or below
+  its target in every reachable state: a move into it waits for the
+  moves that make its room (``rooms``);
 * :class:`Limits` -- migration count and per-host / global concurrency.
 """
 
@@ -303,6 +306,39 @@ class TargetLoad(Rule):
         return out
 
 
+class RoomFirst(Rule):
+    name = 'room-first'
+
+    def check(self, snapshot, plan, p, facts):
+        """A host that was not overloaded stays at or below its target in
+        every reachable state (a move into it waits for the moves that
+        make its room, ``rooms``)."""
+        both = sorted({m.dest for m in plan.moves if m.dest in facts.hosts}
+                      & {m.source for m in plan.moves})
+        if not both:
+            return []   # only receiving: the final state is the worst
+        demand = overload.demands(snapshot)
+        loads = overload.host_loads(snapshot, p, None, demand)
+        targets = p.targets()
+        out = []
+        for host in both:
+            if overload.over_dims(loads[host], p):
+                continue
+            scale = overload.host_scale(facts.hosts[host], p)
+            worst = proofs.worst_state(
+                facts, host, tuple(loads[host][d] for d in kinds.DIMS),
+                lambda u: tuple(demand[u][d] / scale[d]
+                                for d in kinds.DIMS))
+            over = ['%s %.3f > %.3f' % (d, w, targets[d])
+                    for d, w in zip(kinds.DIMS, worst)
+                    if w > targets[d] + 1e-9]
+            if over:
+                out.append('%s can exceed its target load before the moves '
+                           'making its room complete (%s)'
+                           % (host, ', '.join(over)))
+        return out
+
+
 class Limits(Rule):
     name = 'limits'
 
@@ -338,7 +374,8 @@ class Limits(Rule):
 
 #: every hard rule, once; the search asks them in this order.
 RULES = (MovesOnce(), Dag(), Movable(), Destination(), Capacity(),
-         NoPingPong(), AntiAffinity(), Affinity(), TargetLoad(), Limits())
+         NoPingPong(), AntiAffinity(), Affinity(), TargetLoad(), RoomFirst(),
+         Limits())
 
 
 def movable_reason(view, inst):

@@ -84,7 +84,7 @@ def _mate_deps(moves, groups_of):
 
 
 class _Sequencer:
-    def __init__(self, snapshot, moves, groups_of, ledger):
+    def __init__(self, snapshot, moves, groups_of, ledger, after=None):
         # capacity and allocation before any move, from the one ledger
         self.cap = {n: ledger.capacity(n) for n in ledger.names}
         self.used = {n: ledger.allocated(n) for n in ledger.names}
@@ -93,6 +93,11 @@ class _Sequencer:
         self.ancestors = {}
         self.mates = _mate_deps(moves, groups_of)
         self.by_uuid = {m.uuid: m for m in moves}
+        # moves that must complete first because they make the room
+        self.room = {u: set(d) & set(self.by_uuid)
+                     for u, d in (after or {}).items() if u in self.by_uuid}
+        for uuid, deps in self.room.items():
+            self.mates[uuid] |= deps
 
     def _freed(self, dest, chosen):
         closure = set(chosen)
@@ -155,7 +160,7 @@ class _Sequencer:
 
 
 def order_moves(snapshot, moves, groups_of=None, safe_order=None,
-                key=priority, ledger=None):
+                key=priority, ledger=None, after=None):
     """Return an :class:`Ordering` of ``moves``.
 
     ``safe_order`` (uuids) is an order known to be safe when the moves run
@@ -165,24 +170,28 @@ def order_moves(snapshot, moves, groups_of=None, safe_order=None,
     ``safe_order``, which never drops a move.  ``key`` replaces the
     paper's priority (the benchmark's ablations use it).  ``ledger`` is
     the cluster state *before* the moves (default: the snapshot's).
+    ``after`` maps a move's uuid to the moves that must complete before
+    it (the room-making moves of its chain, ``rooms``); when one of those
+    is dropped, the move is dropped too.
     """
     groups_of = groups_of if groups_of is not None else \
         constraints.groups_by_member(snapshot)
     if ledger is None:
         ledger = ledger_mod.Ledger(snapshot)
-    result = _order(snapshot, moves, groups_of, None, key, ledger)
+    result = _order(snapshot, moves, groups_of, None, key, ledger, after)
     if result.dropped and safe_order:
         rank = {u: i for i, u in enumerate(safe_order)}
         fallback = sorted(moves, key=lambda m: (rank.get(m.uuid, len(rank)),
                                                 m.uuid))
-        alt = _order(snapshot, moves, groups_of, fallback, key, ledger)
+        alt = _order(snapshot, moves, groups_of, fallback, key, ledger,
+                     after)
         if len(alt.dropped) < len(result.dropped):
             result = alt
     return result
 
 
-def _order(snapshot, moves, groups_of, lookahead, key, ledger):
-    seq = _Sequencer(snapshot, moves, groups_of, ledger)
+def _order(snapshot, moves, groups_of, lookahead, key, ledger, after=None):
+    seq = _Sequencer(snapshot, moves, groups_of, ledger, after)
     pending = sorted(moves, key=key)
     order, deps, dropped = [], {}, {}
     while pending:
@@ -207,10 +216,20 @@ def _order(snapshot, moves, groups_of, lookahead, key, ledger):
             dropped[victim.uuid] = (
                 'dropped: waits for room or an anti-affinity mate that no '
                 'remaining move can free (cycle)')
-            for other in list(pending):
-                if victim.uuid in seq.mates[other.uuid]:
+            doomed = [victim.uuid]
+            while doomed:
+                gone = doomed.pop()
+                for other in list(pending):
+                    if gone not in seq.mates[other.uuid]:
+                        continue
                     pending.remove(other)
-                    dropped[other.uuid] = (
-                        'dropped: its anti-affinity mate %s stays on the '
-                        'destination' % victim.uuid)
+                    doomed.append(other.uuid)
+                    if gone in seq.room.get(other.uuid, ()):
+                        dropped[other.uuid] = (
+                            'dropped: %s, which makes its room, was '
+                            'dropped' % gone)
+                    else:
+                        dropped[other.uuid] = (
+                            'dropped: its anti-affinity mate %s stays on '
+                            'the destination' % gone)
     return Ordering(tuple(order), deps, dropped)

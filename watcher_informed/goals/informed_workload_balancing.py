@@ -15,7 +15,10 @@
 Watcher's ``workload_balancing`` goal only knows four indicators and
 rejects unknown ones, so the strategy declares this goal, whose efficacy
 specification adds the predicted cost of the plan (makespan, summed
-migration time, downtime, data sent) and the overloaded host counts.
+migration time, downtime, data sent), the overloaded host counts, and how
+many hosts are left overloaded for each kind of reason
+(``core.plan.LEFT_KINDS``; our planner names the hosts in each of those
+indicators' description).
 Names, descriptions and units are written for Horizon's action-plan page,
 which shows each indicator's name, description, unit and value (a unit of
 ``None`` as ``-``): every quantity names its unit, and no text holds an
@@ -27,6 +30,8 @@ from watcher.decision_engine.goal import base
 from watcher.decision_engine.goal.efficacy import base as efficacy_base
 from watcher.decision_engine.goal.efficacy import indicators
 from watcher.decision_engine.solution import efficacy
+
+from watcher_informed.core import plan as plan_mod
 
 #: (name, description, unit, schema type, required)
 INDICATORS = (
@@ -52,6 +57,32 @@ INDICATORS = (
     ('predicted_transferred_data',
      'Predicted memory data sent by all migrations', 'MiB', 'number',
      False),
+) + tuple((name, description, None, 'integer', False)
+          for _, name, description in plan_mod.LEFT_KINDS)
+
+
+#: only with the audit parameter ``balance`` (see ``core.plan.efficacy``).
+BALANCE_INDICATORS = (
+    ('balance_spread_before',
+     'Load spread before the plan: the weighted standard deviation of '
+     'host loads over the audit metrics, as a fraction of host capacity',
+     None, 'number', False),
+    ('balance_spread_after_relief',
+     'Load spread once the moves relieving overloaded hosts are done, as '
+     'a fraction of host capacity', None, 'number', False),
+    ('balance_spread_after',
+     'Load spread after the plan, as a fraction of host capacity', None,
+     'number', False),
+    ('balance_migrations_count',
+     'Live migrations planned to balance the load, after the relief',
+     None, 'integer', False),
+    ('balance_migration_time_sum',
+     'Predicted sum of the balance live migration times', 's', 'number',
+     False),
+    ('balance_tenant_cost',
+     'What the tenants of the balance migrations lose: busy cores times '
+     'seconds of slowdown and downtime, as the cost-benefit gate prices '
+     'it', 'core-s', 'number', False),
 )
 
 
@@ -69,7 +100,8 @@ class _Indicator(indicators.IndicatorSpecification):
 class InformedWorkloadBalancingSpec(efficacy_base.EfficacySpecification):
 
     def get_indicators_specifications(self):
-        return [_Indicator(*spec) for spec in INDICATORS]
+        return [_Indicator(*spec)
+                for spec in INDICATORS + BALANCE_INDICATORS]
 
     def get_global_efficacy_indicator(self, indicators_map=None):
         ratio = 0.0

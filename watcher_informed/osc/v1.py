@@ -29,7 +29,9 @@ session (``--os-cloud``, clouds.yaml, ``OS_*``), formatted by cliff
 * ``explain <action plan>`` -- each action of an action plan made by
   ``informed_live_migration``: class, reason and predicted time, downtime
   and data, read from Watcher's API (the actions' ``status_message``,
-  API 1.5, written by our planner; ``adapters.solution``).
+  API 1.5, written by our planner; ``adapters.solution``), then the
+  predicted efficacy and the hosts the plan leaves overloaded with their
+  reasons (the action plan's ``status_message``).
 
 Bad input (a parameter the schema refuses, an unknown action plan, an
 unreachable store) is a one-line error naming the field, exit status 2.
@@ -257,6 +259,9 @@ class ExplainInformed(_Base, command.Lister):
         rows = explain_rows(body.get('actions', []))
         self.efficacy = {i['name']: i['value'] for i in
                          plan.get('efficacy_indicators') or ()}
+        message = plan.get('status_message') or ''
+        self.left = message[len(solution_adapter.PLAN_PREFIX):] \
+            if message.startswith(solution_adapter.PLAN_PREFIX) else ''
         return self.COLUMNS, rows
 
     def produce_output(self, parsed_args, column_names, data):
@@ -264,6 +269,8 @@ class ExplainInformed(_Base, command.Lister):
         if parsed_args.formatter == 'table' and self.efficacy:
             self.app.stdout.write('Predicted efficacy: %s\n' % ', '.join(
                 '%s %s' % kv for kv in sorted(self.efficacy.items())))
+        if parsed_args.formatter == 'table' and self.left:
+            self.app.stdout.write('Overloaded hosts: %s\n' % self.left)
         return status
 
 

@@ -22,7 +22,10 @@ core plan the strategy keeps (``solution.strategy.informed_plan``),
 because action input cannot carry it.  Each planned action's
 ``status_message`` is its explanation (class, predicted time, downtime and
 data, reason; ``adapters.solution.status_message``), retrievable through
-Watcher's API.  Actions not in the plan (none are
+Watcher's API.  The action plan's ``status_message`` names every host
+the plan leaves overloaded and why, and each ``overloaded_hosts_left_*``
+efficacy indicator names the hosts it counts in its description
+(``adapters.solution``).  Actions not in the plan (none are
 expected) are chained after the plan's actions, in solution order, so
 nothing ever runs unordered.
 """
@@ -75,19 +78,22 @@ class InformedLiveMigrationPlanner(base.BasePlanner):
         LOG.debug('Creating an informed action plan for audit %s', audit_id)
         strategy = objects.Strategy.get_by_name(context,
                                                 solution.strategy.name)
+        plan = getattr(solution.strategy, 'informed_plan', None)
         action_plan = objects.ActionPlan(
             context, uuid=utils.generate_uuid(), audit_id=audit_id,
             strategy_id=strategy.id,
             state=objects.action_plan.State.RECOMMENDED,
-            global_efficacy=solution.global_efficacy)
+            global_efficacy=solution.global_efficacy,
+            status_message=solution_adapter.plan_status_message(plan)
+            if plan is not None else None)
         action_plan.create()
         for indicator in solution.efficacy_indicators:
             objects.EfficacyIndicator(
                 context, uuid=utils.generate_uuid(), name=indicator.name,
-                description=indicator.description, unit=indicator.unit,
-                value=indicator.value,
+                description=solution_adapter.indicator_description(
+                    indicator.name, indicator.description, plan),
+                unit=indicator.unit, value=indicator.value,
                 action_plan_id=action_plan.id).create()
-        plan = getattr(solution.strategy, 'informed_plan', None)
         rows = action_parents(solution.actions, plan)
         moves = {m.uuid: m for m in (plan.moves if plan else ())}
         for action, new, parents in rows:

@@ -101,3 +101,39 @@ def test_emit_refuses_an_unknown_action_type():
     from tests.unit import builders as b
     with pytest.raises(ValueError, match='unknown migration action'):
         solution.emit(_Solution(), b.plan_of(), action_type='nop')
+
+
+def left_plan(hosts, reason='partial relief: 2 no destination'):
+    """A plan leaving ``hosts`` overloaded for no destination."""
+    return plan.Plan((), {}, tuple(hosts), {}, {}, {}, tuple(hosts), 0,
+                     {h: reason for h in hosts},
+                     {h: 'no_destination' for h in hosts})
+
+
+@pytest.mark.parametrize('hosts, reason, fragment', [
+    ((), '', 'relieves all 0'),
+    (('cmp1',), 'not worth it', 'cmp1 (not worth it)'),
+    # long reasons: uuids shortened first, then cut
+    (('cmp1',), 'y' * 180 + ' held by %s' % UUID, 'held by 8e1ec0b5)'),
+    (['cmp%03d' % i for i in range(40)], 'partial relief', 'cmp000'),
+])
+def test_plan_status_message_names_the_hosts_left(hosts, reason, fragment):
+    text = solution.plan_status_message(left_plan(hosts, reason))
+    assert text.startswith(solution.PLAN_PREFIX)
+    assert len(text) <= solution.STATUS_MESSAGE_MAX
+    assert fragment in text
+
+
+@pytest.mark.parametrize('name, hosts, suffix', [
+    ('overloaded_hosts_left_no_destination', ('b', 'a'), 'x: a, b'),
+    ('overloaded_hosts_left_no_destination', (), 'x'),
+    ('overloaded_hosts_left_rules', ('a',), 'x'),
+    ('predicted_makespan', ('a',), 'x'),
+])
+def test_left_indicators_name_their_hosts(name, hosts, suffix):
+    text = solution.indicator_description(name, 'x', left_plan(hosts))
+    assert text == suffix
+    long = solution.indicator_description(
+        'overloaded_hosts_left_no_destination', 'x',
+        left_plan(['h%04d' % i for i in range(100)]))
+    assert len(long) <= solution.STATUS_MESSAGE_MAX

@@ -200,15 +200,15 @@ def test_a_move_nova_would_not_converge_is_avoided(action, expected):
                                snapshot.usage_of('memory0'), p)
         assert c.outcome == cost.PAUSED and c.completes
         assert any(expected in n for n in c.notes)
-@pytest.mark.parametrize('case, expected', [
+@pytest.mark.parametrize('case, expected, kind', [
     # the only other host is disabled: no destination
-    ('disabled', 'no destination'),
+    ('disabled', 'no destination', 'no_destination'),
     # both instances locked: a rule holds them
-    ('locked', '8 locked'),
+    ('locked', '8 locked', 'rule'),
     # a cap of one migration: the cap is named
-    ('cap', 'max_migrations (1) reached'),
+    ('cap', 'max_migrations (1) reached', 'max_migrations'),
 ])
-def test_every_host_left_overloaded_says_why(case, expected):
+def test_every_host_left_overloaded_says_why(case, expected, kind):
     vms = [b.vm('v%d' % i, 'A', vcpus=2, locked=case == 'locked')
            for i in range(8)]
     usages = {v.uuid: b.usage('cpu', cpu=1.0) for v in vms}
@@ -219,3 +219,25 @@ def test_every_host_left_overloaded_says_why(case, expected):
     plan = pipeline.build_plan(b.cluster(hosts, vms, usages), p)
     assert plan.still_overloaded == ('A',)
     assert expected in plan.left['A'], plan.left
+    assert plan.left_kinds == {'A': kind}
+    # one efficacy indicator per kind of reason, counting the host once
+    eff = plan_mod.efficacy(plan)
+    counts = {k: eff[name] for k, name in plan_mod.LEFT_INDICATOR.items()}
+    assert counts == {k: int(k == kind) for k in counts}
+    assert 'A (partial relief' in plan_mod.left_summary(plan)
+
+
+def test_budget_freed_by_a_failed_placement_goes_to_the_next_host():
+    # A (worst) takes the whole budget of 2 for a1 and a2, but a2 (12
+    # GiB) fits nowhere; the migration it leaves unspent relieves B
+    gib = 1024
+    hosts = [b.host('A'), b.host('B'), b.host('C', vcpus=16, ram_mb=8 * gib)]
+    vms = [b.vm('a1', 'A'), b.vm('a2', 'A', ram_mb=12 * gib),
+           b.vm('a-rest', 'A', vcpus=4, locked=True),
+           b.vm('b1', 'B'), b.vm('b-rest', 'B', vcpus=5, locked=True)]
+    usages = {v.uuid: b.usage('cpu', cpu=1.0) for v in vms}
+    p = params.Params(migration_bandwidth=100, max_migrations=2)
+    plan = pipeline.build_plan(b.cluster(hosts, vms, usages), p)
+    assert {m.uuid: m.dest for m in plan.moves} == {'a1': 'C', 'b1': 'C'}
+    assert 'no destination' in plan.not_moved['a2']
+    assert plan.still_overloaded == ()

@@ -31,11 +31,13 @@ HOSTS = [b.host('A'), b.host('B', vcpus=8), b.host('C'),
          b.host('D', up=False), b.host('E', vcpus=16)]
 VMS = [b.vm('x', 'A'), b.vm('y', 'A', locked=True),
        b.vm('o', 'B', vcpus=7),
-       b.vm('hot', 'A', vcpus=2)]
+       b.vm('hot', 'A', vcpus=2), b.vm('e1', 'E', vcpus=2)]
 #: 'hot' (2 busy cores) pushes C (8 cores, target 0.2) to 0.25, E (16
-#: cores) only to 0.125.
+#: cores) only to 0.125 -- 0.219 while 'e1' (1.5 cores) is still there.
 USAGE = {'hot': b.usage('cpu', cpu=1.0), 'x': b.usage('idle'),
-         'o': b.usage('idle'), 'y': b.usage('idle')}
+         'o': b.usage('idle'), 'y': b.usage('idle'),
+         'e1': b.usage('cpu', cpu=0.75)}
+TIGHT = params.Params(cpu_threshold=0.3, target_margin=0.1)
 
 
 @pytest.mark.parametrize('rule, moves, p, fragment', [
@@ -49,6 +51,9 @@ USAGE = {'hot': b.usage('cpu', cpu=1.0), 'x': b.usage('idle'),
      params.Params(cpu_threshold=0.3, target_margin=0.1), 'target load'),
     ('limits', [mv(1, 'x', 'A', 'C'), mv(2, 'hot', 'A', 'E')],
      params.Params(max_migrations=1), 'max_migrations'),
+    # 'e1' makes room on E for 'hot', but 'hot' does not wait for it
+    ('room-first', [mv(1, 'e1', 'E', 'C'), mv(2, 'hot', 'A', 'E')], TIGHT,
+     'before the moves making its room complete'),
 ])
 def test_each_checker_catches_its_rule(rule, moves, p, fragment):
     snapshot = b.cluster(HOSTS, VMS, USAGE)
@@ -64,6 +69,16 @@ def test_a_valid_plan_passes_every_rule():
     facts = proofs.Facts(snapshot, plan)
     assert [v for r in rules.RULES for v in r.check(snapshot, plan, P,
                                                     facts)] == []
+
+
+@pytest.mark.parametrize('parents, bad', [((), True), (('e1',), False)])
+def test_a_move_waits_for_the_room_it_needs(parents, bad):
+    snapshot = b.cluster(HOSTS, VMS, USAGE)
+    plan = plan_of(mv(1, 'e1', 'E', 'C'), mv(2, 'hot', 'A', 'E', parents))
+    facts = proofs.Facts(snapshot, plan)
+    found = [v for r in rules.RULES for v in r.check(snapshot, plan, TIGHT,
+                                                    facts)]
+    assert bool(found) == bad, found
 
 
 def test_every_rule_is_registered_once_and_says_what_it_checks():

@@ -56,6 +56,30 @@ def test_move_waits_for_the_room_it_needs():
     assert not ordering.dropped
 
 
+@pytest.mark.parametrize('room_fits_c, order, dropped', [
+    # 'out' makes room on B for 'in' (its load, not its vCPUs): 'in'
+    # waits for it although B's capacity would not make it wait
+    (True, ['out', 'in'], {}),
+    # 'out' is dropped (C has no room for it): 'in' is dropped with it
+    (False, [], {'out': 'cycle', 'in': 'which makes its room'}),
+])
+def test_move_waits_for_its_room_moves(room_fits_c, order, dropped):
+    hosts = [b.host('A'), b.host('B', vcpus=64),
+             b.host('C', vcpus=16 if room_fits_c else 4)]
+    vms = [b.vm('in', 'A', vcpus=4), b.vm('out', 'B', vcpus=8),
+           b.vm('c', 'C', vcpus=4)]
+    moves = [move('in', 'A', 'B', 'memory', vcpus=4),
+             move('out', 'B', 'C', 'net_rx', vcpus=8)]
+    ordering = sequence.order_moves(b.cluster(hosts, vms), moves,
+                                    after={'in': ('out',)})
+    assert [m.uuid for m in ordering.order] == order
+    assert set(ordering.dropped) == set(dropped)
+    for uuid, fragment in dropped.items():
+        assert fragment in ordering.dropped[uuid]
+    if order:
+        assert ordering.deps['in'] == ('out',)
+
+
 def test_swap_cycle_is_broken_by_dropping():
     hosts = [b.host('A', vcpus=2), b.host('B', vcpus=2)]
     vms = [b.vm('a', 'A'), b.vm('b', 'B')]
