@@ -22,6 +22,7 @@ the end-to-end (``tests/e2e``) and browser (``tests/browser``) tests.
 Every wait is bounded and fails with what was last seen.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -170,6 +171,26 @@ class Stack:
                         'reset', self.run, scenario or SCENARIO],
                        check=True, timeout=600)
 
+    @contextlib.contextmanager
+    def watcher_option(self, section, name, value):
+        """``[section] name = value`` in watcher.conf while in the block.
+
+        Watcher's loader re-reads its configuration files each time it
+        loads a plugin, so the decision engine's next audit sees it
+        without a restart.  The file is restored on exit.
+        """
+        path = self.facts.get('watcher_conf') or os.path.join(
+            self.run, 'watcher', 'watcher.conf')
+        with open(path) as f:
+            original = f.read()
+        with open(path, 'a') as f:
+            f.write('\n[%s]\n%s = %s\n' % (section, name, value))
+        try:
+            yield path
+        finally:
+            with open(path, 'w') as f:
+                f.write(original)
+
     def service(self, action, name):
         """``stop`` or ``start`` one service of the stack."""
         subprocess.run(['/bin/bash', os.path.join(STACK_DIR, 'stack.sh'),
@@ -238,7 +259,8 @@ def model_current(stack, live):
 def fresh(stack, scenario=None):
     """The scenario booted afresh, its metrics scraped, Watcher aware.
 
-    Returns the live scenario (Nova's UUIDs).
+    ``scenario`` is a path (default: the stack's scenario).  Returns the
+    live scenario (Nova's UUIDs).
     """
     stack.reset(scenario)
     live = stack.live

@@ -182,10 +182,22 @@ def test_recent_moves_from_watchers_api_rows():
         {'action_type': 'migrate', 'state': 'SUCCEEDED',
          'updated_at': '1970-01-01T00:00:10', 'input_parameters': {
              'resource_id': 'u3', 'source_node': 'a'}},
+        {'action_type': 'informed_migrate', 'state': 'SUCCEEDED',
+         'updated_at': '1970-01-01T00:16:50+00:00',
+         'input_parameters': {'resource_id': 'u4', 'source_node': 'c',
+                              'destination_node': 'a', 'freed_by': ['u1']}},
+        {'action_type': 'informed_migrate', 'state': 'SKIPPED',
+         'updated_at': '1970-01-01T00:16:50+00:00',
+         'input_parameters': {'resource_id': 'u5', 'source_node': 'c'}},
+        {'action_type': 'nop', 'state': 'SUCCEEDED',
+         'updated_at': '1970-01-01T00:16:50+00:00',
+         'input_parameters': {'resource_id': 'u6', 'source_node': 'c'}},
     ]
     got = live.recent_moves(rows, now=1500.0, window_s=600)
     assert got == [{'uuid': 'u1', 'source': 'a', 'dest': 'b',
-                    'finished_at': 1000.0}]
+                    'finished_at': 1000.0},
+                   {'uuid': 'u4', 'source': 'c', 'dest': 'a',
+                    'finished_at': 1010.0}]
 
 
 def test_watcher_informed_export_and_plan_live(demo, tmp_path, monkeypatch,

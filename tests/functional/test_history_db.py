@@ -58,8 +58,10 @@ class HistoryDbTest(db_base.DbTestCase):
             uuid=utils.generate_uuid(), goal_id=goal.id,
             strategy_id=strategy.id)
 
-    def _apply_first_audit(self):
-        strategy, solution = cl.run(hot_cluster())
+    def _apply_first_audit(self, action_type='migrate'):
+        strategy = cl.prepare(hot_cluster())
+        strategy.config['migration_action'] = action_type
+        solution = strategy.execute()
         planner = loading.DefaultPlannerLoader().load(
             name=solution.strategy.planner)
         plan = planner.schedule(self.context, self.audit.id, solution)
@@ -72,12 +74,17 @@ class HistoryDbTest(db_base.DbTestCase):
         return strategy.informed_plan
 
     def test_recent_moves_are_read_back(self):
-        first = self._apply_first_audit()
-        self.assertTrue(first.moves)
-        got = history.recent_moves(self.context, time.time(), 3600)
-        self.assertEqual(
-            sorted((m.uuid, m.source, m.dest) for m in first.moves),
-            sorted((m.uuid, m.source, m.dest) for m in got))
+        for action_type in ('migrate', 'informed_migrate'):
+            first = self._apply_first_audit(action_type)
+            self.assertTrue(first.moves)
+            got = history.recent_moves(self.context, time.time(), 3600)
+            self.assertEqual(
+                sorted((m.uuid, m.source, m.dest) for m in first.moves),
+                sorted((m.uuid, m.source, m.dest) for m in got))
+            # forget this round: only succeeded migrations are read
+            for action in objects.Action.list(self.context, eager=True):
+                action.state = objects.action.State.CANCELLED
+                action.save()
         # outside the window they are forgotten
         self.assertEqual((), history.recent_moves(
             self.context, time.time() + 7200, 3600))

@@ -288,6 +288,7 @@ def facts(run):
         'watcher_url': url('watcher'),
         'prometheus_url': url('prometheus'),
         'logs': os.path.join(run, 'logs'),
+        'watcher_conf': os.path.join(run, 'watcher', 'watcher.conf'),
         # scenario host name -> Nova host name (identity here)
         'hosts': {name: name for name in COMPUTES},
     }

@@ -72,7 +72,7 @@ fi
 "${PY}" -m pip install -q pytest
 
 log "writing ${RUN}/stack.json"
-"${PY}" - "${RUN}" <<'EOF'
+WATCHER_CONF="${WATCHER_CONF}" "${PY}" - "${RUN}" <<'EOF'
 import json
 import os
 import sys
@@ -92,6 +92,7 @@ facts = {
     'dirty_rate_meter': 'memory.dirty.rate',
     'working_set_meter': 'memory.dirty.working_set',
     'logs': os.path.join(run, 'logs'),
+    'watcher_conf': os.environ['WATCHER_CONF'],
     'hosts': {'compute%d' % n: host
               for n, host in enumerate(fakes[:4], start=1)},
     'sizes_from_placement': True,

@@ -12,9 +12,10 @@
 
 """Recent migrations from Watcher's own records -> core RecentMove values.
 
-Contract: :func:`recent_moves` lists the ``migrate`` actions Watcher's
-applier executed successfully within a window, from Watcher's database
-(the same rows ``openstack optimize action list`` shows), so cooldowns
+Contract: :func:`recent_moves` lists the ``migrate`` (and our
+``informed_migrate``) actions Watcher's applier executed successfully
+within a window, from Watcher's database (the same rows ``openstack
+optimize action list`` shows), so cooldowns
 hold across audits, audit templates and service restarts.  An action's
 completion time is its ``updated_at`` (the applier updates the row when
 the action reaches SUCCEEDED).
@@ -22,6 +23,7 @@ the action reaches SUCCEEDED).
 
 import calendar
 
+from watcher_informed.adapters import solution
 from watcher_informed.core import snapshot as snap
 
 
@@ -43,7 +45,7 @@ def recent_moves(context, now, window_s):
     actions = objects.Action.list(
         context, filters={'state': objects.action.State.SUCCEEDED})
     for action in actions:
-        if action.action_type != 'migrate':
+        if action.action_type not in solution.MOVE_ACTIONS:
             continue
         params = action.input_parameters or {}
         finished = _epoch(action.updated_at or action.created_at)

@@ -43,6 +43,7 @@ import uuid as uuid_mod
 
 from watcher_informed.adapters import nova as nova_adapter
 from watcher_informed.adapters import placement as placement_adapter
+from watcher_informed.adapters import solution
 from watcher_informed.adapters.metrics import base as metrics_base
 from watcher_informed.core import scheduling
 
@@ -219,14 +220,14 @@ def _epoch(text):
 
 
 def recent_moves(actions, now, window_s):
-    """Succeeded migrate actions of Watcher's API within the window.
+    """Succeeded migrate (or informed_migrate) actions within the window.
 
     ``actions`` are the API's action dicts (``GET /v1/actions/detail``);
     the finishing time is ``updated_at``, as in ``adapters.history``.
     """
     out = []
     for action in actions:
-        if action.get('action_type') != 'migrate' or \
+        if action.get('action_type') not in solution.MOVE_ACTIONS or \
                 action.get('state') != 'SUCCEEDED':
             continue
         params = action.get('input_parameters') or {}

@@ -12,14 +12,16 @@
 
 """Core plan -> Watcher solution (migrate actions and efficacy).
 
-Contract: :func:`emit` appends one ``migrate`` action per planned move, in
-execution order, with exactly the input Watcher's ``Migrate`` action
-accepts (``migration_type``, ``source_node``, ``destination_node``,
-``resource_name``; ``resource_id`` is passed separately), keeps the
-strategy's private copy of the compute model in step with
-``migrate_instance``, and sets the efficacy indicators.  The DAG itself
-cannot travel in action input (extra keys are refused by the applier); our
-planner reads it from the plan kept on the strategy.
+Contract: :func:`emit` appends one action per planned move, in execution
+order: Watcher's ``migrate`` with exactly the input it accepts
+(``migration_type``, ``source_node``, ``destination_node``,
+``resource_name``; ``resource_id`` is passed separately), or, with the
+deploy option ``migration_action = informed_migrate``, our action of
+that name with the same input plus ``freed_by`` (:func:`freed_by`).  It
+keeps the strategy's private copy of the compute model in step with
+``migrate_instance`` and sets the efficacy indicators.  The DAG itself
+cannot travel in ``migrate``'s input (extra keys are refused by the
+applier); our planner reads it from the plan kept on the strategy.
 
 Each action's explanation is stored in the action's ``status_message``,
 the only free per-action field of Watcher 17's API (API 1.5, 255
@@ -33,6 +35,15 @@ skipped, fails or is cancelled (then the message says why that happened).
 import re
 
 from watcher_informed.core import plan as plan_mod
+
+#: Watcher's own live-migration action, and ours (``watcher_actions``
+#: entry point ``informed_migrate``): the action types of planned moves.
+MIGRATE = 'migrate'
+INFORMED_MIGRATE = 'informed_migrate'
+MOVE_ACTIONS = (MIGRATE, INFORMED_MIGRATE)
+#: input key of ``informed_migrate``: the instances whose move off the
+#: destination the plan let complete first (see :func:`freed_by`).
+FREED_BY = 'freed_by'
 
 #: Watcher's ``actions.status_message`` column is a VARCHAR(255).
 STATUS_MESSAGE_MAX = 255
@@ -57,6 +68,32 @@ def migrate_input(move):
     }
 
 
+def freed_by(plan):
+    """``{uuid: (instances,)}``: whose departure each move counts on.
+
+    A move's parents that leave its destination are the moves the
+    sequencer let complete first to make room there (or to separate
+    anti-affinity mates), and the plan checker counts them as done when
+    the move starts.  Sorted, so the input is deterministic.
+    """
+    source_of = {m.uuid: m.source for m in plan.moves}
+    return {m.uuid: tuple(sorted(p for p in m.parents
+                                 if source_of.get(p) == m.dest))
+            for m in plan.moves}
+
+
+def action_input(move, action_type, waits=()):
+    """The input of ``action_type`` for one planned move.
+
+    ``informed_migrate`` takes ``migrate``'s input plus, when the move
+    waits for room, :data:`FREED_BY`.
+    """
+    params = migrate_input(move)
+    if action_type == INFORMED_MIGRATE and waits:
+        params[FREED_BY] = list(waits)
+    return params
+
+
 def status_message(move):
     """The explanation of one planned move, at most 255 characters.
 
@@ -67,12 +104,20 @@ def status_message(move):
     """
     head = _HEAD % (move.step, move.cls, move.time_s,
                     move.downtime_s * 1000.0, move.sent_mib)
-    reason = move.reason
-    if len(head) + len(reason) > STATUS_MESSAGE_MAX:
-        reason = _UUID_RE.sub(r'\1', reason)
-    if len(head) + len(reason) > STATUS_MESSAGE_MAX:
-        reason = reason[:STATUS_MESSAGE_MAX - len(head) - 1] + '\u2026'
-    return head + reason
+    return head + fit(move.reason, STATUS_MESSAGE_MAX - len(head))
+
+
+def fit(text, room):
+    """``text`` in at most ``room`` characters.
+
+    Full UUIDs are shortened to their first 8 digits first; a text still
+    too long is cut with an ellipsis.
+    """
+    if len(text) > room:
+        text = _UUID_RE.sub(r'\1', text)
+    if len(text) > room:
+        text = text[:room - 1] + '\u2026'
+    return text
 
 
 def indicator_description(name, description, plan):
@@ -102,12 +147,8 @@ def plan_status_message(plan):
     (Watcher's column): full UUIDs in the reasons are shortened to their
     first 8 digits, then the text is cut with an ellipsis.
     """
-    text = PLAN_PREFIX + plan_mod.left_summary(plan)
-    if len(text) > STATUS_MESSAGE_MAX:
-        text = _UUID_RE.sub(r'\1', text)
-    if len(text) > STATUS_MESSAGE_MAX:
-        text = text[:STATUS_MESSAGE_MAX - 1] + '\u2026'
-    return text
+    return fit(PLAN_PREFIX + plan_mod.left_summary(plan),
+               STATUS_MESSAGE_MAX)
 
 
 def parse_status_message(text):
@@ -146,8 +187,15 @@ def _adder(solution):
     return add
 
 
-def emit(solution, plan, model=None):
-    """Add ``plan``'s actions and indicators to a Watcher ``solution``."""
+def emit(solution, plan, model=None, action_type=MIGRATE):
+    """Add ``plan``'s actions and indicators to a Watcher ``solution``.
+
+    ``action_type`` is one of :data:`MOVE_ACTIONS` (the deploy option
+    ``migration_action``).
+    """
+    if action_type not in MOVE_ACTIONS:
+        raise ValueError('unknown migration action %r' % (action_type,))
+    waits = freed_by(plan) if action_type == INFORMED_MIGRATE else {}
     # ModelRoot.get_node_by_name scans every node: look them up once
     nodes = {n.hostname: n for n in model.get_all_compute_nodes().values()} \
         if model is not None else {}
@@ -161,7 +209,8 @@ def emit(solution, plan, model=None):
             inst = model.get_instance_by_uuid(move.uuid)
             model.unmap_instance(inst, nodes[move.source])
             model.map_instance(inst, nodes[move.dest])
-        add(action_type='migrate', resource_id=move.uuid,
-            input_parameters=migrate_input(move))
+        add(action_type=action_type, resource_id=move.uuid,
+            input_parameters=action_input(move, action_type,
+                                          waits.get(move.uuid, ())))
     solution.set_efficacy_indicators(**plan_mod.efficacy(plan))
     return solution

@@ -49,6 +49,7 @@ CORE = 'core'
 WINDOW = 'window'            # the metric window (period, granularity, ...)
 READER = 'reader'            # the metric store reader
 NOVA = 'nova'                # the Nova API facts
+ACTIONS = 'actions'          # the action plan's actions (adapters.solution)
 GROUPS = 'groups'            # communication groups of the snapshot
 INTERFERENCE = 'interference'    # Params.interference, by override
 OVERRIDES = 'overrides'      # deploy-time options overridden per audit
@@ -553,6 +554,25 @@ TABLE = (
        'SR-IOV/vDPA ports once, and asks Placement once per trait the '
        'flavors or aggregates name; a cluster without such constraints '
        'is planned as before.'),
+    _p('migration_action', 'string', 'migrate', DEPLOY, ACTIONS,
+       'Watcher action type of each planned live migration.',
+       "Watcher's applier starts a move once the moves before it have "
+       'finished, whether they succeeded or not. With '
+       '``informed_migrate``, each move first re-checks what the plan '
+       'assumed: the moves it waits for freed the room on its '
+       'destination, the destination has the room in Placement and is '
+       'enabled, the server-group policies hold and the instance is '
+       'ACTIVE on its source; otherwise it does not migrate, and its '
+       'status says why (SKIPPED or FAILED), so the moves waiting for it '
+       'skip in turn. Set it only where this plugin is installed in '
+       "watcher-applier's environment too (the ``watcher_actions`` entry "
+       'point ``informed_migrate``).',
+       choices=(
+           ('migrate', "Watcher's own action; the applier needs nothing of "
+            'this plugin'),
+           ('informed_migrate', "this plugin's action: Watcher's migrate, "
+            're-checked at its start'),
+       )),
 
     # -- internal: Params fields no operator sets (documented only) --
     _p('idle_cpu', 'number', 0.05, INTERNAL, CORE,

@@ -52,7 +52,8 @@ def action_parents(solution_actions, plan):
     for action in solution_actions:
         new = utils.generate_uuid()
         resource = action.get('input_parameters', {}).get('resource_id')
-        if action.get('action_type') == 'migrate' and resource in moves:
+        if action.get('action_type') in solution_adapter.MOVE_ACTIONS and \
+                resource in moves:
             uuid_of[resource] = new
         rows.append([action, new, resource])
     result = []

@@ -216,7 +216,8 @@ class InformedLiveMigration(base.BaseStrategy):
             LOG.info('%s: step %d %s %s -> %s: %s', NAME, move.step,
                      move.uuid, move.source, move.dest, move.reason)
         self.informed_plan = plan
-        solution_adapter.emit(self.solution, plan, self.compute_model)
+        solution_adapter.emit(self.solution, plan, self.compute_model,
+                              settings.options['migration_action'])
 
     def _next_hour(self, p, hosts, subjects, settings, usage):
         """Next-hour estimates and the hosts' own meters (issue 18)."""

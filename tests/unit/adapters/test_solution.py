@@ -57,6 +57,52 @@ def test_foreign_messages_are_not_ours(text):
     assert solution.parse_status_message(text) is None
 
 
+def test_freed_by_is_the_parents_leaving_the_destination():
+    from tests.unit import builders as b
+    p = b.plan_of(b.mv(1, 'out1', 'H', 'X'), b.mv(2, 'out2', 'H', 'Y'),
+                  b.mv(3, 'lane', 'Z', 'Y', ['out2']),
+                  b.mv(4, 'in', 'Z', 'H', ['out1', 'out2', 'lane']))
+    assert solution.freed_by(p) == {'out1': (), 'out2': (), 'lane': (),
+                                    'in': ('out1', 'out2')}
+
+
+class _Solution:
+    def __init__(self):
+        self.actions = []
+        self.indicators = None
+
+    def add_action(self, action_type, resource_id, input_parameters):
+        self.actions.append({'action_type': action_type,
+                             'input_parameters': dict(
+                                 input_parameters, resource_id=resource_id)})
+
+    def set_efficacy_indicators(self, **values):
+        self.indicators = values
+
+
+@pytest.mark.parametrize('action_type', solution.MOVE_ACTIONS)
+def test_emit_writes_the_action_type_and_freed_by_only_for_ours(
+        action_type):
+    from tests.unit import builders as b
+    p = b.plan_of(b.mv(1, 'out1', 'H', 'X'),
+                  b.mv(2, 'in', 'Z', 'H', ['out1']))
+    out = solution.emit(_Solution(), p, action_type=action_type)
+    assert [a['action_type'] for a in out.actions] == [action_type] * 2
+    keys = {'migration_type', 'source_node', 'destination_node',
+            'resource_name', 'resource_id'}
+    assert set(out.actions[0]['input_parameters']) == keys
+    extra = {'freed_by'} if action_type == 'informed_migrate' else set()
+    assert set(out.actions[1]['input_parameters']) == keys | extra
+    if extra:
+        assert out.actions[1]['input_parameters']['freed_by'] == ['out1']
+
+
+def test_emit_refuses_an_unknown_action_type():
+    from tests.unit import builders as b
+    with pytest.raises(ValueError, match='unknown migration action'):
+        solution.emit(_Solution(), b.plan_of(), action_type='nop')
+
+
 def left_plan(hosts, reason='partial relief: 2 no destination'):
     """A plan leaving ``hosts`` overloaded for no destination."""
     return plan.Plan((), {}, tuple(hosts), {}, {}, {}, tuple(hosts), 0,

@@ -36,7 +36,8 @@ def test_row_is_well_formed(row):
     assert row.type in pt.PY_TYPES
     assert row.when in (pt.AUDIT, pt.DEPLOY, pt.INTERNAL)
     assert row.feeds in (pt.CORE, pt.WINDOW, pt.READER, pt.NOVA,
-                         pt.GROUPS, pt.INTERFERENCE, pt.OVERRIDES)
+                         pt.GROUPS, pt.INTERFERENCE, pt.OVERRIDES,
+                         pt.ACTIONS)
     assert row.text and all(p.strip().endswith(('.', ')')) for p in
                             row.text), row.text
     # JSON numbers include integers (1250 is shown as 1250, not 1250.0)
