@@ -26,13 +26,15 @@ HOSTS = (
               disk_ratio=1.0, up=False, enabled=True, uuid='n-2'),
     snap.Host('h1', 16, 32768, 400, enabled=False, uuid='n-1'),
 )
-INSTANCES = (
-    snap.Instance('u3', 'h1', 2, 2048, 20, name='vm3', state='stopped',
-                  locked=True, metadata={'workload_class': 'cpu'}),
-    snap.Instance('u1', 'h1', 4, 4096, 40, name='vm1', excluded=True,
-                  pinned_az='az1'),
-    snap.Instance('u2', 'h2', 1, 512, 0, name='vm2'),
-)
+INSTANCES = tuple(
+    dataclasses.replace(i, project_id=harness.PROJECT) for i in (
+        snap.Instance('u3', 'h1', 2, 2048, 20, name='vm3', state='stopped',
+                      locked=True, metadata={'workload_class': 'cpu'},
+                      extra_specs={'hw:cpu_policy': 'dedicated'}),
+        snap.Instance('u1', 'h1', 4, 4096, 40, name='vm1', excluded=True,
+                      pinned_az='az1'),
+        snap.Instance('u2', 'h2', 1, 512, 0, name='vm2'),
+    ))
 
 
 @pytest.fixture(scope='module')
