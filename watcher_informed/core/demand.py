@@ -320,17 +320,19 @@ def from_estimates(estimates, uuids, method=DEFAULT,
 class ForecastTable(collections.abc.Mapping):
     """Next-hour forecasts of many instances, one array per metric.
 
-    ``values`` and ``spread`` map a metric to a float array over
-    ``uuids`` (NaN: no estimate).  As a mapping it holds ``uuid ->
-    Forecast`` for the instances with at least one estimate, built on
-    access; :meth:`column` answers a whole metric at once.
+    ``planned`` and ``spreads`` map a metric to a float array over
+    ``uuids`` (NaN: no estimate); they are not called ``values`` so that
+    the mapping's own :meth:`values` still answers the forecasts.  As a
+    mapping it holds ``uuid -> Forecast`` for the instances with at least
+    one estimate, built on access; :meth:`column` answers a whole metric
+    at once.
     """
 
     def __init__(self, uuids, values, spread, method=DEFAULT):
         self.uuids = tuple(uuids)
         self.row = {u: k for k, u in enumerate(self.uuids)}
-        self.values = values
-        self.spread = spread
+        self.planned = values
+        self.spreads = spread
         self.method = method
         has = np.zeros(len(self.uuids), dtype=bool)
         for col in values.values():
@@ -346,9 +348,9 @@ class ForecastTable(collections.abc.Mapping):
         k = self.row.get(uuid)
         if k is None or not self._has[k]:
             raise KeyError(uuid)
-        values = {m: float(col[k]) for m, col in self.values.items()
+        values = {m: float(col[k]) for m, col in self.planned.items()
                   if col[k] == col[k]}
-        spread = {m: float(self.spread[m][k]) for m in values}
+        spread = {m: float(self.spreads[m][k]) for m in values}
         fc = self._built[uuid] = Forecast(types.MappingProxyType(values),
                                           types.MappingProxyType(spread),
                                           self.method)
@@ -366,7 +368,7 @@ class ForecastTable(collections.abc.Mapping):
 
     def column(self, metric, uuids=None):
         """The planned values of ``metric`` in ``uuids`` order (NaN)."""
-        col = self.values.get(metric)
+        col = self.planned.get(metric)
         n = len(self.uuids) if uuids is None else len(uuids)
         if col is None:
             return np.full(n, np.nan)
@@ -382,11 +384,11 @@ class ForecastTable(collections.abc.Mapping):
         where it is true, that metric's estimate is dropped.
         """
         values, spread = {}, {}
-        for metric, col in self.values.items():
+        for metric, col in self.planned.items():
             drop = unknown.get(metric)
             if drop is None:
-                values[metric], spread[metric] = col, self.spread[metric]
+                values[metric], spread[metric] = col, self.spreads[metric]
                 continue
             values[metric] = np.where(drop, np.nan, col)
-            spread[metric] = np.where(drop, np.nan, self.spread[metric])
+            spread[metric] = np.where(drop, np.nan, self.spreads[metric])
         return ForecastTable(self.uuids, values, spread, self.method)

@@ -216,3 +216,7 @@ def test_forecast_table_is_the_mapping_of_its_arrays():
     dropped = table.without({'cpu': np.array([True, False, False])})
     assert list(dropped) == ['c']
     assert table == {'a': table['a'], 'c': table['c']}
+    # the Mapping views answer the forecasts (an attribute must not
+    # shadow them)
+    assert list(table.values()) == [table['a'], table['c']]
+    assert dict(table.items()) == {'a': table['a'], 'c': table['c']}
