@@ -546,10 +546,12 @@ def order(snapshot, profiles, priced, placed, groups_of, ledger=None,
     key = schedule_mod.link_priority(snapshot, moves, profiles, p)
     if later:
         key = _ReliefFirst(key, later)
+    bounds = sequence.target_bounds(snapshot, p, moves) \
+        if p is not None else None
     return sequence.order_moves(snapshot, moves, groups_of,
                                 safe_order=list(placed.destinations),
                                 ledger=ledger, key=key,
-                                after=placed.after), key
+                                after=placed.after, bounds=bounds), key
 
 
 # -- 7. schedule --------------------------------------------------------

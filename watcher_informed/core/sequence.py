@@ -27,7 +27,10 @@ H are already ordered before it that, in the *worst* reachable state, H
 fits: initial use + every move into H ordered so far - only the moves out
 of H that are its ancestors (completed for sure).  That makes every state
 reachable by executing the DAG in any allowed order safe, which is what
-``checks.check_capacity`` proves.  A move whose anti-affinity mate must
+``checks.check_capacity`` proves.  The same holds for the target load
+(``rules.RoomFirst``) when :func:`target_bounds` is given: a host that
+moves also leave stays at or below its target, or its starting load when
+that is higher, in every dimension.  A move whose anti-affinity mate must
 first leave its destination waits for that mate.  When no pending move can
 run (a cycle of moves waiting for each other's room), the most blocked one
 is dropped -- never an overcommitted intermediate state, never a second
@@ -38,7 +41,9 @@ import dataclasses
 import typing
 
 from watcher_informed.core import constraints
+from watcher_informed.core import kinds
 from watcher_informed.core import ledger as ledger_mod
+from watcher_informed.core import overload
 from watcher_informed.core import paper
 from watcher_informed.core import snapshot as snap
 
@@ -71,6 +76,48 @@ def priority(move):
     return (rank, move.time_s, move.uuid)
 
 
+@dataclasses.dataclass(frozen=True)
+class Bounds:
+    """Target-load bounds of the hosts that moves both enter and leave.
+
+    ``hosts`` maps such a host (not overloaded before the plan) to
+    ``(start, bound, scale)``, tuples over ``kinds.DIMS``: its load before
+    the plan (fractions), the most it may reach (``max(target, start)``)
+    and the divisor turning a demand into a fraction; ``demand`` maps a
+    moving instance to its demand over ``kinds.DIMS``.
+    """
+
+    hosts: typing.Mapping[str, tuple]
+    demand: typing.Mapping[str, tuple]
+
+
+def target_bounds(snapshot, p, moves):
+    """The :class:`Bounds` of ``moves``, from the same demands and loads
+    the plan checker's ``room-first`` rule reads."""
+    both = {m.dest for m in moves} & {m.source for m in moves}
+    if not both:
+        return None
+    demand = overload.demands(snapshot)
+    loads = overload.host_loads(snapshot, p, None, demand)
+    targets = p.targets()
+    hosts = {}
+    for host in snapshot.hosts:
+        if host.name not in both or \
+                overload.over_dims(loads[host.name], p):
+            continue
+        scale = overload.host_scale(host, p)
+        start = tuple(loads[host.name][d] for d in kinds.DIMS)
+        hosts[host.name] = (start, tuple(max(targets[d], v) for d, v in
+                                         zip(kinds.DIMS, start)),
+                            tuple(scale[d] for d in kinds.DIMS))
+    if not hosts:
+        return None
+    return Bounds(hosts, {m.uuid: tuple(demand[m.uuid][d]
+                                        for d in kinds.DIMS)
+                          for m in moves if m.dest in hosts or
+                          m.source in hosts})
+
+
 def _mate_deps(moves, groups_of):
     """Moves that must complete first because of anti-affinity."""
     by_uuid = {m.uuid: m for m in moves}
@@ -84,7 +131,8 @@ def _mate_deps(moves, groups_of):
 
 
 class _Sequencer:
-    def __init__(self, snapshot, moves, groups_of, ledger, after=None):
+    def __init__(self, snapshot, moves, groups_of, ledger, after=None,
+                 bounds=None):
         # capacity and allocation before any move, from the one ledger
         self.cap = {n: ledger.capacity(n) for n in ledger.names}
         self.used = {n: ledger.allocated(n) for n in ledger.names}
@@ -98,6 +146,10 @@ class _Sequencer:
                      for u, d in (after or {}).items() if u in self.by_uuid}
         for uuid, deps in self.room.items():
             self.mates[uuid] |= deps
+        self.bounds = bounds
+        # demand moved into each bounded host so far (absolute units)
+        self.inload = {h: (0.0,) * len(kinds.DIMS)
+                       for h in (bounds.hosts if bounds else ())}
 
     def _freed(self, dest, chosen):
         closure = set(chosen)
@@ -121,9 +173,29 @@ class _Sequencer:
         outs = self.out_seq[move.dest]
         for n in range(len(outs) + 1):
             chosen = list(outs[:n]) + sorted(mates)
-            if (need - self._freed(move.dest, chosen)).fits_in(cap):
+            if (need - self._freed(move.dest, chosen)).fits_in(cap) and \
+                    self._within_target(move, chosen):
                 return tuple(sorted(set(chosen)))
         return None
+
+    def _within_target(self, move, chosen):
+        """Whether ``move``'s destination stays within its bound while
+        only the moves out of it in ``chosen`` (and their ancestors) are
+        sure to have completed."""
+        if move.dest not in self.inload:
+            return True
+        start, bound, scale = self.bounds.hosts[move.dest]
+        demand = self.bounds.demand
+        closure = set(chosen)
+        for u in chosen:
+            closure |= self.ancestors[u]
+        value = [a + b for a, b in zip(self.inload[move.dest],
+                                       demand[move.uuid])]
+        for u in sorted(closure):
+            if self.by_uuid[u].source == move.dest:
+                value = [a - b for a, b in zip(value, demand[u])]
+        return all(s0 + v / sc <= b + 1e-9 for s0, v, sc, b in
+                   zip(start, value, scale, bound))
 
     def deficit(self, move):
         need = self.used[move.dest] + self.incoming[move.dest] + \
@@ -138,6 +210,7 @@ class _Sequencer:
         other.incoming = dict(self.incoming)
         other.out_seq = {h: list(v) for h, v in self.out_seq.items()}
         other.ancestors = dict(self.ancestors)
+        other.inload = dict(self.inload)
         return other
 
     def completes(self, pending):
@@ -157,10 +230,14 @@ class _Sequencer:
         self.ancestors[move.uuid] = anc
         self.incoming[move.dest] = self.incoming[move.dest] + move.resources
         self.out_seq[move.source].append(move.uuid)
+        if move.dest in self.inload:
+            self.inload[move.dest] = tuple(
+                a + b for a, b in zip(self.inload[move.dest],
+                                      self.bounds.demand[move.uuid]))
 
 
 def order_moves(snapshot, moves, groups_of=None, safe_order=None,
-                key=priority, ledger=None, after=None):
+                key=priority, ledger=None, after=None, bounds=None):
     """Return an :class:`Ordering` of ``moves``.
 
     ``safe_order`` (uuids) is an order known to be safe when the moves run
@@ -172,26 +249,29 @@ def order_moves(snapshot, moves, groups_of=None, safe_order=None,
     the cluster state *before* the moves (default: the snapshot's).
     ``after`` maps a move's uuid to the moves that must complete before
     it (the room-making moves of its chain, ``rooms``); when one of those
-    is dropped, the move is dropped too.
+    is dropped, the move is dropped too.  ``bounds``
+    (:func:`target_bounds`) adds the target-load condition.
     """
     groups_of = groups_of if groups_of is not None else \
         constraints.groups_by_member(snapshot)
     if ledger is None:
         ledger = ledger_mod.Ledger(snapshot)
-    result = _order(snapshot, moves, groups_of, None, key, ledger, after)
+    result = _order(snapshot, moves, groups_of, None, key, ledger, after,
+                    bounds)
     if result.dropped and safe_order:
         rank = {u: i for i, u in enumerate(safe_order)}
         fallback = sorted(moves, key=lambda m: (rank.get(m.uuid, len(rank)),
                                                 m.uuid))
         alt = _order(snapshot, moves, groups_of, fallback, key, ledger,
-                     after)
+                     after, bounds)
         if len(alt.dropped) < len(result.dropped):
             result = alt
     return result
 
 
-def _order(snapshot, moves, groups_of, lookahead, key, ledger, after=None):
-    seq = _Sequencer(snapshot, moves, groups_of, ledger, after)
+def _order(snapshot, moves, groups_of, lookahead, key, ledger, after=None,
+           bounds=None):
+    seq = _Sequencer(snapshot, moves, groups_of, ledger, after, bounds)
     pending = sorted(moves, key=key)
     order, deps, dropped = [], {}, {}
     while pending:

@@ -80,6 +80,36 @@ def test_move_waits_for_its_room_moves(room_fits_c, order, dropped):
         assert ordering.deps['in'] == ('out',)
 
 
+@pytest.mark.parametrize('net_in, waits', [
+    # B starts at net 0.617 (above its 0.6 target, under its 0.8
+    # threshold); 'in' adds 0.05, 'out' takes 0.08 away (B ends at 0.587)
+    (5.0, True),
+    # 'in' adds no network: B never goes above where it starts
+    (0.0, False),
+])
+def test_move_waits_for_the_target_room_it_needs(net_in, waits):
+    from watcher_informed.core import params
+    p = params.Params(net_threshold=0.8, target_margin=0.2,
+                      host_network_capacity=100.0)
+    hosts = [b.host('A'), b.host('B', vcpus=64, ram_mb=65536),
+             b.host('C', vcpus=64, ram_mb=65536)]
+    vms = [b.vm('in', 'A'), b.vm('out', 'B'), b.vm('stay', 'B'),
+           b.vm('c', 'C')]
+    usage = {'in': b.usage('net_rx', net_rx=net_in, net_tx=0.0),
+             'out': b.usage('net_rx', net_rx=8.0, net_tx=0.0),
+             'stay': b.usage('net_rx', net_rx=53.68, net_tx=0.0)}
+    snapshot = b.cluster(hosts, vms, usage)
+    # 'in' ranks first (memory), so only the bound makes it wait
+    moves = [move('in', 'A', 'B', 'memory'), move('out', 'B', 'C')]
+    bounds = sequence.target_bounds(snapshot, p, moves)
+    assert bounds.hosts['B'][0][3] == pytest.approx(0.6168)
+    ordering = sequence.order_moves(snapshot, moves, bounds=bounds)
+    assert not ordering.dropped
+    assert ('out' in ordering.deps['in']) is waits
+    # without the bounds only capacity counts, and B has room
+    assert sequence.order_moves(snapshot, moves).deps['in'] == ()
+
+
 def test_swap_cycle_is_broken_by_dropping():
     hosts = [b.host('A', vcpus=2), b.host('B', vcpus=2)]
     vms = [b.vm('a', 'A'), b.vm('b', 'B')]
