@@ -34,7 +34,9 @@ This class only wires adapters and the pure core together; the decisions
 are in :mod:`watcher_informed.core`.
 """
 
+import contextlib
 import dataclasses
+import gc
 import logging
 import time
 
@@ -60,6 +62,26 @@ from watcher_informed.core import pipeline
 LOG = logging.getLogger(__name__)
 
 NAME = 'informed_live_migration'
+
+
+@contextlib.contextmanager
+def _old_objects_frozen():
+    """The cyclic collector leaves the objects older than the audit alone.
+
+    The process's older objects (Watcher's model, the service's state:
+    hundreds of thousands at 10,000 instances) stay as they are while
+    the audit plans, yet a full collection triggered by the audit's own
+    allocations scanned every one of them again -- 0.15-0.3 s of the
+    0.5-0.7 s a 500-host audit took (``python -m bench.run scale``).
+    ``gc.freeze`` sets them aside for the audit; the objects the audit
+    makes are still collected as usual, and the older ones are handed
+    back to the collector's oldest generation afterwards.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class InformedLiveMigration(base.BaseStrategy):
@@ -158,6 +180,10 @@ class InformedLiveMigration(base.BaseStrategy):
             raise exception.ClusterStateNotDefined()
 
     def do_execute(self, audit=None):
+        with _old_objects_frozen():
+            self._plan()
+
+    def _plan(self):
         try:
             settings = parameters.read(dict(self.input_parameters),
                                        self.config)
