@@ -328,9 +328,11 @@ class ForecastTable(collections.abc.Mapping):
     at once.
     """
 
-    def __init__(self, uuids, values, spread, method=DEFAULT):
+    def __init__(self, uuids, values, spread, method=DEFAULT, row=None):
         self.uuids = tuple(uuids)
-        self.row = {u: k for k, u in enumerate(self.uuids)}
+        #: ``{uuid: k}`` (``row``: the same of another table's uuids)
+        self.row = row if row is not None else \
+            {u: k for k, u in enumerate(self.uuids)}
         self.planned = values
         self.spreads = spread
         self.method = method
@@ -391,4 +393,5 @@ class ForecastTable(collections.abc.Mapping):
                 continue
             values[metric] = np.where(drop, np.nan, col)
             spread[metric] = np.where(drop, np.nan, self.spreads[metric])
-        return ForecastTable(self.uuids, values, spread, self.method)
+        return ForecastTable(self.uuids, values, spread, self.method,
+                             self.row)

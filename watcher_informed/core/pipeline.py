@@ -87,7 +87,8 @@ def classify(snapshot, p):
 def find_hot(snapshot, p, demand):
     """``(loads before, overloaded hosts worst first)``."""
     loads = overload.host_loads(snapshot, p, None, demand)
-    return loads, overload.find_overloaded(snapshot, p, None, demand)
+    return loads, overload.find_overloaded(snapshot, p, None, demand,
+                                           loads)
 
 
 # -- 3. price -----------------------------------------------------------

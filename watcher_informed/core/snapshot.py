@@ -312,6 +312,16 @@ class Snapshot:
         """Nova's scheduling facts (:class:`scheduling.Index`)."""
         return scheduling.Index(self)
 
+    @functools.cached_property
+    def memo(self):
+        """Values derived from this snapshot alone, by their stage's key.
+
+        Each is computed once, on first use, by the function that owns
+        it (e.g. ``overload.demands``); the snapshot is frozen, so they
+        never go stale, and ``dataclasses.replace`` starts afresh.
+        """
+        return {}
+
     def usage_of(self, uuid):
         return self.usage.get(uuid) or Usage()
 

@@ -78,6 +78,8 @@ class UsageTable(ByUuid):
                 np.full(len(self.uuids), np.nan)
         if col is None:
             return np.full(len(uuids), np.nan)
+        if len(uuids) == len(self.uuids) and tuple(uuids) == self.uuids:
+            return col
         idx = np.array([self.index.get(u, -1) for u in uuids], dtype=int)
         if not len(col):
             return np.full(len(uuids), np.nan)
@@ -110,11 +112,10 @@ def table(uuids, raw, reasons=None):
         why = reasons.setdefault(metric, {})
         with np.errstate(invalid='ignore'):
             bad = ~np.isfinite(col) | (col < 0) | (col > snap.MAX_READING)
-        for i in np.flatnonzero(bad):
+        # a NaN keeps its reason, or reads as 'no samples' (build)
+        for i in np.flatnonzero(bad & ~np.isnan(col)):
             value = col[i]
-            if value != value:
-                why.setdefault(uuids[i], 'no samples')
-            elif np.isinf(value):
+            if np.isinf(value):
                 why[uuids[i]] = 'value is %s' % float(value)
             elif value > 0:
                 why[uuids[i]] = 'implausible value %g' % value
