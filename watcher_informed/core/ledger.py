@@ -64,26 +64,23 @@ class Ledger:
         self.cap = np.array([h.capacity.as_tuple() for h in self.hosts],
                             dtype=float).reshape(nh, 3)
         self.usable = np.array([h.usable for h in self.hosts], dtype=bool)
-        self.scale = np.array(
-            [[overload.host_scale(h, p)[d] for d in kinds.DIMS]
-             for h in self.hosts], dtype=float).reshape(nh, 4)
+        self.scale = overload.host_scales(snapshot, p)
         self.demand = demand if demand is not None else \
             overload.demands(snapshot)
         insts = snapshot.instances
-        uuids = [i.uuid for i in insts]
+        uuids, by_uuid, _, at = overload.instance_rows(snapshot)
         flavors = np.array([(i.vcpus, i.ram_mb, i.disk_gb) for i in insts],
                            dtype=float).reshape(len(insts), 3)
         self.res = dict(zip(uuids, map(tuple, flavors.tolist())))
         self.where = {i.uuid: i.host for i in insts}
         self.residents = [set() for _ in self.hosts]
-        at = np.array([self.index[i.host] for i in insts], dtype=np.intp)
         for uuid, h in zip(uuids, at.tolist()):
             self.residents[h].add(uuid)
         self.alloc = np.zeros((nh, 3))
         # np.add.at adds one instance after the other, in instance order:
         # the same float sums as adding Resources values one by one
         np.add.at(self.alloc, at, flavors)
-        self.load = _loads(self, p)
+        self.load = _loads(self, uuids, by_uuid, at)
         self.cls = {}
         self.intensity = {}
         self.counts = np.zeros((nh, len(kinds.CLASSES)), dtype=np.int64)
@@ -216,17 +213,19 @@ class Ledger:
                 callback(h)
 
 
-def _loads(ledger, p):
-    """Initial loads, summed in uuid order like ``overload.host_loads``."""
+def _loads(ledger, uuids, by_uuid, at):
+    """Initial loads, summed in uuid order like ``overload.host_loads``.
+
+    ``uuids``: the snapshot's instances, ``by_uuid`` their positions
+    sorted by uuid, ``at`` their host rows (``overload.instance_rows``).
+    """
     sums = np.zeros((len(ledger.hosts), 4))
     demand = overload.as_demands(ledger.demand, ledger.snapshot)
-    order = sorted(ledger.where)
-    if order:
-        rows = np.array([demand.index[u] for u in order], dtype=np.intp)
-        at = np.array([ledger.index[ledger.where[u]] for u in order],
-                      dtype=np.intp)
+    if len(by_uuid):
+        rows = by_uuid if demand.uuids == uuids else np.array(
+            [demand.index[uuids[k]] for k in by_uuid], dtype=np.intp)
         # one instance after the other, in uuid order (np.add.at)
-        np.add.at(sums, at, demand.array[rows])
+        np.add.at(sums, at[by_uuid], demand.array[rows])
     # load the host's own meters show and its instances do not explain
     for host, extra in overload.fixed_loads(ledger.snapshot,
                                             ledger.demand).items():

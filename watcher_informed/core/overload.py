@@ -275,7 +275,7 @@ def demands(snapshot):
     return table
 
 
-def _instance_rows(snapshot):
+def instance_rows(snapshot):
     """``(uuids, by_uuid, host index, hosts)`` of the snapshot's instances.
 
     ``uuids`` in instance order, ``by_uuid`` the positions sorted by
@@ -295,7 +295,7 @@ def _instance_rows(snapshot):
     return rows
 
 
-def _scales(snapshot, p):
+def host_scales(snapshot, p):
     """(hosts x DIMS) :func:`host_scale` of every host, as an array."""
     nh = len(snapshot.hosts)
     sizes = snapshot.memo.get('host_sizes')
@@ -360,7 +360,7 @@ def host_loads(snapshot, p, placement=None, demand=None):
     demand = demand if demand is not None else demands(snapshot)
     if not isinstance(demand, Demands):
         demand = _table(demand, snapshot)
-    uuids, by_uuid, index, at = _instance_rows(snapshot)
+    uuids, by_uuid, index, at = instance_rows(snapshot)
     if placement is not None:
         keys = tuple(placement)
         at = np.array([index[h] for h in placement.values()], dtype=int)
@@ -381,7 +381,7 @@ def host_loads(snapshot, p, placement=None, demand=None):
         np.add.at(sums, at, demand.array[rows])
     if snapshot.host_usage:
         sums += _fixed_array(snapshot, demand)
-    fractions = (sums / _scales(snapshot, p)).tolist()
+    fractions = (sums / host_scales(snapshot, p)).tolist()
     return {h.name: dict(zip(DIMS, row))
             for h, row in zip(snapshot.hosts, fractions)}
 
