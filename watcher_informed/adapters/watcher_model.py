@@ -85,10 +85,18 @@ _STORED = operator.itemgetter(*('_obj_' + f for f in _INSTANCE_FIELDS))
 _OPTIONAL_FIELDS = ('flavor_extra_specs', 'project_id')
 
 
+_OPTIONAL_STORED = operator.itemgetter(*('_obj_' + f
+                                         for f in _OPTIONAL_FIELDS))
+
+
 def _instance_values(instance):
     """The :data:`_INSTANCE_FIELDS` of an element, in one lookup, then
     the :data:`_OPTIONAL_FIELDS`."""
     stored = vars(instance)
+    try:
+        return _STORED(stored) + _OPTIONAL_STORED(stored)
+    except KeyError:
+        pass
     get = _fields(instance)
     try:
         values = _STORED(stored)
@@ -101,7 +109,7 @@ def _instance_values(instance):
 def _instance(values, host_name):
     (uuid, name, vcpus, memory, disk, state, locked, exclude, metadata,
      pinned_az, extra_specs, project_id) = values
-    return snap.Instance(
+    return snap.instance_of(
         uuid=uuid, host=host_name, name=name or '',
         vcpus=float(vcpus), ram_mb=float(memory),
         disk_gb=float(disk or 0), state=state,
@@ -124,13 +132,13 @@ def read_model(model, zones=None):
     for node in nodes:
         host = host_from_node(node, zones)
         hosts.append(host)
-        rows = sorted(((_instance_values(e), e)
-                       for e in model.get_node_instances(node)),
-                      key=lambda row: row[0][0])
+        name = host.name
+        # by uuid (unique in the model, so no tie compares further)
+        found = model.get_node_instances(node)
+        rows = sorted(zip(map(_instance_values, found), found))
         for values, element in rows:
-            core = _instance(values, host.name)
-            instances.append(core)
-            elements[core.uuid] = element
+            instances.append(_instance(values, name))
+            elements[values[0]] = element
     return tuple(hosts), tuple(instances), elements
 
 

@@ -65,6 +65,10 @@ class Ledger:
                             dtype=float).reshape(nh, 3)
         self.usable = np.array([h.usable for h in self.hosts], dtype=bool)
         self.scale = overload.host_scales(snapshot, p)
+        # the fixed rows as Python floats: a single move or question
+        # reads a few numbers, cheaper from lists than from numpy
+        self._scale = self.scale.tolist()
+        self._cap = self.cap.tolist()
         self.demand = demand if demand is not None else \
             overload.demands(snapshot)
         insts = snapshot.instances
@@ -111,21 +115,25 @@ class Ledger:
     def frac(self, uuid, host):
         """Demand of ``uuid`` as load fractions of ``host`` (a row)."""
         demand = self.demand[uuid]
-        scale = self.scale[self.index[host]]
+        scale = self._scale[self.index[host]]
         return [demand[d] / scale[k] for k, d in enumerate(kinds.DIMS)]
 
     def fits(self, uuid, host):
         """Whether ``host`` has the allocatable room for ``uuid``."""
-        row = self.alloc[self.index[host]]
-        cap = self.cap[self.index[host]]
+        h = self.index[host]
+        row = self.alloc[h].tolist()
+        cap = self._cap[h]
         res = self.res[uuid]
         return all(row[k] + res[k] <= cap[k] + 1e-9 for k in range(3))
 
     def load_after(self, uuid, host):
         """``{dim: load}`` of ``host`` once ``uuid`` arrives."""
-        row = self.load[self.index[host]]
-        frac = self.frac(uuid, host)
-        return {d: row[k] + frac[k] for k, d in enumerate(kinds.DIMS)}
+        h = self.index[host]
+        row = self.load[h].tolist()
+        demand = self.demand[uuid]
+        scale = self._scale[h]
+        return {d: row[k] + demand[d] / scale[k]
+                for k, d in enumerate(kinds.DIMS)}
 
     def capacity(self, name):
         """Allocatable resources of host ``name`` (a ``Resources``)."""

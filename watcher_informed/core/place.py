@@ -163,10 +163,19 @@ class _Coolest:
         self.targets = np.array([p.targets()[d] for d in kinds.DIMS])
         self.rank = np.argsort(np.argsort(np.array(ledger.names,
                                                    dtype=object)))
-        self.key = [self._key(h) for h in range(len(ledger.names))]
+        nh = len(ledger.names)
+        # _key of every host at once: the same divisions and maxima
+        cap, alloc = ledger.cap, ledger.alloc
+        with np.errstate(divide='ignore', invalid='ignore'):
+            allocated = np.where(cap > 0, alloc / cap, 1.0).max(
+                axis=1, initial=-np.inf)
+        full = np.maximum(ledger.load.max(axis=1, initial=-np.inf),
+                          allocated) if nh else np.zeros(0)
+        self.key = list(zip(full.tolist(), self.rank.tolist(), range(nh)))
         self.order = sorted(self.key)
-        #: host indices in ``order``'s order, sliced by :meth:`take`
-        self.hosts = np.array([k[2] for k in self.order], dtype=int)
+        #: host indices in ``order``'s order, by chunks of :data:`WALK`
+        #: (rebuilt by :meth:`take` once a move changed ``order``)
+        self._chunks = {}
         ledger.listen(self.changed)
 
     def _key(self, h):
@@ -181,11 +190,16 @@ class _Coolest:
         old = self.key[h]
         at = bisect.bisect_left(self.order, old)
         del self.order[at]
-        self.hosts = np.delete(self.hosts, at)
         self.key[h] = new = self._key(h)
-        at = bisect.bisect_left(self.order, new)
-        self.order.insert(at, new)
-        self.hosts = np.insert(self.hosts, at, h)
+        self.order.insert(bisect.bisect_left(self.order, new), new)
+        self._chunks.clear()
+
+    def _chunk(self, start):
+        chunk = self._chunks.get(start)
+        if chunk is None:
+            chunk = self._chunks[start] = np.array(
+                [k[2] for k in self.order[start:start + WALK]], dtype=int)
+        return chunk
 
     def take(self, accept, count, uuid):
         """Up to ``count`` hosts passing ``accept``, least full first.
@@ -200,7 +214,7 @@ class _Coolest:
         source = led.index[led.where[uuid]]
         taken = []
         for start in range(0, len(self.order), WALK):
-            chunk = self.hosts[start:start + WALK]
+            chunk = self._chunk(start)
             ok = led.usable[chunk] & (chunk != source)
             ok &= np.all(led.load[chunk] + need / led.scale[chunk] <=
                          self.targets + 1e-12, axis=1)

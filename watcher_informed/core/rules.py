@@ -502,9 +502,13 @@ def movable_reason(view, inst):
     return None
 
 
+#: the rules that can refuse a destination, in :data:`RULES` order.
+_ADMITTING = tuple(r for r in RULES if type(r).admits is not Rule.admits)
+
+
 def admit_reason(view, inst, source, host):
     """The first rule's reason why ``host`` may not receive ``inst``."""
-    for rule in RULES:
+    for rule in _ADMITTING:
         reason = rule.admits(view, inst, source, host)
         if reason:
             return reason

@@ -170,6 +170,28 @@ class Instance:
         return None
 
 
+def instance_of(uuid, host, vcpus, ram_mb, disk_gb, name, state, locked,
+                excluded, metadata, pinned_az, extra_specs, project_id,
+                vnic_types=()):
+    """``Instance(...)`` of these field values, built faster.
+
+    For an adapter reading every instance of a cloud (100,000): the
+    values must already be of their fields' types, as ``Instance``
+    does not convert them either.  The object equals the one the
+    constructor makes; only the frozen dataclass's field-by-field
+    ``object.__setattr__`` (half the cost of reading Watcher's model)
+    is skipped.
+    """
+    inst = object.__new__(Instance)
+    object.__setattr__(inst, '__dict__', {
+        'uuid': uuid, 'host': host, 'vcpus': vcpus, 'ram_mb': ram_mb,
+        'disk_gb': disk_gb, 'name': name, 'state': state, 'locked': locked,
+        'excluded': excluded, 'metadata': metadata, 'pinned_az': pinned_az,
+        'extra_specs': extra_specs, 'project_id': project_id,
+        'vnic_types': vnic_types})
+    return inst
+
+
 @dataclasses.dataclass(frozen=True)
 class Usage:
     """Measured usage of one instance over the audit window."""
