@@ -78,19 +78,36 @@ class _Context:
             c: np.array([p.pair_penalty(c, o) for o in kinds.CLASSES])
             for c in kinds.CLASSES}
         self.debug = LOG.isEnabledFor(logging.DEBUG)
+        #: ``{uuid: (class, weight)}`` of the instances placed (``_me``)
+        self.me = {}
+
+
+def _me(uuid, ctx):
+    """``(class, weight)`` of ``uuid``: from the ledger's arrays when it
+    holds them (no per-instance profile is built)."""
+    me = ctx.me.get(uuid)
+    if me is None:
+        c = ctx.ledger.cls.get(uuid)
+        if c is None:
+            prof = ctx.profiles[uuid]
+            me = (prof.cls, prof.weight)
+        else:
+            me = (kinds.CLASSES[c], ctx.ledger.intensity[uuid])
+        ctx.me[uuid] = me
+    return me
 
 
 def _interference(uuid, host, ctx):
-    me = ctx.profiles[uuid]
+    cls, weight = _me(uuid, ctx)
     row = ctx.ledger.weights[ctx.ledger.index[host.name]]
-    return float(np.dot(ctx.penalty[me.cls], row)) * me.weight
+    return float(np.dot(ctx.penalty[cls], row)) * weight
 
 
 def _explain(uuid, host, ctx, interference, partners, soft, headroom):
     """The terms of a host's score, naming the interfering residents."""
-    me = ctx.profiles[uuid]
+    me_cls, me_weight = _me(uuid, ctx)
     led = ctx.ledger
-    penalty = ctx.penalty[me.cls]
+    penalty = ctx.penalty[me_cls]
     notes = []
     for other in sorted(led.residents[led.index[host.name]] - {uuid}):
         # the resident's class and weight from the ledger's arrays (no
@@ -102,8 +119,8 @@ def _explain(uuid, host, ctx, interference, partners, soft, headroom):
             weight = prof.weight
         else:
             weight = led.intensity[other]
-        if penalty[c] * me.weight * weight > 0:
-            notes.append('%s+%s with %s' % (me.cls, kinds.CLASSES[c], other))
+        if penalty[c] * me_weight * weight > 0:
+            notes.append('%s+%s with %s' % (me_cls, kinds.CLASSES[c], other))
     return 'interference %.2f%s; talkers %d; soft-anti %d; peak load %.2f' \
         % (interference, (' (%s)' % ', '.join(notes)) if notes else '',
            partners, soft, headroom)

@@ -98,6 +98,9 @@ class Context:
         self.view = rules.View(snapshot, p, ledger, groups_of)
         self.targets = p.targets()
         self._priced = {}
+        # the class from the classification's arrays when it has them
+        self.class_of = getattr(profiles, 'class_of', None) or (
+            lambda uuid: profiles[uuid].cls)
 
     def price(self, inst):
         """``(migration cost, class-weighted cost)`` or ``None``."""
@@ -106,7 +109,7 @@ class Context:
             if rules.movable_reason(self.view, inst) is None:
                 c = self.standalone(inst)
                 if c.completes:
-                    cls = self.profiles[inst.uuid].cls
+                    cls = self.class_of(inst.uuid)
                     value = (c, c.time_s * self.p.class_weight.get(cls, 1.0))
             self._priced[inst.uuid] = value
         return self._priced[inst.uuid]
@@ -135,12 +138,21 @@ def _shortfall(ctx, uuid, host):
     return alloc, load
 
 
-def _covers(ctx, uuids, host, alloc, load):
+def _covers(ctx, uuids, host, alloc, load, frac_of):
+    """Whether moving ``uuids`` off ``host`` covers its shortfall.
+
+    ``frac_of``: ``{uuid: ledger.frac(uuid, host)}``, filled as asked.
+    """
     led = ctx.ledger
     for k in range(3):
         if sum(led.res[u][k] for u in uuids) < alloc[k] - 1e-9:
             return False
-    fracs = [led.frac(u, host) for u in uuids]
+    fracs = []
+    for u in uuids:
+        frac = frac_of.get(u)
+        if frac is None:
+            frac = frac_of[u] = led.frac(u, host)
+        fracs.append(frac)
     return all(sum(f[k] for f in fracs) >= load[k] - 1e-12
                for k in range(len(kinds.DIMS)))
 
@@ -159,10 +171,11 @@ def _room_sets(ctx, host, alloc, load, moved, max_moves):
             movers.append((priced[1], uuid))
     movers.sort()
     found = []
+    frac_of = {}    # the ledger does not change while sets are sought
     for size in range(1, max_moves + 1):
         for combo in itertools.combinations(movers, size):
             uuids = tuple(u for _, u in combo)
-            if _covers(ctx, uuids, host, alloc, load):
+            if _covers(ctx, uuids, host, alloc, load, frac_of):
                 found.append((sum(c for c, _ in combo), uuids))
     found.sort()
     return found[:ROOM_SETS]

@@ -76,7 +76,10 @@ class View:
         self.ledger = ledger
         self.groups_of = groups_of if groups_of is not None else \
             constraints.groups_by_member(snapshot)
-        self.present = {i.uuid for i in snapshot.instances}
+        self.present = snapshot.memo.get('present')
+        if self.present is None:
+            self.present = snapshot.memo['present'] = frozenset(
+                i.uuid for i in snapshot.instances)
         self.targets = p.targets()
         self.scheduling = snapshot.scheduling
 

@@ -38,8 +38,11 @@ import collections
 import dataclasses
 import typing
 
+import numpy as np
+
 from watcher_informed.core import cost as cost_mod
 from watcher_informed.core import snapshot as snap
+from watcher_informed.core import usage as usage_mod
 
 #: a move counts as freeing (or loading) a link when it changes the other
 #: moves' predicted time by at least this many seconds ...
@@ -80,6 +83,20 @@ def _traffic(usage):
     return (usage.get(snap.NET_TX) or 0.0, usage.get(snap.NET_RX) or 0.0)
 
 
+def traffic(snapshot):
+    """``{uuid: (tx, rx)}`` of every instance: :func:`_traffic` of its
+    usage (0 where unknown), from the usage columns, once per snapshot."""
+    net = snapshot.memo.get('traffic')
+    if net is None:
+        # + 0.0: a -0.0 reads as 0.0, as ``or 0.0`` makes it
+        tx, rx = (np.nan_to_num(usage_mod.column(snapshot, m), nan=0.0) + 0.0
+                  for m in (snap.NET_TX, snap.NET_RX))
+        net = snapshot.memo['traffic'] = dict(zip(
+            (i.uuid for i in snapshot.instances),
+            zip(tx.tolist(), rx.tolist())))
+    return net
+
+
 class _State:
     """Who is on which host at a time: classes and traffic per host.
 
@@ -95,10 +112,11 @@ class _State:
         for inst in snapshot.instances:
             if inst.host in hosts:
                 self.base[inst.host].add(inst.uuid)
+        net = traffic(snapshot)
         for host in hosts:
             for uuid in self.base[host]:
                 self.cls[uuid] = class_of(uuid)
-                self.net[uuid] = _traffic(snapshot.usage_of(uuid))
+                self.net[uuid] = net[uuid]
         self.finished = collections.defaultdict(list)
 
     def finish(self, end, uuid, source, dest):
@@ -122,8 +140,13 @@ class _State:
 
 
 def _move_cost(inst, usage, p, state, source, dest, src_members,
-               dst_members, out_count=1, in_count=1):
-    """(cost, source classes, destination classes) of one move."""
+               dst_members, out_count=1, in_count=1, memo=None):
+    """(cost, source classes, destination classes) of one move.
+
+    ``memo``: a dict keeping the instance costs already computed, by
+    what ``cost.instance_cost`` reads besides the instance (its factors,
+    rate and the stop-and-copy rate the link allows).
+    """
     tx = [state.net[u][0] for u in sorted(src_members)]
     rx = [state.net[u][1] for u in sorted(dst_members)]
     unlimited = float('inf')
@@ -134,7 +157,15 @@ def _move_cost(inst, usage, p, state, source, dest, src_members,
     src_cls = state.classes(src_members, inst.uuid)
     dst_cls = state.classes(dst_members, inst.uuid)
     t_f, d_f = cost_mod.interference_factors(src_cls, dst_cls, p)
-    c = cost_mod.instance_cost(inst, usage, p, t_f, d_f, rate, link)
+    if memo is None:
+        c = cost_mod.instance_cost(inst, usage, p, t_f, d_f, rate, link)
+        return c, src_cls, dst_cls
+    stop = p.stop_copy_bandwidth
+    key = (inst.uuid, t_f, d_f, rate, min(stop, link) if stop else stop)
+    c = memo.get(key)
+    if c is None:
+        c = memo[key] = cost_mod.instance_cost(inst, usage, p, t_f, d_f,
+                                               rate, link)
     return c, src_cls, dst_cls
 
 
@@ -211,9 +242,12 @@ class LinkPriority:
             by_source[m.source].append(m)
             by_dest[m.dest].append(m)
 
+        memo = {}
+
         def cost(m, src, dst):
             return _move_cost(insts[m.uuid], snapshot.usage_of(m.uuid), p,
-                              state, m.source, m.dest, src, dst)[0].time_s
+                              state, m.source, m.dest, src, dst,
+                              memo=memo)[0].time_s
 
         members = {h: state.members(h, 0.0)
                    for h in set(by_source) | set(by_dest)}
@@ -282,11 +316,11 @@ def standalone(snapshot, p):
     for inst in snapshot.instances:
         on_host[inst.host].append(inst.uuid)
     tx = {}
+    net = traffic(snapshot)
 
     def sending(host):
         if host not in tx:
-            tx[host] = [_traffic(snapshot.usage_of(u))[0]
-                        for u in on_host[host]]
+            tx[host] = [net[u][0] for u in on_host[host]]
         return tx[host]
 
     def cost(inst):
