@@ -539,7 +539,8 @@ def order(snapshot, profiles, priced, placed, groups_of, ledger=None,
     costs = dict(priced.costs)
     for chain in placed.chains.values():
         costs.update(chain.costs)
-    moves = [sequence.Move(u, d.source, d.host, profiles[u].cls,
+    class_of = _class_of(profiles)
+    moves = [sequence.Move(u, d.source, d.host, class_of(u),
                            costs[u].time_s, insts[u].resources)
              for u, d in sorted(placed.destinations.items())]
     # the order follows from the predicted effect of each move on the

@@ -86,8 +86,12 @@ def _mate_deps(moves, groups_of):
 class _Sequencer:
     def __init__(self, snapshot, moves, groups_of, ledger, after=None):
         # capacity and allocation before any move, from the one ledger
-        self.cap = {n: ledger.capacity(n) for n in ledger.names}
-        self.used = {n: ledger.allocated(n) for n in ledger.names}
+        # (Ledger.capacity and .allocated of every host, read at once)
+        caps, used = ledger.cap.tolist(), ledger.alloc.tolist()
+        self.cap = {n: snap.Resources(*caps[k])
+                    for k, n in enumerate(ledger.names)}
+        self.used = {n: snap.Resources(*used[k])
+                     for k, n in enumerate(ledger.names)}
         self.incoming = {h.name: snap.Resources() for h in snapshot.hosts}
         self.out_seq = {h.name: [] for h in snapshot.hosts}
         self.ancestors = {}
