@@ -146,10 +146,13 @@ def _score(uuid, host, ctx, after):
     return score, terms
 
 
-def _feasible(inst, host, ctx):
-    """Return (after-load, None) or (None, reason)."""
+def _feasible(inst, host, ctx, screened=False):
+    """Return (after-load, None) or (None, reason).
+
+    ``screened``: ``host`` passed :meth:`_Coolest.take`'s screen.
+    """
     source = ctx.ledger.where[inst.uuid]
-    reason = rules.admit_reason(ctx.view, inst, source, host)
+    reason = rules.admit_reason(ctx.view, inst, source, host, screened)
     if reason:
         return None, reason
     return ctx.ledger.load_after(inst.uuid, host.name), None
@@ -223,7 +226,9 @@ class _Coolest:
 
         The sorted index is screened in chunks of :data:`WALK` hosts at a
         time with numpy (usable, not the source, capacity, target load),
-        and the survivors of a chunk are offered to ``accept`` in order.
+        and the survivors of a chunk are offered to ``accept`` in order
+        (which need not ask the ``rules.Rule.screened`` rules again: the
+        screen computes exactly what they do).
         """
         led = self.ledger
         need = np.array([led.demand[uuid][d] for d in kinds.DIMS])
@@ -237,7 +242,7 @@ class _Coolest:
                          self.targets + 1e-12, axis=1)
             ok &= np.all(led.alloc[chunk] + res <= led.cap[chunk] + 1e-9,
                          axis=1)
-            for h in chunk[ok]:
+            for h in chunk[ok].tolist():
                 if accept(led.hosts[h]):
                     taken.append(led.hosts[h])
                     if len(taken) >= count:
@@ -299,7 +304,8 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
             if host.name in avoid:
                 return False
             # the verdict is kept: the search asks again for each candidate
-            verdict = checked[host.name] = _feasible(inst, host, ctx)
+            verdict = checked[host.name] = _feasible(inst, host, ctx,
+                                                     screened=True)
             return verdict[1] is None
         names.update(h.name for h in coolest.take(accept, SHORTLIST, uuid))
         return [by_name[n] for n in sorted(names)]

@@ -89,6 +89,10 @@ class Rule:
 
     #: short name used in violations and docs.
     name = ''
+    #: whether :meth:`admits` is a numeric test that placement's host
+    #: screen (``place._Coolest.take``) makes for many hosts at once
+    #: with the same arithmetic: hosts it let through are not asked again.
+    screened = False
 
     def movable(self, view, inst):
         """Why ``inst`` may not move at all, or ``None``."""
@@ -214,6 +218,7 @@ class Destination(Rule):
 
 class Capacity(Rule):
     name = 'capacity'
+    screened = True
 
     def admits(self, view, inst, source, host):
         if not view.ledger.fits(inst.uuid, host.name):
@@ -283,6 +288,7 @@ class Affinity(Rule):
 
 class TargetLoad(Rule):
     name = 'target-load'
+    screened = True
 
     def admits(self, view, inst, source, host):
         after = view.ledger.load_after(inst.uuid, host.name)
@@ -507,11 +513,17 @@ def movable_reason(view, inst):
 
 #: the rules that can refuse a destination, in :data:`RULES` order.
 _ADMITTING = tuple(r for r in RULES if type(r).admits is not Rule.admits)
+#: ... but those a host screen has already asked (``Rule.screened``).
+_UNSCREENED = tuple(r for r in _ADMITTING if not r.screened)
 
 
-def admit_reason(view, inst, source, host):
-    """The first rule's reason why ``host`` may not receive ``inst``."""
-    for rule in _ADMITTING:
+def admit_reason(view, inst, source, host, screened=False):
+    """The first rule's reason why ``host`` may not receive ``inst``.
+
+    ``screened``: ``host`` passed the numeric screen of the
+    :attr:`Rule.screened` rules, which are not asked again.
+    """
+    for rule in _UNSCREENED if screened else _ADMITTING:
         reason = rule.admits(view, inst, source, host)
         if reason:
             return reason

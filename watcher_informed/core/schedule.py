@@ -139,20 +139,41 @@ class _State:
         return {self.cls[u] for u in members if u != moving}
 
 
+def _share(p, state, host, members, side, count):
+    """Fair share of ``host``'s NIC next to ``members``' traffic.
+
+    ``side`` 0: what they send (the source), 1: what they receive.
+    """
+    flows = [state.net[u][side] for u in sorted(members)]
+    return cost_mod.fair_share(p.nic_mibps(host), flows, float('inf'),
+                               count)
+
+
+def _shared(memo, p, state, host, members, side, count):
+    """:func:`_share`, kept in ``memo`` (``members``: a frozenset)."""
+    key = (host, side, count, members)
+    share = memo.get(key)
+    if share is None:
+        share = memo[key] = _share(p, state, host, members, side, count)
+    return share
+
+
 def _move_cost(inst, usage, p, state, source, dest, src_members,
                dst_members, out_count=1, in_count=1, memo=None):
     """(cost, source classes, destination classes) of one move.
 
     ``memo``: a dict keeping the instance costs already computed, by
     what ``cost.instance_cost`` reads besides the instance (its factors,
-    rate and the stop-and-copy rate the link allows).
+    rate and the stop-and-copy rate the link allows), and the NIC shares
+    by host and members (then frozensets).
     """
-    tx = [state.net[u][0] for u in sorted(src_members)]
-    rx = [state.net[u][1] for u in sorted(dst_members)]
-    unlimited = float('inf')
-    link = min(
-        cost_mod.fair_share(p.nic_mibps(source), tx, unlimited, out_count),
-        cost_mod.fair_share(p.nic_mibps(dest), rx, unlimited, in_count))
+    if memo is None:
+        link = min(_share(p, state, source, src_members, 0, out_count),
+                   _share(p, state, dest, dst_members, 1, in_count))
+    else:
+        link = min(_shared(memo, p, state, source, src_members, 0,
+                           out_count),
+                   _shared(memo, p, state, dest, dst_members, 1, in_count))
     rate = min(p.migration_bandwidth, link)
     src_cls = state.classes(src_members, inst.uuid)
     dst_cls = state.classes(dst_members, inst.uuid)
@@ -249,7 +270,7 @@ class LinkPriority:
                               state, m.source, m.dest, src, dst,
                               memo=memo)[0].time_s
 
-        members = {h: state.members(h, 0.0)
+        members = {h: frozenset(state.members(h, 0.0))
                    for h in set(by_source) | set(by_dest)}
         for m in moves:
             self.time[m.uuid] = cost(m, members[m.source],
