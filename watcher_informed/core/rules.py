@@ -502,9 +502,13 @@ RULES = (MovesOnce(), Dag(), Movable(), Devices(), Destination(),
          Limits())
 
 
+#: the rules that can hold an instance where it is, in :data:`RULES` order.
+_HOLDING = tuple(r for r in RULES if type(r).movable is not Rule.movable)
+
+
 def movable_reason(view, inst):
     """The first rule's reason why ``inst`` may not move, or ``None``."""
-    for rule in RULES:
+    for rule in _HOLDING:
         reason = rule.movable(view, inst)
         if reason:
             return reason

@@ -336,17 +336,19 @@ def standalone(snapshot, p):
     on_host = collections.defaultdict(list)
     for inst in snapshot.instances:
         on_host[inst.host].append(inst.uuid)
-    tx = {}
+    links = {}
     net = traffic(snapshot)
 
-    def sending(host):
-        if host not in tx:
-            tx[host] = [net[u][0] for u in on_host[host]]
-        return tx[host]
+    def share(host):
+        # the same for every instance of the host
+        if host not in links:
+            links[host] = cost_mod.fair_share(
+                p.nic_mibps(host), [net[u][0] for u in on_host[host]],
+                float('inf'))
+        return links[host]
 
     def cost(inst):
-        nic = p.nic_mibps(inst.host)
-        link = cost_mod.fair_share(nic, sending(inst.host), float('inf'))
+        link = share(inst.host)
         return cost_mod.instance_cost(
             inst, snapshot.usage_of(inst.uuid), p,
             rate_mibps=min(p.migration_bandwidth, link), link_mibps=link)
