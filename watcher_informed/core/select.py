@@ -84,7 +84,15 @@ def _exact(cands, excess, budget, set_cost):
     costs = np.array([c.cost for c in cands], dtype=float)
     needs = [(np.array([c.demand[d] for c in cands], dtype=float),
               need - 1e-9) for d, need in excess.items()]
+    # candidates come cheapest first: the first combination of a size is
+    # its cheapest (float sums are monotonic), and with no negative cost
+    # no larger size is cheaper
+    growing = bool(len(costs)) and costs.min() >= 0 and \
+        bool(np.all(costs[1:] >= costs[:-1]))
     for size in range(1, min(budget, len(cands)) + 1):
+        if growing and best is not None and \
+                sum(costs[:size].tolist()) > best_key[0] + 1e-12:
+            break
         # every combination of this size at once, in itertools' order;
         # sums are added left to right like ``sum`` over a combination
         idx = _combinations(len(cands), size)
