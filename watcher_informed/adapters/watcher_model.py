@@ -109,14 +109,15 @@ def _instance_values(instance):
 def _instance(values, host_name):
     (uuid, name, vcpus, memory, disk, state, locked, exclude, metadata,
      pinned_az, extra_specs, project_id) = values
+    # positional, in instance_of's order: uuid, host, vcpus, ram_mb,
+    # disk_gb, name, state, locked, excluded, metadata, pinned_az,
+    # extra_specs, project_id
     return snap.instance_of(
-        uuid=uuid, host=host_name, name=name or '',
-        vcpus=float(vcpus), ram_mb=float(memory),
-        disk_gb=float(disk or 0), state=state,
-        locked=bool(locked), excluded=bool(exclude),
-        metadata=_metadata(metadata), pinned_az=pinned_az or None,
-        extra_specs=_metadata(extra_specs),
-        project_id=str(project_id or ''))
+        uuid, host_name, float(vcpus), float(memory), float(disk or 0),
+        name or '', state, bool(locked), bool(exclude),
+        _metadata(metadata) if metadata else {}, pinned_az or None,
+        _metadata(extra_specs) if extra_specs else {},
+        str(project_id or ''))
 
 
 def instance_from_element(instance, host_name):
