@@ -125,11 +125,15 @@ def instance_from_element(instance, host_name):
     return _instance(_instance_values(instance), host_name)
 
 
-def read_model(model, zones=None):
-    """``(hosts, instances, {uuid: watcher Instance element})``."""
+def read_model(model, zones=None, nodes=None):
+    """``(hosts, instances, {uuid: watcher Instance element})``.
+
+    ``nodes``: the model's ``get_all_compute_nodes()``, if known.
+    """
     hosts, instances, elements = [], [], {}
-    nodes = sorted(model.get_all_compute_nodes().values(),
-                   key=lambda n: _fields(n)('hostname'))
+    if nodes is None:
+        nodes = model.get_all_compute_nodes()
+    nodes = sorted(nodes.values(), key=lambda n: _fields(n)('hostname'))
     for node in nodes:
         host = host_from_node(node, zones)
         hosts.append(host)

@@ -206,8 +206,10 @@ class InformedLiveMigration(base.BaseStrategy):
             LOG.error('%s: invalid parameter %s', NAME, exc)
             raise exception.InvalidParameter(message=str(exc))
         p, comm = settings.params, settings.communication_groups
+        # the model's compute nodes, found once (a walk of every element)
+        nodes = self.compute_model.get_all_compute_nodes()
         hosts, instances, elements = watcher_model.read_model(
-            self.compute_model)
+            self.compute_model, nodes=nodes)
         hosts, instances, aggregates = self._scheduling_facts(
             hosts, instances, settings.options)
         groups, zones = self._nova_facts(instances, settings.options)
@@ -258,7 +260,8 @@ class InformedLiveMigration(base.BaseStrategy):
                      move.uuid, move.source, move.dest, move.reason)
         self.informed_plan = plan
         solution_adapter.emit(self.solution, plan, self.compute_model,
-                              settings.options['migration_action'])
+                              settings.options['migration_action'],
+                              nodes=nodes)
 
     def _next_hour(self, p, hosts, subjects, settings, usage):
         """Next-hour estimates and the hosts' own meters (issue 18)."""
