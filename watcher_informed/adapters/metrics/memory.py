@@ -90,6 +90,7 @@ class InMemoryMetrics(base.MetricsReader):
         self._arrays = {m: _array(current, self._row)
                         for m, current in self._current.items()}
         self._asked = ((), np.zeros(0, dtype=int))
+        self._asked_for = None
 
     @classmethod
     def from_values(cls, values, now=0.0):
@@ -110,12 +111,21 @@ class InMemoryMetrics(base.MetricsReader):
                 for inst in instances}
 
     def _rows(self, instances):
-        """Rows of ``instances`` in the arrays (-1: not in the store)."""
+        """Rows of ``instances`` in the arrays (-1: not in the store).
+
+        The sequence the metrics of one read are asked about (the same
+        object, kept here so its identity stays its own) is looked up
+        once; any other is compared by its uuids.
+        """
+        if instances is self._asked_for and \
+                len(instances) == len(self._asked[0]):
+            return self._asked[1]
         uuids = tuple(map(_UUID, instances))
         if uuids != self._asked[0]:
             get = self._row.get
             self._asked = (uuids, np.array([get(u, -1) for u in uuids],
                                            dtype=int))
+        self._asked_for = instances
         return self._asked[1]
 
     def _values(self, metric, instances):
