@@ -51,6 +51,7 @@ per metric over the instances, read whole by the load computations, and a
 
 import collections.abc
 import dataclasses
+import itertools
 import types
 import typing
 
@@ -340,7 +341,7 @@ class ForecastTable(collections.abc.Mapping):
         for col in values.values():
             has |= ~np.isnan(col)
         self._has = has
-        self._present = tuple(self.uuids[k] for k in np.flatnonzero(has))
+        self._present = tuple(itertools.compress(self.uuids, has.tolist()))
         self._built = {}
 
     def __getitem__(self, uuid):
