@@ -95,11 +95,11 @@ def _exact(cands, excess, budget, set_cost):
             break
         # every combination of this size at once, in itertools' order;
         # sums are added left to right like ``sum`` over a combination
-        idx = _combinations(len(cands), size)
-        additive = _sums(costs, idx)
+        idx = combination_rows(len(cands), size)
+        additive = row_sums(costs, idx)
         ok = np.ones(len(idx), dtype=bool)
         for values, floor in needs:
-            ok &= _sums(values, idx) >= floor
+            ok &= row_sums(values, idx) >= floor
         if best is not None:
             ok &= ~(additive > best_key[0] + 1e-12)
         for j in np.flatnonzero(ok).tolist():
@@ -114,13 +114,13 @@ def _exact(cands, excess, budget, set_cost):
 
 
 @functools.lru_cache(maxsize=256)
-def _combinations(n, size):
+def combination_rows(n, size):
     """``itertools.combinations(range(n), size)`` as an index array."""
     return np.array(list(itertools.combinations(range(n), size)),
                     dtype=np.intp).reshape(-1, size)
 
 
-def _sums(values, idx):
+def row_sums(values, idx):
     """Per row of ``idx``, ``sum(values[i] for i in row)`` (same order)."""
     total = values[idx[:, 0]].copy()
     for j in range(1, idx.shape[1]):
