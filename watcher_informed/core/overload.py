@@ -117,7 +117,7 @@ class Demands(usage_mod.ByUuid):
     """
 
     def __init__(self, snapshot):
-        super().__init__(i.uuid for i in snapshot.instances)
+        super().__init__(snapshot.uuids, snapshot.position)
 
         def col(metric):
             return planned_column(snapshot, metric)
@@ -157,7 +157,7 @@ def planned_column(snapshot, metric):
     table = getattr(snapshot.forecast, 'column', None)
     if table is not None:
         # a demand.ForecastTable: the whole metric at once
-        planned = table(metric, [i.uuid for i in snapshot.instances])
+        planned = table(metric, snapshot.uuids)
         return np.where(np.isnan(planned), col, planned)
     col = np.array(col, dtype=float)
     for k, inst in enumerate(snapshot.instances):
@@ -284,7 +284,7 @@ def instance_rows(snapshot):
     """
     rows = snapshot.memo.get('instance_rows')
     if rows is None:
-        uuids = tuple(i.uuid for i in snapshot.instances)
+        uuids = snapshot.uuids
         by_uuid = np.array(sorted(range(len(uuids)),
                                   key=uuids.__getitem__), dtype=int)
         index = {h.name: k for k, h in enumerate(snapshot.hosts)}

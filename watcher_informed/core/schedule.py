@@ -92,8 +92,7 @@ def traffic(snapshot):
         tx, rx = (np.nan_to_num(usage_mod.column(snapshot, m), nan=0.0) + 0.0
                   for m in (snap.NET_TX, snap.NET_RX))
         net = snapshot.memo['traffic'] = dict(zip(
-            (i.uuid for i in snapshot.instances),
-            zip(tx.tolist(), rx.tolist())))
+            snapshot.uuids, zip(tx.tolist(), rx.tolist())))
     return net
 
 
@@ -109,9 +108,10 @@ class _State:
             lambda uuid: profiles[uuid].cls)
         self.cls, self.net = {}, {}
         self.base = collections.defaultdict(set)
-        for inst in snapshot.instances:
-            if inst.host in hosts:
-                self.base[inst.host].add(inst.uuid)
+        uuids, by_host = snapshot.uuids, snapshot.by_host
+        for host in hosts:
+            if by_host.get(host):
+                self.base[host] = {uuids[k] for k in by_host[host]}
         net = traffic(snapshot)
         for host in hosts:
             for uuid in self.base[host]:
@@ -333,9 +333,7 @@ def standalone(snapshot, p):
     The source's instances all still send on its NIC; the destination is
     not known yet, so its NIC counts as free.
     """
-    on_host = collections.defaultdict(list)
-    for inst in snapshot.instances:
-        on_host[inst.host].append(inst.uuid)
+    uuids, by_host = snapshot.uuids, snapshot.by_host
     links = {}
     net = traffic(snapshot)
 
@@ -343,7 +341,7 @@ def standalone(snapshot, p):
         # the same for every instance of the host
         if host not in links:
             links[host] = cost_mod.fair_share(
-                p.nic_mibps(host), [net[u][0] for u in on_host[host]],
+                p.nic_mibps(host), [net[uuids[k]][0] for k in by_host[host]],
                 float('inf'))
         return links[host]
 

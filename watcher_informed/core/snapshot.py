@@ -335,6 +335,25 @@ class Snapshot:
         return scheduling.Index(self)
 
     @functools.cached_property
+    def uuids(self):
+        """The instances' uuids, in instance order."""
+        return tuple(i.uuid for i in self.instances)
+
+    @functools.cached_property
+    def position(self):
+        """``{uuid: its position in instances}``."""
+        return types.MappingProxyType(
+            {u: k for k, u in enumerate(self.uuids)})
+
+    @functools.cached_property
+    def by_host(self):
+        """``{host name: positions of its instances}``, instance order."""
+        out = {h.name: [] for h in self.hosts}
+        for k, inst in enumerate(self.instances):
+            out[inst.host].append(k)
+        return types.MappingProxyType(out)
+
+    @functools.cached_property
     def memo(self):
         """Values derived from this snapshot alone, by their stage's key.
 

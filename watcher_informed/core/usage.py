@@ -39,9 +39,11 @@ class ByUuid(collections.abc.Mapping):
     value of a uuid is built by :meth:`build` on first access and kept.
     """
 
-    def __init__(self, uuids):
+    def __init__(self, uuids, index=None):
         self.uuids = tuple(uuids)
-        self.index = {u: i for i, u in enumerate(self.uuids)}
+        #: ``{uuid: row}`` (``index``: the same mapping, if known)
+        self.index = index if index is not None else \
+            {u: i for i, u in enumerate(self.uuids)}
         self._built = {}
 
     def build(self, uuid):
@@ -143,9 +145,9 @@ def from_usages(usages):
 def column(snapshot, metric):
     """``metric`` of every snapshot instance, in instance order (NaN)."""
     usage = snapshot.usage
-    uuids = [i.uuid for i in snapshot.instances]
+    uuids = snapshot.uuids
     if isinstance(usage, UsageTable):
-        if usage.uuids == tuple(uuids):
+        if usage.uuids == uuids:
             return usage.column(metric)
         return usage.column(metric, uuids)
     out = np.full(len(uuids), np.nan)
