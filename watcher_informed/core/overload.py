@@ -221,8 +221,8 @@ def _host_value(snapshot, host, metric, scale=1.0):
 def unmeasured(snapshot):
     """Uuids of the instances whose CPU is unknown, sorted."""
     cpu = planned_column(snapshot, snap.CPU)
-    return sorted(i.uuid for k, i in enumerate(snapshot.instances)
-                  if np.isnan(cpu[k]))
+    uuids = snapshot.uuids
+    return sorted(uuids[k] for k in np.flatnonzero(np.isnan(cpu)).tolist())
 
 
 def unmeasured_cpu(snapshot):

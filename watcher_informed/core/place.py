@@ -80,6 +80,8 @@ class _Context:
         self.debug = LOG.isEnabledFor(logging.DEBUG)
         #: ``{uuid: (class, weight)}`` of the instances placed (``_me``)
         self.me = {}
+        #: ``{uuid: (talkers, soft-anti-affinity mates)}`` (``_score``)
+        self.near = {}
 
 
 def _me(uuid, ctx):
@@ -130,10 +132,15 @@ def _score(uuid, host, ctx, after):
     """``(score, terms)``; terms feed :func:`_explain` for the winner."""
     residents = ctx.ledger.residents[ctx.ledger.index[host.name]]
     interference = _interference(uuid, host, ctx)
-    partners = len(ctx.talk.get(uuid, set()).intersection(residents))
-    soft_mates = constraints.soft_mates(uuid, ctx.groups_of,
-                                        snap.SOFT_ANTI_AFFINITY)
-    soft = len(soft_mates.intersection(residents))
+    near = ctx.near.get(uuid)
+    if near is None:
+        near = ctx.near[uuid] = (
+            ctx.talk.get(uuid, set()),
+            constraints.soft_mates(uuid, ctx.groups_of,
+                                   snap.SOFT_ANTI_AFFINITY))
+    talk, soft_mates = near
+    partners = len(talk.intersection(residents)) if talk else 0
+    soft = len(soft_mates.intersection(residents)) if soft_mates else 0
     headroom = max(after.values())
     p = ctx.p
     score = (interference - p.communication_bonus * partners +

@@ -98,6 +98,9 @@ class Context:
         #: hosts that neither receive room moves nor are made room on.
         self.avoid = frozenset(avoid)
         self.view = rules.View(snapshot, p, ledger, groups_of)
+        #: the rules that may refuse a destination, but the room rules
+        self.other_rules = tuple(r for r in self.view.admitting
+                                 if r.name not in ROOM_RULES)
         self.targets = p.targets()
         self._priced = {}
         # the class from the classification's arrays when it has them
@@ -117,14 +120,9 @@ class Context:
         return self._priced[inst.uuid]
 
 
-#: the rules that may refuse a destination, but the room rules.
-_OTHER_RULES = tuple(r for r in rules.RULES if r.name not in ROOM_RULES
-                     and type(r).admits is not rules.Rule.admits)
-
-
 def _only_room(ctx, inst, source, host):
     """Whether every rule but the room rules admits ``inst`` on ``host``."""
-    for rule in _OTHER_RULES:
+    for rule in ctx.other_rules:
         if rule.admits(ctx.view, inst, source, host):
             return False
     return True

@@ -82,6 +82,11 @@ class View:
                 i.uuid for i in snapshot.instances)
         self.targets = p.targets()
         self.scheduling = snapshot.scheduling
+        #: the rules that may refuse a destination in this audit
+        #: (``Rule.applies``), all and those no host screen asked
+        self.admitting = tuple(r for r in _ADMITTING if r.applies(self))
+        self.unscreened = tuple(r for r in self.admitting
+                                if not r.screened)
 
 
 class Rule:
@@ -101,6 +106,14 @@ class Rule:
     def admits(self, view, inst, source, host):
         """Why ``host`` may not receive ``inst`` now, or ``None``."""
         return None
+
+    def applies(self, view):
+        """Whether :meth:`admits` can refuse anything in this audit.
+
+        ``False`` only when it answers ``None`` to every question of
+        ``view`` (e.g. no anti-affinity group): it is then not asked.
+        """
+        return True
 
     def check(self, snapshot, plan, p, facts):
         """Violations of this rule by ``plan`` (empty: it holds)."""
@@ -179,6 +192,9 @@ class NoPingPong(Rule):
                                     view.snapshot.recent_moves,
                                     view.snapshot.now, view.p)
 
+    def applies(self, view):
+        return bool(view.snapshot.recent_moves)
+
     def check(self, snapshot, plan, p, facts):
         """No resting instance moves; no move undoes a recent one."""
         out = []
@@ -251,6 +267,10 @@ class AntiAffinity(Rule):
             if view.ledger.where.get(mate) == host.name:
                 return 'anti-affinity with %s' % mate
         return None
+
+    def applies(self, view):
+        return any(g.policy == 'anti-affinity'
+                   for groups in view.groups_of.values() for g in groups)
 
     def check(self, snapshot, plan, p, facts):
         """Hard anti-affinity mates never newly share a host."""
@@ -401,6 +421,9 @@ class _Scheduler(Rule):
         """
         raise NotImplementedError
 
+    def applies(self, view):
+        return view.scheduling.active
+
     def admits(self, view, inst, source, host):
         index = view.scheduling
         if not index.active:
@@ -517,8 +540,6 @@ def movable_reason(view, inst):
 
 #: the rules that can refuse a destination, in :data:`RULES` order.
 _ADMITTING = tuple(r for r in RULES if type(r).admits is not Rule.admits)
-#: ... but those a host screen has already asked (``Rule.screened``).
-_UNSCREENED = tuple(r for r in _ADMITTING if not r.screened)
 
 
 def admit_reason(view, inst, source, host, screened=False):
@@ -527,7 +548,7 @@ def admit_reason(view, inst, source, host, screened=False):
     ``screened``: ``host`` passed the numeric screen of the
     :attr:`Rule.screened` rules, which are not asked again.
     """
-    for rule in _UNSCREENED if screened else _ADMITTING:
+    for rule in view.unscreened if screened else view.admitting:
         reason = rule.admits(view, inst, source, host)
         if reason:
             return reason
