@@ -39,6 +39,8 @@ update this one ledger; the plan checker only reads facts from it (its
 proofs stay independent of the search).
 """
 
+import operator
+
 import numpy as np
 
 from watcher_informed.core import kinds
@@ -49,6 +51,8 @@ from watcher_informed.core import snapshot as snap
 #: resource columns of ``cap`` and ``alloc``.
 RESOURCES = ('vcpus', 'ram_mb', 'disk_gb')
 _CLASS_INDEX = {c: i for i, c in enumerate(kinds.CLASSES)}
+_FLAVOR = operator.attrgetter('vcpus', 'ram_mb', 'disk_gb')
+_HOST = operator.attrgetter('host')
 
 
 class Ledger:
@@ -73,13 +77,13 @@ class Ledger:
             overload.demands(snapshot)
         insts = snapshot.instances
         uuids, by_uuid, _, at = overload.instance_rows(snapshot)
-        flavors = np.array([(i.vcpus, i.ram_mb, i.disk_gb) for i in insts],
+        flavors = np.array(list(map(_FLAVOR, insts)),
                            dtype=float).reshape(len(insts), 3)
         self.res = dict(zip(uuids, map(tuple, flavors.tolist())))
-        self.where = {i.uuid: i.host for i in insts}
-        self.residents = [set() for _ in self.hosts]
-        for uuid, h in zip(uuids, at.tolist()):
-            self.residents[h].add(uuid)
+        self.where = dict(zip(uuids, map(_HOST, insts)))
+        by_host = snapshot.by_host
+        self.residents = [{uuids[k] for k in by_host[n]}
+                          for n in self.names]
         self.alloc = np.zeros((nh, 3))
         # np.add.at adds one instance after the other, in instance order:
         # the same float sums as adding Resources values one by one
@@ -92,10 +96,12 @@ class Ledger:
         if profiles is not None:
             if hasattr(profiles, 'cls'):
                 # classify.Profiles: arrays, no per-instance objects
-                rows = np.array([profiles.index[u] for u in uuids],
-                                dtype=np.intp)
-                cls = np.asarray(profiles.cls, dtype=np.int64)[rows]
-                weight = np.asarray(profiles.weight, dtype=float)[rows]
+                cls = np.asarray(profiles.cls, dtype=np.int64)
+                weight = np.asarray(profiles.weight, dtype=float)
+                if tuple(profiles) != uuids:
+                    rows = np.array([profiles.index[u] for u in uuids],
+                                    dtype=np.intp)
+                    cls, weight = cls[rows], weight[rows]
             else:
                 cls = np.array([_CLASS_INDEX[profiles[u].cls]
                                 for u in uuids], dtype=np.int64)
