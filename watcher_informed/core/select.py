@@ -132,13 +132,22 @@ def _greedy(cands, excess, budget, noise=None):
     chosen = []
     remaining = dict(excess)
     pool = list(cands)
+    dims = list(excess)
+    # each candidate's demand and (noisy) cost, read once
+    demand = {c.uuid: [c.demand[d] for d in dims] for c in pool}
+    cost_of = {c.uuid: max(c.cost * (noise[c.uuid] if noise else 1.0),
+                           1e-9) for c in pool}
     while pool and len(chosen) < budget and \
             any(v > 1e-9 for v in remaining.values()):
+        # the dimensions still short, in ``excess`` order (the sum's)
+        short = [(k, need, excess[d])
+                 for k, (d, need) in enumerate(remaining.items())
+                 if need > 1e-9]
+
         def gain(c):
-            g = sum(min(c.demand[d], need) / excess[d]
-                    for d, need in remaining.items() if need > 1e-9)
-            cost = c.cost * (noise[c.uuid] if noise else 1.0)
-            return (g / max(cost, 1e-9), -c.cost, c.uuid)
+            row = demand[c.uuid]
+            g = sum(min(row[k], need) / ex for k, need, ex in short)
+            return (g / cost_of[c.uuid], -c.cost, c.uuid)
         pick = max(pool, key=gain)
         if gain(pick)[0] <= 0:
             break
