@@ -85,8 +85,8 @@ _STORED = operator.itemgetter(*('_obj_' + f for f in _INSTANCE_FIELDS))
 _OPTIONAL_FIELDS = ('flavor_extra_specs', 'project_id')
 
 
-_OPTIONAL_STORED = operator.itemgetter(*('_obj_' + f
-                                         for f in _OPTIONAL_FIELDS))
+_ALL_STORED = operator.itemgetter(*('_obj_' + f for f in
+                                     _INSTANCE_FIELDS + _OPTIONAL_FIELDS))
 
 
 def _instance_values(instance):
@@ -94,7 +94,7 @@ def _instance_values(instance):
     the :data:`_OPTIONAL_FIELDS`."""
     stored = vars(instance)
     try:
-        return _STORED(stored) + _OPTIONAL_STORED(stored)
+        return _ALL_STORED(stored)
     except KeyError:
         pass
     get = _fields(instance)

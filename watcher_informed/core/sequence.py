@@ -104,14 +104,20 @@ class _Sequencer:
             self.mates[uuid] |= deps
 
     def _freed(self, dest, chosen):
+        """What the moves off ``dest`` among ``chosen`` and their
+        ancestors free, ``(vcpus, ram_mb, disk_gb)``: summed in uuid
+        order from 0.0, as adding ``Resources`` does."""
         closure = set(chosen)
         for u in chosen:
             closure |= self.ancestors[u]
-        total = snap.Resources()
+        vcpus = ram = disk = 0.0
         for u in sorted(closure):
-            if self.by_uuid[u].source == dest:
-                total = total + self.by_uuid[u].resources
-        return total
+            m = self.by_uuid[u]
+            if m.source == dest:
+                res = m.resources
+                vcpus, ram, disk = (vcpus + res.vcpus, ram + res.ram_mb,
+                                    disk + res.disk_gb)
+        return vcpus, ram, disk
 
     def try_deps(self, move):
         """Parents that make ``move`` safe now, or ``None``."""
@@ -119,13 +125,15 @@ class _Sequencer:
         # not mates.issubset(dict): that would copy the dict into a set
         if any(m not in self.ancestors for m in mates):
             return None
-        need = self.used[move.dest] + self.incoming[move.dest] + \
-            move.resources
-        cap = self.cap[move.dest]
+        need = (self.used[move.dest] + self.incoming[move.dest] +
+                move.resources).as_tuple()
+        cap = self.cap[move.dest].as_tuple()
         outs = self.out_seq[move.dest]
         for n in range(len(outs) + 1):
             chosen = list(outs[:n]) + sorted(mates)
-            if (need - self._freed(move.dest, chosen)).fits_in(cap):
+            freed = self._freed(move.dest, chosen)
+            # (need - freed).fits_in(cap), number by number
+            if all(need[k] - freed[k] <= cap[k] + 1e-9 for k in range(3)):
                 return tuple(sorted(set(chosen)))
         return None
 

@@ -366,6 +366,11 @@ class Snapshot:
     def usage_of(self, uuid):
         return self.usage.get(uuid) or Usage()
 
-    def placement(self):
-        """Initial placement: instance uuid -> host name."""
+    @functools.cached_property
+    def _placement(self):
+        # never handed out: placement() gives copies
         return {i.uuid: i.host for i in self.instances}
+
+    def placement(self):
+        """Initial placement: instance uuid -> host name (a new dict)."""
+        return self._placement.copy()
