@@ -40,6 +40,12 @@ DEFAULT_CLASS_WEIGHT = paper.CLASS_WEIGHT
 FIELDS = paramtable.rows(feeds=paramtable.CORE)
 
 
+#: the largest share of a threshold the target margin may take: with the
+#: default margin (0.1) every threshold of 0.4 or more keeps the whole
+#: margin, and a 10 % threshold is relieved at 7.5 %.
+MAX_MARGIN_SHARE = 0.25
+
+
 class ParamError(ValueError):
     """An invalid parameter; ``field`` names it."""
 
@@ -61,9 +67,20 @@ class _Methods:
                 'disk_io': self.disk_io_threshold,
                 'net': self.net_threshold}
 
-    def targets(self):
-        return {k: max(0.0, v - self.target_margin)
+    def margins(self):
+        """The margin below each threshold a relieved host reaches.
+
+        ``target_margin``, but never more than :data:`MAX_MARGIN_SHARE`
+        of the threshold itself, so that a low threshold (the paper's
+        10 % in section 3.3) keeps a target above zero instead of a
+        refusal or a plan that can never qualify a destination.
+        """
+        return {k: min(self.target_margin, MAX_MARGIN_SHARE * v)
                 for k, v in self.thresholds().items()}
+
+    def targets(self):
+        margins = self.margins()
+        return {k: v - margins[k] for k, v in self.thresholds().items()}
 
     def nic_mibps(self, host):
         """NIC capacity of ``host`` (a name), MiB/s per direction."""
@@ -106,16 +123,6 @@ class _Methods:
                              low_open=row.exclusive_minimum)
         for key, value in self.interference.items():
             _check_range('interference_overrides', value, 0.0, 1.0)
-        for name, threshold in sorted(self.thresholds().items()):
-            if threshold <= self.target_margin:
-                # the target would be 0 or below: no destination could
-                # ever qualify, and the audit would silently plan nothing
-                raise ParamError(
-                    'target_margin',
-                    'must be below every threshold, but %s_threshold is '
-                    '%g and target_margin %g (a host is relieved at '
-                    'threshold - target_margin)'
-                    % (name, threshold, self.target_margin))
         return self
 
 

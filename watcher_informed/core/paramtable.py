@@ -188,7 +188,8 @@ TABLE = (
        'An overloaded host counts as relieved once each of its overloaded '
        'loads is at most its threshold minus this margin (a fraction of '
        'the host capacity); destinations must stay at most that target '
-       'too.',
+       'too.  The margin never takes more than a quarter of a threshold: '
+       'with a threshold of 0.1 the target is 0.075.',
        unit='fraction', minimum=0, maximum=0.5),
     _p('period', 'integer', 3600, AUDIT, WINDOW,
        'Seconds of metric history averaged to classify workloads and '

@@ -350,7 +350,8 @@ class RoomFirst(Rule):
     def check(self, snapshot, plan, p, facts):
         """A host that was not overloaded stays at or below its target in
         every reachable state (a move into it waits for the moves that
-        make its room, ``rooms``)."""
+        make its room, ``rooms``); in a dimension it starts above its
+        target (yet under its threshold), at or below where it starts."""
         both = sorted({m.dest for m in plan.moves if m.dest in facts.hosts}
                       & {m.source for m in plan.moves})
         if not both:
@@ -367,9 +368,11 @@ class RoomFirst(Rule):
                 facts, host, tuple(loads[host][d] for d in kinds.DIMS),
                 lambda u: tuple(demand[u][d] / scale[d]
                                 for d in kinds.DIMS))
-            over = ['%s %.3f > %.3f' % (d, w, targets[d])
+            bound = {d: max(targets[d], loads[host][d])
+                     for d in kinds.DIMS}
+            over = ['%s %.3f > %.3f' % (d, w, bound[d])
                     for d, w in zip(kinds.DIMS, worst)
-                    if w > targets[d] + 1e-9]
+                    if w > bound[d] + 1e-9]
             if over:
                 out.append('%s can exceed its target load before the moves '
                            'making its room complete (%s)'

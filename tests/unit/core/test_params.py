@@ -88,23 +88,25 @@ def test_validate_accepts_the_bounds_themselves(row):
         params.Params(**{row.name: row.maximum}).validate()
 
 
-@pytest.mark.parametrize('values, refused', [
-    ({'cpu_threshold': 0.1}, 'cpu_threshold is 0.1'),
-    ({'net_threshold': 0.05}, 'net_threshold is 0.05'),
-    ({'ram_threshold': 0.3, 'target_margin': 0.3}, 'ram_threshold is 0.3'),
-    ({'cpu_threshold': 0.1, 'target_margin': 0.05}, None),
-    ({}, None),
+@pytest.mark.parametrize('values, dim, target', [
+    # the whole margin where the threshold is 4x the margin or more
+    ({}, 'cpu', 0.7),
+    ({}, 'ram', 0.8),
+    ({'cpu_threshold': 0.4}, 'cpu', 0.3),
+    # a quarter of the threshold below that (the paper's 10 %)
+    ({'ram_threshold': 0.1}, 'ram', 0.075),
+    ({'net_threshold': 0.05}, 'net', 0.0375),
+    ({'ram_threshold': 0.3, 'target_margin': 0.3}, 'ram', 0.225),
+    ({'cpu_threshold': 0.1, 'target_margin': 0.01}, 'cpu', 0.09),
+    ({'cpu_threshold': 0.5, 'target_margin': 0.0}, 'cpu', 0.5),
 ])
-def test_margin_must_stay_below_every_threshold(values, refused):
+def test_margin_never_takes_more_than_a_quarter_of_a_threshold(
+        values, dim, target):
     p = params.Params(**values)
-    if refused is None:
-        assert p.validate() is p
-        assert all(t > 0 for t in p.targets().values())
-        return
-    with pytest.raises(params.ParamError) as err:
-        p.validate()
-    assert err.value.field == 'target_margin'
-    assert refused in str(err.value)
+    assert p.validate() is p
+    assert p.targets()[dim] == pytest.approx(target)
+    assert all(0 < t <= getattr(p, '%s_threshold' % d)
+               for d, t in p.targets().items())
 
 
 @pytest.mark.parametrize('value, ok', [

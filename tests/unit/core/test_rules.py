@@ -40,7 +40,7 @@ VMS = [b.vm('x', 'A'), b.vm('y', 'A', locked=True),
 USAGE = {'hot': b.usage('cpu', cpu=1.0), 'x': b.usage('idle'),
          'o': b.usage('idle'), 'y': b.usage('idle'),
          'e1': b.usage('cpu', cpu=0.75)}
-TIGHT = params.Params(cpu_threshold=0.3, target_margin=0.1)
+TIGHT = params.Params(cpu_threshold=0.25, target_margin=0.05)
 
 
 @pytest.mark.parametrize('rule, moves, p, fragment', [
@@ -51,7 +51,7 @@ TIGHT = params.Params(cpu_threshold=0.3, target_margin=0.1)
     ('destination', [mv(1, 'x', 'A', 'D')], P, 'down'),
     ('capacity', [mv(1, 'x', 'A', 'B')], P, 'overcommitted'),
     ('target-load', [mv(1, 'hot', 'A', 'C')],
-     params.Params(cpu_threshold=0.3, target_margin=0.1), 'target load'),
+     params.Params(cpu_threshold=0.25, target_margin=0.05), 'target load'),
     ('limits', [mv(1, 'x', 'A', 'C'), mv(2, 'hot', 'A', 'E')],
      params.Params(max_migrations=1), 'max_migrations'),
     # 'e1' makes room on E for 'hot', but 'hot' does not wait for it
@@ -101,7 +101,7 @@ def test_every_rule_is_registered_once_and_says_what_it_checks():
 ])
 def test_the_search_asks_the_same_rules(uuid, host, fragment):
     snapshot = b.cluster(HOSTS, VMS, USAGE)
-    p = params.Params(cpu_threshold=0.3, target_margin=0.1)
+    p = params.Params(cpu_threshold=0.25, target_margin=0.05)
     view = rules.View(snapshot, p, ledger_mod.Ledger(snapshot, p))
     inst = snapshot.instance_by_uuid[uuid]
     reason = rules.admit_reason(view, inst, inst.host,
@@ -150,3 +150,35 @@ def test_a_rule_that_does_not_apply_is_not_asked_and_refuses_nothing(
         reason = rules.admit_reason(view, snapshot.instance_by_uuid['x'],
                                     'A', snapshot.host_by_name['C'])
         assert 'undo' in reason
+
+
+#: E starts above its CPU target (0.2) but under the threshold (0.25):
+#: 'e1' and 'e2' busy 3.5 of its 16 cores (0.219); 'e1' leaves it.
+_ABOVE = [b.host('A'), b.host('C'), b.host('E', vcpus=16)]
+_ABOVE_VMS = [b.vm('x', 'A'), b.vm('hot', 'A', vcpus=2),
+              b.vm('e1', 'E', vcpus=2), b.vm('e2', 'E', vcpus=2)]
+_ABOVE_USAGE = {'x': b.usage('idle', cpu=0.0),
+                'hot': b.usage('cpu', cpu=0.5),
+                'e1': b.usage('cpu', cpu=0.75),
+                'e2': b.usage('cpu', cpu=1.0)}
+
+
+@pytest.mark.parametrize('moves, fragment', [
+    # 'x' adds no CPU: E never goes above where it started
+    ([mv(1, 'x', 'A', 'E'), mv(2, 'e1', 'E', 'C')], None),
+    # 'hot' adds CPU while 'e1' may still be on E
+    ([mv(1, 'hot', 'A', 'E'), mv(2, 'e1', 'E', 'C')], 'E can exceed'),
+    # ... unless it waits for 'e1' to leave
+    ([mv(1, 'e1', 'E', 'C'), mv(2, 'hot', 'A', 'E', ['e1'])], None),
+])
+def test_room_first_bound_is_the_target_or_where_the_host_starts(
+        moves, fragment):
+    snapshot = b.cluster(_ABOVE, _ABOVE_VMS, _ABOVE_USAGE)
+    checker = {r.name: r for r in rules.RULES}['room-first']
+    plan = plan_of(*moves)
+    found = checker.check(snapshot, plan, TIGHT,
+                          proofs.Facts(snapshot, plan))
+    if fragment is None:
+        assert found == []
+    else:
+        assert any(fragment in v for v in found), found
