@@ -187,17 +187,20 @@ def _adder(solution):
     return add
 
 
-def emit(solution, plan, model=None, action_type=MIGRATE):
+def emit(solution, plan, model=None, action_type=MIGRATE, nodes=None):
     """Add ``plan``'s actions and indicators to a Watcher ``solution``.
 
     ``action_type`` is one of :data:`MOVE_ACTIONS` (the deploy option
-    ``migration_action``).
+    ``migration_action``); ``nodes`` is the model's
+    ``get_all_compute_nodes()``, if known.
     """
     if action_type not in MOVE_ACTIONS:
         raise ValueError('unknown migration action %r' % (action_type,))
     waits = freed_by(plan) if action_type == INFORMED_MIGRATE else {}
     # ModelRoot.get_node_by_name scans every node: look them up once
-    nodes = {n.hostname: n for n in model.get_all_compute_nodes().values()} \
+    if model is not None and nodes is None:
+        nodes = model.get_all_compute_nodes()
+    nodes = {n.hostname: n for n in nodes.values()} \
         if model is not None else {}
     add = _adder(solution)
     for move in plan.moves:

@@ -85,10 +85,18 @@ _STORED = operator.itemgetter(*('_obj_' + f for f in _INSTANCE_FIELDS))
 _OPTIONAL_FIELDS = ('flavor_extra_specs', 'project_id')
 
 
+_ALL_STORED = operator.itemgetter(*('_obj_' + f for f in
+                                     _INSTANCE_FIELDS + _OPTIONAL_FIELDS))
+
+
 def _instance_values(instance):
     """The :data:`_INSTANCE_FIELDS` of an element, in one lookup, then
     the :data:`_OPTIONAL_FIELDS`."""
     stored = vars(instance)
+    try:
+        return _ALL_STORED(stored)
+    except KeyError:
+        pass
     get = _fields(instance)
     try:
         values = _STORED(stored)
@@ -101,14 +109,15 @@ def _instance_values(instance):
 def _instance(values, host_name):
     (uuid, name, vcpus, memory, disk, state, locked, exclude, metadata,
      pinned_az, extra_specs, project_id) = values
-    return snap.Instance(
-        uuid=uuid, host=host_name, name=name or '',
-        vcpus=float(vcpus), ram_mb=float(memory),
-        disk_gb=float(disk or 0), state=state,
-        locked=bool(locked), excluded=bool(exclude),
-        metadata=_metadata(metadata), pinned_az=pinned_az or None,
-        extra_specs=_metadata(extra_specs),
-        project_id=str(project_id or ''))
+    # positional, in instance_of's order: uuid, host, vcpus, ram_mb,
+    # disk_gb, name, state, locked, excluded, metadata, pinned_az,
+    # extra_specs, project_id
+    return snap.instance_of(
+        uuid, host_name, float(vcpus), float(memory), float(disk or 0),
+        name or '', state, bool(locked), bool(exclude),
+        _metadata(metadata) if metadata else {}, pinned_az or None,
+        _metadata(extra_specs) if extra_specs else {},
+        str(project_id or ''))
 
 
 def instance_from_element(instance, host_name):
@@ -116,21 +125,25 @@ def instance_from_element(instance, host_name):
     return _instance(_instance_values(instance), host_name)
 
 
-def read_model(model, zones=None):
-    """``(hosts, instances, {uuid: watcher Instance element})``."""
+def read_model(model, zones=None, nodes=None):
+    """``(hosts, instances, {uuid: watcher Instance element})``.
+
+    ``nodes``: the model's ``get_all_compute_nodes()``, if known.
+    """
     hosts, instances, elements = [], [], {}
-    nodes = sorted(model.get_all_compute_nodes().values(),
-                   key=lambda n: _fields(n)('hostname'))
+    if nodes is None:
+        nodes = model.get_all_compute_nodes()
+    nodes = sorted(nodes.values(), key=lambda n: _fields(n)('hostname'))
     for node in nodes:
         host = host_from_node(node, zones)
         hosts.append(host)
-        rows = sorted(((_instance_values(e), e)
-                       for e in model.get_node_instances(node)),
-                      key=lambda row: row[0][0])
+        name = host.name
+        # by uuid (unique in the model, so no tie compares further)
+        found = model.get_node_instances(node)
+        rows = sorted(zip(map(_instance_values, found), found))
         for values, element in rows:
-            core = _instance(values, host.name)
-            instances.append(core)
-            elements[core.uuid] = element
+            instances.append(_instance(values, name))
+            elements[values[0]] = element
     return tuple(hosts), tuple(instances), elements
 
 

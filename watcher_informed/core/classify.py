@@ -183,7 +183,7 @@ class Profiles(usage_mod.ByUuid):
     """
 
     def __init__(self, snapshot, p, cls, intensity):
-        super().__init__(i.uuid for i in snapshot.instances)
+        super().__init__(snapshot.uuids, snapshot.position)
         self._snapshot = snapshot
         self._p = p
         self.cls = cls

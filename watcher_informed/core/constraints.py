@@ -34,7 +34,7 @@ from watcher_informed.core import snapshot as snap
 def groups_by_member(snapshot):
     """``{uuid: (ServerGroup, ...)}`` for every grouped instance."""
     index = collections.defaultdict(list)
-    present = {i.uuid for i in snapshot.instances}
+    present = snapshot.position
     for group in sorted(snapshot.server_groups, key=lambda g: g.uuid):
         for member in group.members:
             if member in present:

@@ -117,8 +117,11 @@ class MigrationCost:
         return self.outcome in COMPLETES
 
     def with_notes(self, *notes):
-        return dataclasses.replace(self, notes=self.notes + tuple(
-            n for n in notes if n))
+        # the fields one by one: dataclasses.replace reads them all again
+        return type(self)(self.time_s, self.downtime_s, self.sent_mib,
+                          self.rounds, self.converged, self.outcome,
+                          self.notes + tuple(n for n in notes if n),
+                          self.rate_mibps)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -355,19 +358,27 @@ def instance_cost(instance, usage, p, time_factor=1.0, downtime_factor=1.0,
     from ``p``.
     """
     first, note = first_round(instance, usage)
-    _, dirty, wss = model_inputs(instance, usage, p)
+    # model_inputs, with round 1 already known
+    dirty = usage.get(snap.DIRTY_RATE)
+    if dirty is None:
+        dirty = p.dirty_rate_when_unknown
+    wss = usage.get(snap.WSS)
+    if wss is None:
+        wss = first
+    wss = min(wss, instance.ram_mb)
     rate = p.migration_bandwidth if rate_mibps is None else rate_mibps
     stop = p.stop_copy_bandwidth
     if stop and link_mibps is not None:
         stop = min(stop, link_mibps)
+    nova = Nova.from_params(p, instance.ram_mb)
     c = precopy(first, dirty, wss, rate, p.live_migration_downtime,
                 p.max_precopy_rounds, stop, p.fixed_downtime_ms, time_factor,
-                downtime_factor, nova=Nova.from_params(p, instance.ram_mb))
+                downtime_factor, nova=nova)
     notes = [note]
     if rate < p.migration_bandwidth - 1e-9:
         notes.append('link share %.0f of %.0f MiB/s'
                      % (rate, p.migration_bandwidth))
-    notes.append(outcome_note(c, Nova.from_params(p, instance.ram_mb)))
+    notes.append(outcome_note(c, nova))
     return c.with_notes(*notes)
 
 

@@ -51,6 +51,7 @@ per metric over the instances, read whole by the load computations, and a
 
 import collections.abc
 import dataclasses
+import itertools
 import types
 import typing
 
@@ -328,9 +329,11 @@ class ForecastTable(collections.abc.Mapping):
     at once.
     """
 
-    def __init__(self, uuids, values, spread, method=DEFAULT):
+    def __init__(self, uuids, values, spread, method=DEFAULT, row=None):
         self.uuids = tuple(uuids)
-        self.row = {u: k for k, u in enumerate(self.uuids)}
+        #: ``{uuid: k}`` (``row``: the same of another table's uuids)
+        self.row = row if row is not None else \
+            {u: k for k, u in enumerate(self.uuids)}
         self.planned = values
         self.spreads = spread
         self.method = method
@@ -338,7 +341,7 @@ class ForecastTable(collections.abc.Mapping):
         for col in values.values():
             has |= ~np.isnan(col)
         self._has = has
-        self._present = tuple(self.uuids[k] for k in np.flatnonzero(has))
+        self._present = tuple(itertools.compress(self.uuids, has.tolist()))
         self._built = {}
 
     def __getitem__(self, uuid):
@@ -391,4 +394,5 @@ class ForecastTable(collections.abc.Mapping):
                 continue
             values[metric] = np.where(drop, np.nan, col)
             spread[metric] = np.where(drop, np.nan, self.spreads[metric])
-        return ForecastTable(self.uuids, values, spread, self.method)
+        return ForecastTable(self.uuids, values, spread, self.method,
+                             self.row)

@@ -39,6 +39,8 @@ update this one ledger; the plan checker only reads facts from it (its
 proofs stay independent of the search).
 """
 
+import operator
+
 import numpy as np
 
 from watcher_informed.core import kinds
@@ -49,6 +51,8 @@ from watcher_informed.core import snapshot as snap
 #: resource columns of ``cap`` and ``alloc``.
 RESOURCES = ('vcpus', 'ram_mb', 'disk_gb')
 _CLASS_INDEX = {c: i for i, c in enumerate(kinds.CLASSES)}
+_FLAVOR = operator.attrgetter('vcpus', 'ram_mb', 'disk_gb')
+_HOST = operator.attrgetter('host')
 
 
 class Ledger:
@@ -64,26 +68,27 @@ class Ledger:
         self.cap = np.array([h.capacity.as_tuple() for h in self.hosts],
                             dtype=float).reshape(nh, 3)
         self.usable = np.array([h.usable for h in self.hosts], dtype=bool)
-        self.scale = np.array(
-            [[overload.host_scale(h, p)[d] for d in kinds.DIMS]
-             for h in self.hosts], dtype=float).reshape(nh, 4)
+        self.scale = overload.host_scales(snapshot, p)
+        # the fixed rows as Python floats: a single move or question
+        # reads a few numbers, cheaper from lists than from numpy
+        self._scale = self.scale.tolist()
+        self._cap = self.cap.tolist()
         self.demand = demand if demand is not None else \
             overload.demands(snapshot)
         insts = snapshot.instances
-        uuids = [i.uuid for i in insts]
-        flavors = np.array([(i.vcpus, i.ram_mb, i.disk_gb) for i in insts],
+        uuids, by_uuid, _, at = overload.instance_rows(snapshot)
+        flavors = np.array(list(map(_FLAVOR, insts)),
                            dtype=float).reshape(len(insts), 3)
         self.res = dict(zip(uuids, map(tuple, flavors.tolist())))
-        self.where = {i.uuid: i.host for i in insts}
-        self.residents = [set() for _ in self.hosts]
-        at = np.array([self.index[i.host] for i in insts], dtype=np.intp)
-        for uuid, h in zip(uuids, at.tolist()):
-            self.residents[h].add(uuid)
+        self.where = dict(zip(uuids, map(_HOST, insts)))
+        by_host = snapshot.by_host
+        self.residents = [{uuids[k] for k in by_host[n]}
+                          for n in self.names]
         self.alloc = np.zeros((nh, 3))
         # np.add.at adds one instance after the other, in instance order:
         # the same float sums as adding Resources values one by one
         np.add.at(self.alloc, at, flavors)
-        self.load = _loads(self, p)
+        self.load = _loads(self, uuids, by_uuid, at)
         self.cls = {}
         self.intensity = {}
         self.counts = np.zeros((nh, len(kinds.CLASSES)), dtype=np.int64)
@@ -91,10 +96,12 @@ class Ledger:
         if profiles is not None:
             if hasattr(profiles, 'cls'):
                 # classify.Profiles: arrays, no per-instance objects
-                rows = np.array([profiles.index[u] for u in uuids],
-                                dtype=np.intp)
-                cls = np.asarray(profiles.cls, dtype=np.int64)[rows]
-                weight = np.asarray(profiles.weight, dtype=float)[rows]
+                cls = np.asarray(profiles.cls, dtype=np.int64)
+                weight = np.asarray(profiles.weight, dtype=float)
+                if tuple(profiles) != uuids:
+                    rows = np.array([profiles.index[u] for u in uuids],
+                                    dtype=np.intp)
+                    cls, weight = cls[rows], weight[rows]
             else:
                 cls = np.array([_CLASS_INDEX[profiles[u].cls]
                                 for u in uuids], dtype=np.int64)
@@ -114,21 +121,25 @@ class Ledger:
     def frac(self, uuid, host):
         """Demand of ``uuid`` as load fractions of ``host`` (a row)."""
         demand = self.demand[uuid]
-        scale = self.scale[self.index[host]]
+        scale = self._scale[self.index[host]]
         return [demand[d] / scale[k] for k, d in enumerate(kinds.DIMS)]
 
     def fits(self, uuid, host):
         """Whether ``host`` has the allocatable room for ``uuid``."""
-        row = self.alloc[self.index[host]]
-        cap = self.cap[self.index[host]]
+        h = self.index[host]
+        row = self.alloc[h].tolist()
+        cap = self._cap[h]
         res = self.res[uuid]
         return all(row[k] + res[k] <= cap[k] + 1e-9 for k in range(3))
 
     def load_after(self, uuid, host):
         """``{dim: load}`` of ``host`` once ``uuid`` arrives."""
-        row = self.load[self.index[host]]
-        frac = self.frac(uuid, host)
-        return {d: row[k] + frac[k] for k, d in enumerate(kinds.DIMS)}
+        h = self.index[host]
+        row = self.load[h].tolist()
+        demand = self.demand[uuid]
+        scale = self._scale[h]
+        return {d: row[k] + demand[d] / scale[k]
+                for k, d in enumerate(kinds.DIMS)}
 
     def capacity(self, name):
         """Allocatable resources of host ``name`` (a ``Resources``)."""
@@ -216,17 +227,19 @@ class Ledger:
                 callback(h)
 
 
-def _loads(ledger, p):
-    """Initial loads, summed in uuid order like ``overload.host_loads``."""
+def _loads(ledger, uuids, by_uuid, at):
+    """Initial loads, summed in uuid order like ``overload.host_loads``.
+
+    ``uuids``: the snapshot's instances, ``by_uuid`` their positions
+    sorted by uuid, ``at`` their host rows (``overload.instance_rows``).
+    """
     sums = np.zeros((len(ledger.hosts), 4))
     demand = overload.as_demands(ledger.demand, ledger.snapshot)
-    order = sorted(ledger.where)
-    if order:
-        rows = np.array([demand.index[u] for u in order], dtype=np.intp)
-        at = np.array([ledger.index[ledger.where[u]] for u in order],
-                      dtype=np.intp)
+    if len(by_uuid):
+        rows = by_uuid if demand.uuids == uuids else np.array(
+            [demand.index[uuids[k]] for k in by_uuid], dtype=np.intp)
         # one instance after the other, in uuid order (np.add.at)
-        np.add.at(sums, at, demand.array[rows])
+        np.add.at(sums, at[by_uuid], demand.array[rows])
     # load the host's own meters show and its instances do not explain
     for host, extra in overload.fixed_loads(ledger.snapshot,
                                             ledger.demand).items():

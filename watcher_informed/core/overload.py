@@ -117,7 +117,7 @@ class Demands(usage_mod.ByUuid):
     """
 
     def __init__(self, snapshot):
-        super().__init__(i.uuid for i in snapshot.instances)
+        super().__init__(snapshot.uuids, snapshot.position)
 
         def col(metric):
             return planned_column(snapshot, metric)
@@ -157,7 +157,7 @@ def planned_column(snapshot, metric):
     table = getattr(snapshot.forecast, 'column', None)
     if table is not None:
         # a demand.ForecastTable: the whole metric at once
-        planned = table(metric, [i.uuid for i in snapshot.instances])
+        planned = table(metric, snapshot.uuids)
         return np.where(np.isnan(planned), col, planned)
     col = np.array(col, dtype=float)
     for k, inst in enumerate(snapshot.instances):
@@ -221,8 +221,8 @@ def _host_value(snapshot, host, metric, scale=1.0):
 def unmeasured(snapshot):
     """Uuids of the instances whose CPU is unknown, sorted."""
     cpu = planned_column(snapshot, snap.CPU)
-    return sorted(i.uuid for k, i in enumerate(snapshot.instances)
-                  if np.isnan(cpu[k]))
+    uuids = snapshot.uuids
+    return sorted(uuids[k] for k in np.flatnonzero(np.isnan(cpu)).tolist())
 
 
 def unmeasured_cpu(snapshot):
@@ -265,8 +265,50 @@ def demands(snapshot):
     host whose own CPU meter is known, they share (in proportion to their
     vCPUs) at most what the measured instances leave unexplained, and
     never less than :data:`UNMEASURED_MIN_CPU`.
+
+    Computed once per snapshot (``Snapshot.memo``): the search, the
+    plan checker and the report read the same table, never changed.
     """
-    return Demands(snapshot)
+    table = snapshot.memo.get('demands')
+    if table is None:
+        table = snapshot.memo['demands'] = Demands(snapshot)
+    return table
+
+
+def instance_rows(snapshot):
+    """``(uuids, by_uuid, host index, hosts)`` of the snapshot's instances.
+
+    ``uuids`` in instance order, ``by_uuid`` the positions sorted by
+    uuid, ``host index`` ``{name: k}`` and ``hosts`` each instance's
+    host index; computed once per snapshot.
+    """
+    rows = snapshot.memo.get('instance_rows')
+    if rows is None:
+        uuids = snapshot.uuids
+        by_uuid = np.array(sorted(range(len(uuids)),
+                                  key=uuids.__getitem__), dtype=int)
+        index = {h.name: k for k, h in enumerate(snapshot.hosts)}
+        hosts = np.array([index[i.host] for i in snapshot.instances],
+                         dtype=int)
+        rows = snapshot.memo['instance_rows'] = (uuids, by_uuid, index,
+                                                 hosts)
+    return rows
+
+
+def host_scales(snapshot, p):
+    """(hosts x DIMS) :func:`host_scale` of every host, as an array."""
+    nh = len(snapshot.hosts)
+    sizes = snapshot.memo.get('host_sizes')
+    if sizes is None:
+        sizes = snapshot.memo['host_sizes'] = (
+            np.maximum(np.array([h.vcpus for h in snapshot.hosts],
+                                dtype=float), 1e-9),
+            np.maximum(np.array([h.ram_mb for h in snapshot.hosts],
+                                dtype=float), 1e-9))
+    return np.column_stack([
+        sizes[0], sizes[1],
+        np.full(nh, float(p.host_disk_io_capacity)),
+        np.full(nh, float(p.host_network_capacity))]).reshape(nh, len(DIMS))
 
 
 def _fixed_array(snapshot, demand):
@@ -318,26 +360,28 @@ def host_loads(snapshot, p, placement=None, demand=None):
     demand = demand if demand is not None else demands(snapshot)
     if not isinstance(demand, Demands):
         demand = _table(demand, snapshot)
-    index = {h.name: k for k, h in enumerate(snapshot.hosts)}
-    if placement is None:
-        uuids = [i.uuid for i in snapshot.instances]
-        hosts = [i.host for i in snapshot.instances]
-    else:
-        uuids, hosts = list(placement), list(placement.values())
+    uuids, by_uuid, index, at = instance_rows(snapshot)
+    if placement is not None:
+        keys = tuple(placement)
+        at = np.array([index[h] for h in placement.values()], dtype=int)
+        if keys != uuids:
+            uuids = keys
+            by_uuid = np.array(sorted(range(len(keys)),
+                                      key=keys.__getitem__), dtype=int)
     # a fixed summation order (by uuid): float sums must not depend on
     # input order; np.add.at adds repeated indices one after the other
-    order = sorted(range(len(uuids)), key=uuids.__getitem__)
-    rows = np.array([demand.index[uuids[k]] for k in order], dtype=int)
-    at = np.array([index[hosts[k]] for k in order], dtype=int)
+    if demand.uuids == uuids:
+        rows = by_uuid
+    else:
+        rows = np.array([demand.index[uuids[k]] for k in by_uuid],
+                        dtype=int)
+    at = at[by_uuid] if len(by_uuid) else by_uuid
     sums = np.zeros((len(snapshot.hosts), len(DIMS)))
     if len(rows):
         np.add.at(sums, at, demand.array[rows])
     if snapshot.host_usage:
         sums += _fixed_array(snapshot, demand)
-    scale = np.array([[host_scale(h, p)[d] for d in DIMS]
-                      for h in snapshot.hosts],
-                     dtype=float).reshape(len(snapshot.hosts), len(DIMS))
-    fractions = (sums / scale).tolist()
+    fractions = (sums / host_scales(snapshot, p)).tolist()
     return {h.name: dict(zip(DIMS, row))
             for h, row in zip(snapshot.hosts, fractions)}
 
@@ -364,9 +408,13 @@ def over_dims(load, p):
     return tuple(d for d in DIMS if load[d] > thresholds[d] + 1e-12)
 
 
-def find_overloaded(snapshot, p, placement=None, demand=None):
-    """Overloaded hosts, worst first (ties by name)."""
-    loads = host_loads(snapshot, p, placement, demand)
+def find_overloaded(snapshot, p, placement=None, demand=None, loads=None):
+    """Overloaded hosts, worst first (ties by name).
+
+    ``loads``: the :func:`host_loads` of that placement, if known.
+    """
+    if loads is None:
+        loads = host_loads(snapshot, p, placement, demand)
     targets = p.targets()
     hot = []
     for host in snapshot.hosts:

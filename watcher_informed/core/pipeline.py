@@ -87,7 +87,8 @@ def classify(snapshot, p):
 def find_hot(snapshot, p, demand):
     """``(loads before, overloaded hosts worst first)``."""
     loads = overload.host_loads(snapshot, p, None, demand)
-    return loads, overload.find_overloaded(snapshot, p, None, demand)
+    return loads, overload.find_overloaded(snapshot, p, None, demand,
+                                           loads)
 
 
 # -- 3. price -----------------------------------------------------------
@@ -538,7 +539,8 @@ def order(snapshot, profiles, priced, placed, groups_of, ledger=None,
     costs = dict(priced.costs)
     for chain in placed.chains.values():
         costs.update(chain.costs)
-    moves = [sequence.Move(u, d.source, d.host, profiles[u].cls,
+    class_of = _class_of(profiles)
+    moves = [sequence.Move(u, d.source, d.host, class_of(u),
                            costs[u].time_s, insts[u].resources)
              for u, d in sorted(placed.destinations.items())]
     # the order follows from the predicted effect of each move on the

@@ -78,19 +78,38 @@ class _Context:
             c: np.array([p.pair_penalty(c, o) for o in kinds.CLASSES])
             for c in kinds.CLASSES}
         self.debug = LOG.isEnabledFor(logging.DEBUG)
+        #: ``{uuid: (class, weight)}`` of the instances placed (``_me``)
+        self.me = {}
+        #: ``{uuid: (talkers, soft-anti-affinity mates)}`` (``_score``)
+        self.near = {}
+
+
+def _me(uuid, ctx):
+    """``(class, weight)`` of ``uuid``: from the ledger's arrays when it
+    holds them (no per-instance profile is built)."""
+    me = ctx.me.get(uuid)
+    if me is None:
+        c = ctx.ledger.cls.get(uuid)
+        if c is None:
+            prof = ctx.profiles[uuid]
+            me = (prof.cls, prof.weight)
+        else:
+            me = (kinds.CLASSES[c], ctx.ledger.intensity[uuid])
+        ctx.me[uuid] = me
+    return me
 
 
 def _interference(uuid, host, ctx):
-    me = ctx.profiles[uuid]
+    cls, weight = _me(uuid, ctx)
     row = ctx.ledger.weights[ctx.ledger.index[host.name]]
-    return float(np.dot(ctx.penalty[me.cls], row)) * me.weight
+    return float(np.dot(ctx.penalty[cls], row)) * weight
 
 
 def _explain(uuid, host, ctx, interference, partners, soft, headroom):
     """The terms of a host's score, naming the interfering residents."""
-    me = ctx.profiles[uuid]
+    me_cls, me_weight = _me(uuid, ctx)
     led = ctx.ledger
-    penalty = ctx.penalty[me.cls]
+    penalty = ctx.penalty[me_cls]
     notes = []
     for other in sorted(led.residents[led.index[host.name]] - {uuid}):
         # the resident's class and weight from the ledger's arrays (no
@@ -102,8 +121,8 @@ def _explain(uuid, host, ctx, interference, partners, soft, headroom):
             weight = prof.weight
         else:
             weight = led.intensity[other]
-        if penalty[c] * me.weight * weight > 0:
-            notes.append('%s+%s with %s' % (me.cls, kinds.CLASSES[c], other))
+        if penalty[c] * me_weight * weight > 0:
+            notes.append('%s+%s with %s' % (me_cls, kinds.CLASSES[c], other))
     return 'interference %.2f%s; talkers %d; soft-anti %d; peak load %.2f' \
         % (interference, (' (%s)' % ', '.join(notes)) if notes else '',
            partners, soft, headroom)
@@ -113,10 +132,15 @@ def _score(uuid, host, ctx, after):
     """``(score, terms)``; terms feed :func:`_explain` for the winner."""
     residents = ctx.ledger.residents[ctx.ledger.index[host.name]]
     interference = _interference(uuid, host, ctx)
-    partners = len(ctx.talk.get(uuid, set()).intersection(residents))
-    soft_mates = constraints.soft_mates(uuid, ctx.groups_of,
-                                        snap.SOFT_ANTI_AFFINITY)
-    soft = len(soft_mates.intersection(residents))
+    near = ctx.near.get(uuid)
+    if near is None:
+        near = ctx.near[uuid] = (
+            ctx.talk.get(uuid, set()),
+            constraints.soft_mates(uuid, ctx.groups_of,
+                                   snap.SOFT_ANTI_AFFINITY))
+    talk, soft_mates = near
+    partners = len(talk.intersection(residents)) if talk else 0
+    soft = len(soft_mates.intersection(residents)) if soft_mates else 0
     headroom = max(after.values())
     p = ctx.p
     score = (interference - p.communication_bonus * partners +
@@ -129,10 +153,13 @@ def _score(uuid, host, ctx, after):
     return score, terms
 
 
-def _feasible(inst, host, ctx):
-    """Return (after-load, None) or (None, reason)."""
+def _feasible(inst, host, ctx, screened=False):
+    """Return (after-load, None) or (None, reason).
+
+    ``screened``: ``host`` passed :meth:`_Coolest.take`'s screen.
+    """
     source = ctx.ledger.where[inst.uuid]
-    reason = rules.admit_reason(ctx.view, inst, source, host)
+    reason = rules.admit_reason(ctx.view, inst, source, host, screened)
     if reason:
         return None, reason
     return ctx.ledger.load_after(inst.uuid, host.name), None
@@ -163,10 +190,19 @@ class _Coolest:
         self.targets = np.array([p.targets()[d] for d in kinds.DIMS])
         self.rank = np.argsort(np.argsort(np.array(ledger.names,
                                                    dtype=object)))
-        self.key = [self._key(h) for h in range(len(ledger.names))]
+        nh = len(ledger.names)
+        # _key of every host at once: the same divisions and maxima
+        cap, alloc = ledger.cap, ledger.alloc
+        with np.errstate(divide='ignore', invalid='ignore'):
+            allocated = np.where(cap > 0, alloc / cap, 1.0).max(
+                axis=1, initial=-np.inf)
+        full = np.maximum(ledger.load.max(axis=1, initial=-np.inf),
+                          allocated) if nh else np.zeros(0)
+        self.key = list(zip(full.tolist(), self.rank.tolist(), range(nh)))
         self.order = sorted(self.key)
-        #: host indices in ``order``'s order, sliced by :meth:`take`
-        self.hosts = np.array([k[2] for k in self.order], dtype=int)
+        #: host indices in ``order``'s order, by chunks of :data:`WALK`
+        #: (rebuilt by :meth:`take` once a move changed ``order``)
+        self._chunks = {}
         ledger.listen(self.changed)
 
     def _key(self, h):
@@ -181,18 +217,25 @@ class _Coolest:
         old = self.key[h]
         at = bisect.bisect_left(self.order, old)
         del self.order[at]
-        self.hosts = np.delete(self.hosts, at)
         self.key[h] = new = self._key(h)
-        at = bisect.bisect_left(self.order, new)
-        self.order.insert(at, new)
-        self.hosts = np.insert(self.hosts, at, h)
+        self.order.insert(bisect.bisect_left(self.order, new), new)
+        self._chunks.clear()
+
+    def _chunk(self, start):
+        chunk = self._chunks.get(start)
+        if chunk is None:
+            chunk = self._chunks[start] = np.array(
+                [k[2] for k in self.order[start:start + WALK]], dtype=int)
+        return chunk
 
     def take(self, accept, count, uuid):
         """Up to ``count`` hosts passing ``accept``, least full first.
 
         The sorted index is screened in chunks of :data:`WALK` hosts at a
         time with numpy (usable, not the source, capacity, target load),
-        and the survivors of a chunk are offered to ``accept`` in order.
+        and the survivors of a chunk are offered to ``accept`` in order
+        (which need not ask the ``rules.Rule.screened`` rules again: the
+        screen computes exactly what they do).
         """
         led = self.ledger
         need = np.array([led.demand[uuid][d] for d in kinds.DIMS])
@@ -200,13 +243,13 @@ class _Coolest:
         source = led.index[led.where[uuid]]
         taken = []
         for start in range(0, len(self.order), WALK):
-            chunk = self.hosts[start:start + WALK]
+            chunk = self._chunk(start)
             ok = led.usable[chunk] & (chunk != source)
             ok &= np.all(led.load[chunk] + need / led.scale[chunk] <=
                          self.targets + 1e-12, axis=1)
             ok &= np.all(led.alloc[chunk] + res <= led.cap[chunk] + 1e-9,
                          axis=1)
-            for h in chunk[ok]:
+            for h in chunk[ok].tolist():
                 if accept(led.hosts[h]):
                     taken.append(led.hosts[h])
                     if len(taken) >= count:
@@ -268,7 +311,8 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
             if host.name in avoid:
                 return False
             # the verdict is kept: the search asks again for each candidate
-            verdict = checked[host.name] = _feasible(inst, host, ctx)
+            verdict = checked[host.name] = _feasible(inst, host, ctx,
+                                                     screened=True)
             return verdict[1] is None
         names.update(h.name for h in coolest.take(accept, SHORTLIST, uuid))
         return [by_name[n] for n in sorted(names)]

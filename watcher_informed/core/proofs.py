@@ -57,7 +57,10 @@ class Facts:
             if m.uuid in self.insts:
                 self.incoming[m.dest].append(m)
         if ledger is not None:
-            self.used = {n: ledger.allocated(n) for n in ledger.names}
+            # Ledger.allocated of every host, read at once
+            used = ledger.alloc.tolist()
+            self.used = {n: snap.Resources(*used[k])
+                         for k, n in enumerate(ledger.names)}
             return
         self.used = {h.name: snap.Resources() for h in snapshot.hosts}
         for inst in snapshot.instances:

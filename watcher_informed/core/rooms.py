@@ -47,13 +47,15 @@ through the cost-benefit gate with the moves of ``X``'s host.
 """
 
 import dataclasses
-import itertools
 import typing
+
+import numpy as np
 
 from watcher_informed.core import cost as cost_mod
 from watcher_informed.core import kinds
 from watcher_informed.core import place
 from watcher_informed.core import rules
+from watcher_informed.core import select
 
 #: most instances that leave one destination to make room for one move
 #: (a chain is then at most this + 1 moves; issue 18: depth 2-3).
@@ -96,8 +98,14 @@ class Context:
         #: hosts that neither receive room moves nor are made room on.
         self.avoid = frozenset(avoid)
         self.view = rules.View(snapshot, p, ledger, groups_of)
+        #: the rules that may refuse a destination, but the room rules
+        self.other_rules = tuple(r for r in self.view.admitting
+                                 if r.name not in ROOM_RULES)
         self.targets = p.targets()
         self._priced = {}
+        # the class from the classification's arrays when it has them
+        self.class_of = getattr(profiles, 'class_of', None) or (
+            lambda uuid: profiles[uuid].cls)
 
     def price(self, inst):
         """``(migration cost, class-weighted cost)`` or ``None``."""
@@ -106,7 +114,7 @@ class Context:
             if rules.movable_reason(self.view, inst) is None:
                 c = self.standalone(inst)
                 if c.completes:
-                    cls = self.profiles[inst.uuid].cls
+                    cls = self.class_of(inst.uuid)
                     value = (c, c.time_s * self.p.class_weight.get(cls, 1.0))
             self._priced[inst.uuid] = value
         return self._priced[inst.uuid]
@@ -114,9 +122,7 @@ class Context:
 
 def _only_room(ctx, inst, source, host):
     """Whether every rule but the room rules admits ``inst`` on ``host``."""
-    for rule in rules.RULES:
-        if rule.name in ROOM_RULES:
-            continue
+    for rule in ctx.other_rules:
         if rule.admits(ctx.view, inst, source, host):
             return False
     return True
@@ -127,22 +133,13 @@ def _shortfall(ctx, uuid, host):
     led = ctx.ledger
     h = led.index[host]
     res = led.res[uuid]
-    alloc = [max(0.0, led.alloc[h, k] + res[k] - led.cap[h, k])
-             for k in range(3)]
+    # the host's rows as floats (the same numbers, read at once)
+    used, cap, now = (a[h].tolist() for a in (led.alloc, led.cap, led.load))
+    alloc = [max(0.0, used[k] + res[k] - cap[k]) for k in range(3)]
     frac = led.frac(uuid, host)
-    load = [max(0.0, led.load[h, k] + frac[k] - ctx.targets[d])
+    load = [max(0.0, now[k] + frac[k] - ctx.targets[d])
             for k, d in enumerate(kinds.DIMS)]
     return alloc, load
-
-
-def _covers(ctx, uuids, host, alloc, load):
-    led = ctx.ledger
-    for k in range(3):
-        if sum(led.res[u][k] for u in uuids) < alloc[k] - 1e-9:
-            return False
-    fracs = [led.frac(u, host) for u in uuids]
-    return all(sum(f[k] for f in fracs) >= load[k] - 1e-12
-               for k in range(len(kinds.DIMS)))
 
 
 def _room_sets(ctx, host, alloc, load, moved, max_moves):
@@ -159,11 +156,26 @@ def _room_sets(ctx, host, alloc, load, moved, max_moves):
             movers.append((priced[1], uuid))
     movers.sort()
     found = []
-    for size in range(1, max_moves + 1):
-        for combo in itertools.combinations(movers, size):
-            uuids = tuple(u for _, u in combo)
-            if _covers(ctx, uuids, host, alloc, load):
-                found.append((sum(c for c, _ in combo), uuids))
+    # a set covers the shortfall when what its instances are allocated
+    # reaches ``alloc`` (within 1e-9) and their load fractions reach
+    # ``load`` (within 1e-12) in every dimension; every combination of
+    # a size at once, in itertools' order, sums added left to right
+    n = len(movers)
+    res = np.array([led.res[u] for _, u in movers],
+                   dtype=float).reshape(n, 3)
+    fracs = np.array([led.frac(u, host) for _, u in movers],
+                     dtype=float).reshape(n, len(kinds.DIMS))
+    for size in range(1, min(max_moves, n) + 1):
+        idx = select.combination_rows(n, size)
+        ok = np.ones(len(idx), dtype=bool)
+        for k in range(3):
+            ok &= ~(select.row_sums(res[:, k], idx) < alloc[k] - 1e-9)
+        for k in range(len(kinds.DIMS)):
+            ok &= select.row_sums(fracs[:, k], idx) >= load[k] - 1e-12
+        for j in np.flatnonzero(ok).tolist():
+            combo = [movers[i] for i in idx[j].tolist()]
+            found.append((sum(c for c, _ in combo),
+                          tuple(u for _, u in combo)))
     found.sort()
     return found[:ROOM_SETS]
 

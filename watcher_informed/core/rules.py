@@ -76,9 +76,17 @@ class View:
         self.ledger = ledger
         self.groups_of = groups_of if groups_of is not None else \
             constraints.groups_by_member(snapshot)
-        self.present = {i.uuid for i in snapshot.instances}
+        self.present = snapshot.memo.get('present')
+        if self.present is None:
+            self.present = snapshot.memo['present'] = frozenset(
+                i.uuid for i in snapshot.instances)
         self.targets = p.targets()
         self.scheduling = snapshot.scheduling
+        #: the rules that may refuse a destination in this audit
+        #: (``Rule.applies``), all and those no host screen asked
+        self.admitting = tuple(r for r in _ADMITTING if r.applies(self))
+        self.unscreened = tuple(r for r in self.admitting
+                                if not r.screened)
 
 
 class Rule:
@@ -86,6 +94,10 @@ class Rule:
 
     #: short name used in violations and docs.
     name = ''
+    #: whether :meth:`admits` is a numeric test that placement's host
+    #: screen (``place._Coolest.take``) makes for many hosts at once
+    #: with the same arithmetic: hosts it let through are not asked again.
+    screened = False
 
     def movable(self, view, inst):
         """Why ``inst`` may not move at all, or ``None``."""
@@ -94,6 +106,14 @@ class Rule:
     def admits(self, view, inst, source, host):
         """Why ``host`` may not receive ``inst`` now, or ``None``."""
         return None
+
+    def applies(self, view):
+        """Whether :meth:`admits` can refuse anything in this audit.
+
+        ``False`` only when it answers ``None`` to every question of
+        ``view`` (e.g. no anti-affinity group): it is then not asked.
+        """
+        return True
 
     def check(self, snapshot, plan, p, facts):
         """Violations of this rule by ``plan`` (empty: it holds)."""
@@ -172,6 +192,9 @@ class NoPingPong(Rule):
                                     view.snapshot.recent_moves,
                                     view.snapshot.now, view.p)
 
+    def applies(self, view):
+        return bool(view.snapshot.recent_moves)
+
     def check(self, snapshot, plan, p, facts):
         """No resting instance moves; no move undoes a recent one."""
         out = []
@@ -211,6 +234,7 @@ class Destination(Rule):
 
 class Capacity(Rule):
     name = 'capacity'
+    screened = True
 
     def admits(self, view, inst, source, host):
         if not view.ledger.fits(inst.uuid, host.name):
@@ -243,6 +267,10 @@ class AntiAffinity(Rule):
             if view.ledger.where.get(mate) == host.name:
                 return 'anti-affinity with %s' % mate
         return None
+
+    def applies(self, view):
+        return any(g.policy == 'anti-affinity'
+                   for groups in view.groups_of.values() for g in groups)
 
     def check(self, snapshot, plan, p, facts):
         """Hard anti-affinity mates never newly share a host."""
@@ -280,6 +308,7 @@ class Affinity(Rule):
 
 class TargetLoad(Rule):
     name = 'target-load'
+    screened = True
 
     def admits(self, view, inst, source, host):
         after = view.ledger.load_after(inst.uuid, host.name)
@@ -395,6 +424,9 @@ class _Scheduler(Rule):
         """
         raise NotImplementedError
 
+    def applies(self, view):
+        return view.scheduling.active
+
     def admits(self, view, inst, source, host):
         index = view.scheduling
         if not index.active:
@@ -496,18 +528,30 @@ RULES = (MovesOnce(), Dag(), Movable(), Devices(), Destination(),
          Limits())
 
 
+#: the rules that can hold an instance where it is, in :data:`RULES` order.
+_HOLDING = tuple(r for r in RULES if type(r).movable is not Rule.movable)
+
+
 def movable_reason(view, inst):
     """The first rule's reason why ``inst`` may not move, or ``None``."""
-    for rule in RULES:
+    for rule in _HOLDING:
         reason = rule.movable(view, inst)
         if reason:
             return reason
     return None
 
 
-def admit_reason(view, inst, source, host):
-    """The first rule's reason why ``host`` may not receive ``inst``."""
-    for rule in RULES:
+#: the rules that can refuse a destination, in :data:`RULES` order.
+_ADMITTING = tuple(r for r in RULES if type(r).admits is not Rule.admits)
+
+
+def admit_reason(view, inst, source, host, screened=False):
+    """The first rule's reason why ``host`` may not receive ``inst``.
+
+    ``screened``: ``host`` passed the numeric screen of the
+    :attr:`Rule.screened` rules, which are not asked again.
+    """
+    for rule in view.unscreened if screened else view.admitting:
         reason = rule.admits(view, inst, source, host)
         if reason:
             return reason

@@ -38,8 +38,11 @@ import collections
 import dataclasses
 import typing
 
+import numpy as np
+
 from watcher_informed.core import cost as cost_mod
 from watcher_informed.core import snapshot as snap
+from watcher_informed.core import usage as usage_mod
 
 #: a move counts as freeing (or loading) a link when it changes the other
 #: moves' predicted time by at least this many seconds ...
@@ -80,6 +83,19 @@ def _traffic(usage):
     return (usage.get(snap.NET_TX) or 0.0, usage.get(snap.NET_RX) or 0.0)
 
 
+def traffic(snapshot):
+    """``{uuid: (tx, rx)}`` of every instance: :func:`_traffic` of its
+    usage (0 where unknown), from the usage columns, once per snapshot."""
+    net = snapshot.memo.get('traffic')
+    if net is None:
+        # + 0.0: a -0.0 reads as 0.0, as ``or 0.0`` makes it
+        tx, rx = (np.nan_to_num(usage_mod.column(snapshot, m), nan=0.0) + 0.0
+                  for m in (snap.NET_TX, snap.NET_RX))
+        net = snapshot.memo['traffic'] = dict(zip(
+            snapshot.uuids, zip(tx.tolist(), rx.tolist())))
+    return net
+
+
 class _State:
     """Who is on which host at a time: classes and traffic per host.
 
@@ -92,13 +108,15 @@ class _State:
             lambda uuid: profiles[uuid].cls)
         self.cls, self.net = {}, {}
         self.base = collections.defaultdict(set)
-        for inst in snapshot.instances:
-            if inst.host in hosts:
-                self.base[inst.host].add(inst.uuid)
+        uuids, by_host = snapshot.uuids, snapshot.by_host
+        for host in hosts:
+            if by_host.get(host):
+                self.base[host] = {uuids[k] for k in by_host[host]}
+        net = traffic(snapshot)
         for host in hosts:
             for uuid in self.base[host]:
                 self.cls[uuid] = class_of(uuid)
-                self.net[uuid] = _traffic(snapshot.usage_of(uuid))
+                self.net[uuid] = net[uuid]
         self.finished = collections.defaultdict(list)
 
     def finish(self, end, uuid, source, dest):
@@ -121,20 +139,54 @@ class _State:
         return {self.cls[u] for u in members if u != moving}
 
 
+def _share(p, state, host, members, side, count):
+    """Fair share of ``host``'s NIC next to ``members``' traffic.
+
+    ``side`` 0: what they send (the source), 1: what they receive.
+    """
+    flows = [state.net[u][side] for u in sorted(members)]
+    return cost_mod.fair_share(p.nic_mibps(host), flows, float('inf'),
+                               count)
+
+
+def _shared(memo, p, state, host, members, side, count):
+    """:func:`_share`, kept in ``memo`` (``members``: a frozenset)."""
+    key = (host, side, count, members)
+    share = memo.get(key)
+    if share is None:
+        share = memo[key] = _share(p, state, host, members, side, count)
+    return share
+
+
 def _move_cost(inst, usage, p, state, source, dest, src_members,
-               dst_members, out_count=1, in_count=1):
-    """(cost, source classes, destination classes) of one move."""
-    tx = [state.net[u][0] for u in sorted(src_members)]
-    rx = [state.net[u][1] for u in sorted(dst_members)]
-    unlimited = float('inf')
-    link = min(
-        cost_mod.fair_share(p.nic_mibps(source), tx, unlimited, out_count),
-        cost_mod.fair_share(p.nic_mibps(dest), rx, unlimited, in_count))
+               dst_members, out_count=1, in_count=1, memo=None):
+    """(cost, source classes, destination classes) of one move.
+
+    ``memo``: a dict keeping the instance costs already computed, by
+    what ``cost.instance_cost`` reads besides the instance (its factors,
+    rate and the stop-and-copy rate the link allows), and the NIC shares
+    by host and members (then frozensets).
+    """
+    if memo is None:
+        link = min(_share(p, state, source, src_members, 0, out_count),
+                   _share(p, state, dest, dst_members, 1, in_count))
+    else:
+        link = min(_shared(memo, p, state, source, src_members, 0,
+                           out_count),
+                   _shared(memo, p, state, dest, dst_members, 1, in_count))
     rate = min(p.migration_bandwidth, link)
     src_cls = state.classes(src_members, inst.uuid)
     dst_cls = state.classes(dst_members, inst.uuid)
     t_f, d_f = cost_mod.interference_factors(src_cls, dst_cls, p)
-    c = cost_mod.instance_cost(inst, usage, p, t_f, d_f, rate, link)
+    if memo is None:
+        c = cost_mod.instance_cost(inst, usage, p, t_f, d_f, rate, link)
+        return c, src_cls, dst_cls
+    stop = p.stop_copy_bandwidth
+    key = (inst.uuid, t_f, d_f, rate, min(stop, link) if stop else stop)
+    c = memo.get(key)
+    if c is None:
+        c = memo[key] = cost_mod.instance_cost(inst, usage, p, t_f, d_f,
+                                               rate, link)
     return c, src_cls, dst_cls
 
 
@@ -211,11 +263,14 @@ class LinkPriority:
             by_source[m.source].append(m)
             by_dest[m.dest].append(m)
 
+        memo = {}
+
         def cost(m, src, dst):
             return _move_cost(insts[m.uuid], snapshot.usage_of(m.uuid), p,
-                              state, m.source, m.dest, src, dst)[0].time_s
+                              state, m.source, m.dest, src, dst,
+                              memo=memo)[0].time_s
 
-        members = {h: state.members(h, 0.0)
+        members = {h: frozenset(state.members(h, 0.0))
                    for h in set(by_source) | set(by_dest)}
         for m in moves:
             self.time[m.uuid] = cost(m, members[m.source],
@@ -278,20 +333,20 @@ def standalone(snapshot, p):
     The source's instances all still send on its NIC; the destination is
     not known yet, so its NIC counts as free.
     """
-    on_host = collections.defaultdict(list)
-    for inst in snapshot.instances:
-        on_host[inst.host].append(inst.uuid)
-    tx = {}
+    uuids, by_host = snapshot.uuids, snapshot.by_host
+    links = {}
+    net = traffic(snapshot)
 
-    def sending(host):
-        if host not in tx:
-            tx[host] = [_traffic(snapshot.usage_of(u))[0]
-                        for u in on_host[host]]
-        return tx[host]
+    def share(host):
+        # the same for every instance of the host
+        if host not in links:
+            links[host] = cost_mod.fair_share(
+                p.nic_mibps(host), [net[uuids[k]][0] for k in by_host[host]],
+                float('inf'))
+        return links[host]
 
     def cost(inst):
-        nic = p.nic_mibps(inst.host)
-        link = cost_mod.fair_share(nic, sending(inst.host), float('inf'))
+        link = share(inst.host)
         return cost_mod.instance_cost(
             inst, snapshot.usage_of(inst.uuid), p,
             rate_mibps=min(p.migration_bandwidth, link), link_mibps=link)

@@ -84,14 +84,22 @@ def _exact(cands, excess, budget, set_cost):
     costs = np.array([c.cost for c in cands], dtype=float)
     needs = [(np.array([c.demand[d] for c in cands], dtype=float),
               need - 1e-9) for d, need in excess.items()]
+    # candidates come cheapest first: the first combination of a size is
+    # its cheapest (float sums are monotonic), and with no negative cost
+    # no larger size is cheaper
+    growing = bool(len(costs)) and costs.min() >= 0 and \
+        bool(np.all(costs[1:] >= costs[:-1]))
     for size in range(1, min(budget, len(cands)) + 1):
+        if growing and best is not None and \
+                sum(costs[:size].tolist()) > best_key[0] + 1e-12:
+            break
         # every combination of this size at once, in itertools' order;
         # sums are added left to right like ``sum`` over a combination
-        idx = _combinations(len(cands), size)
-        additive = _sums(costs, idx)
+        idx = combination_rows(len(cands), size)
+        additive = row_sums(costs, idx)
         ok = np.ones(len(idx), dtype=bool)
         for values, floor in needs:
-            ok &= _sums(values, idx) >= floor
+            ok &= row_sums(values, idx) >= floor
         if best is not None:
             ok &= ~(additive > best_key[0] + 1e-12)
         for j in np.flatnonzero(ok).tolist():
@@ -106,13 +114,13 @@ def _exact(cands, excess, budget, set_cost):
 
 
 @functools.lru_cache(maxsize=256)
-def _combinations(n, size):
+def combination_rows(n, size):
     """``itertools.combinations(range(n), size)`` as an index array."""
     return np.array(list(itertools.combinations(range(n), size)),
                     dtype=np.intp).reshape(-1, size)
 
 
-def _sums(values, idx):
+def row_sums(values, idx):
     """Per row of ``idx``, ``sum(values[i] for i in row)`` (same order)."""
     total = values[idx[:, 0]].copy()
     for j in range(1, idx.shape[1]):
@@ -124,13 +132,22 @@ def _greedy(cands, excess, budget, noise=None):
     chosen = []
     remaining = dict(excess)
     pool = list(cands)
+    dims = list(excess)
+    # each candidate's demand and (noisy) cost, read once
+    demand = {c.uuid: [c.demand[d] for d in dims] for c in pool}
+    cost_of = {c.uuid: max(c.cost * (noise[c.uuid] if noise else 1.0),
+                           1e-9) for c in pool}
     while pool and len(chosen) < budget and \
             any(v > 1e-9 for v in remaining.values()):
+        # the dimensions still short, in ``excess`` order (the sum's)
+        short = [(k, need, excess[d])
+                 for k, (d, need) in enumerate(remaining.items())
+                 if need > 1e-9]
+
         def gain(c):
-            g = sum(min(c.demand[d], need) / excess[d]
-                    for d, need in remaining.items() if need > 1e-9)
-            cost = c.cost * (noise[c.uuid] if noise else 1.0)
-            return (g / max(cost, 1e-9), -c.cost, c.uuid)
+            row = demand[c.uuid]
+            g = sum(min(row[k], need) / ex for k, need, ex in short)
+            return (g / cost_of[c.uuid], -c.cost, c.uuid)
         pick = max(pool, key=gain)
         if gain(pick)[0] <= 0:
             break

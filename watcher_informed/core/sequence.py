@@ -134,8 +134,12 @@ class _Sequencer:
     def __init__(self, snapshot, moves, groups_of, ledger, after=None,
                  bounds=None):
         # capacity and allocation before any move, from the one ledger
-        self.cap = {n: ledger.capacity(n) for n in ledger.names}
-        self.used = {n: ledger.allocated(n) for n in ledger.names}
+        # (Ledger.capacity and .allocated of every host, read at once)
+        caps, used = ledger.cap.tolist(), ledger.alloc.tolist()
+        self.cap = {n: snap.Resources(*caps[k])
+                    for k, n in enumerate(ledger.names)}
+        self.used = {n: snap.Resources(*used[k])
+                     for k, n in enumerate(ledger.names)}
         self.incoming = {h.name: snap.Resources() for h in snapshot.hosts}
         self.out_seq = {h.name: [] for h in snapshot.hosts}
         self.ancestors = {}
@@ -152,14 +156,20 @@ class _Sequencer:
                        for h in (bounds.hosts if bounds else ())}
 
     def _freed(self, dest, chosen):
+        """What the moves off ``dest`` among ``chosen`` and their
+        ancestors free, ``(vcpus, ram_mb, disk_gb)``: summed in uuid
+        order from 0.0, as adding ``Resources`` does."""
         closure = set(chosen)
         for u in chosen:
             closure |= self.ancestors[u]
-        total = snap.Resources()
+        vcpus = ram = disk = 0.0
         for u in sorted(closure):
-            if self.by_uuid[u].source == dest:
-                total = total + self.by_uuid[u].resources
-        return total
+            m = self.by_uuid[u]
+            if m.source == dest:
+                res = m.resources
+                vcpus, ram, disk = (vcpus + res.vcpus, ram + res.ram_mb,
+                                    disk + res.disk_gb)
+        return vcpus, ram, disk
 
     def try_deps(self, move):
         """Parents that make ``move`` safe now, or ``None``."""
@@ -167,13 +177,16 @@ class _Sequencer:
         # not mates.issubset(dict): that would copy the dict into a set
         if any(m not in self.ancestors for m in mates):
             return None
-        need = self.used[move.dest] + self.incoming[move.dest] + \
-            move.resources
-        cap = self.cap[move.dest]
+        need = (self.used[move.dest] + self.incoming[move.dest] +
+                move.resources).as_tuple()
+        cap = self.cap[move.dest].as_tuple()
         outs = self.out_seq[move.dest]
         for n in range(len(outs) + 1):
             chosen = list(outs[:n]) + sorted(mates)
-            if (need - self._freed(move.dest, chosen)).fits_in(cap) and \
+            freed = self._freed(move.dest, chosen)
+            # (need - freed).fits_in(cap), number by number
+            if all(need[k] - freed[k] <= cap[k] + 1e-9
+                   for k in range(3)) and \
                     self._within_target(move, chosen):
                 return tuple(sorted(set(chosen)))
         return None

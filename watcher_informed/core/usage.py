@@ -39,9 +39,11 @@ class ByUuid(collections.abc.Mapping):
     value of a uuid is built by :meth:`build` on first access and kept.
     """
 
-    def __init__(self, uuids):
+    def __init__(self, uuids, index=None):
         self.uuids = tuple(uuids)
-        self.index = {u: i for i, u in enumerate(self.uuids)}
+        #: ``{uuid: row}`` (``index``: the same mapping, if known)
+        self.index = index if index is not None else \
+            {u: i for i, u in enumerate(self.uuids)}
         self._built = {}
 
     def build(self, uuid):
@@ -78,6 +80,8 @@ class UsageTable(ByUuid):
                 np.full(len(self.uuids), np.nan)
         if col is None:
             return np.full(len(uuids), np.nan)
+        if len(uuids) == len(self.uuids) and tuple(uuids) == self.uuids:
+            return col
         idx = np.array([self.index.get(u, -1) for u in uuids], dtype=int)
         if not len(col):
             return np.full(len(uuids), np.nan)
@@ -110,11 +114,10 @@ def table(uuids, raw, reasons=None):
         why = reasons.setdefault(metric, {})
         with np.errstate(invalid='ignore'):
             bad = ~np.isfinite(col) | (col < 0) | (col > snap.MAX_READING)
-        for i in np.flatnonzero(bad):
+        # a NaN keeps its reason, or reads as 'no samples' (build)
+        for i in np.flatnonzero(bad & ~np.isnan(col)):
             value = col[i]
-            if value != value:
-                why.setdefault(uuids[i], 'no samples')
-            elif np.isinf(value):
+            if np.isinf(value):
                 why[uuids[i]] = 'value is %s' % float(value)
             elif value > 0:
                 why[uuids[i]] = 'implausible value %g' % value
@@ -142,9 +145,9 @@ def from_usages(usages):
 def column(snapshot, metric):
     """``metric`` of every snapshot instance, in instance order (NaN)."""
     usage = snapshot.usage
-    uuids = [i.uuid for i in snapshot.instances]
+    uuids = snapshot.uuids
     if isinstance(usage, UsageTable):
-        if usage.uuids == tuple(uuids):
+        if usage.uuids == uuids:
             return usage.column(metric)
         return usage.column(metric, uuids)
     out = np.full(len(uuids), np.nan)

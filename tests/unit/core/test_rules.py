@@ -12,6 +12,8 @@
 
 """Every hard rule: registered once, its checker catches its violation."""
 
+import dataclasses
+
 import pytest
 
 from tests.unit import builders as b
@@ -19,6 +21,7 @@ from watcher_informed.core import ledger as ledger_mod
 from watcher_informed.core import params
 from watcher_informed.core import proofs
 from watcher_informed.core import rules
+from watcher_informed.core import snapshot as snapshot_mod
 
 P = params.Params(max_concurrent_in=4)
 
@@ -115,6 +118,38 @@ def test_movable_reasons_come_from_the_rules():
     assert 'locked' in rules.movable_reason(
         view, snapshot.instance_by_uuid['y'])
     assert rules.movable_reason(view, snapshot.instance_by_uuid['x']) is None
+
+
+@pytest.mark.parametrize('groups, recent, asked', [
+    ((), (), set()),
+    ((snapshot_mod.ServerGroup('g', 'anti-affinity', ('x', 'o')),), (),
+     {'anti-affinity'}),
+    ((snapshot_mod.ServerGroup('g', 'affinity', ('x', 'o')),), (), set()),
+    ((), (snapshot_mod.RecentMove('x', 'C', 'A', 0.0),),
+     {'no-ping-pong'}),
+])
+def test_a_rule_that_does_not_apply_is_not_asked_and_refuses_nothing(
+        groups, recent, asked):
+    snapshot = dataclasses.replace(b.cluster(HOSTS, VMS, USAGE, groups),
+                                   recent_moves=recent, now=60.0)
+    view = rules.View(snapshot, P, ledger_mod.Ledger(snapshot, P))
+    optional = {'anti-affinity', 'no-ping-pong', 'traits', 'aggregates',
+                'dedicated-cpus'}
+    names = {r.name for r in view.admitting}
+    assert names & optional == asked
+    assert {r.name for r in view.unscreened} == names - {
+        'capacity', 'target-load'}
+    for rule in rules.RULES:
+        if rule.applies(view):
+            continue
+        # never a refusal from a rule found not to apply
+        assert not any(rule.admits(view, i, i.host, h)
+                       for i in snapshot.instances for h in snapshot.hosts)
+    # with the history, the undo is refused by the rule asked
+    if recent:
+        reason = rules.admit_reason(view, snapshot.instance_by_uuid['x'],
+                                    'A', snapshot.host_by_name['C'])
+        assert 'undo' in reason
 
 
 #: E starts above its CPU target (0.2) but under the threshold (0.25):

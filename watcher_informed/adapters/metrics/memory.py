@@ -25,11 +25,14 @@ query); ``hosts`` holds the hosts' own meters ``{metric: {host name:
 """
 
 import math
+import operator
 
 import numpy as np
 
 from watcher_informed.adapters.metrics import base
 from watcher_informed.core import snapshot as snap
+
+_UUID = operator.attrgetter('uuid')
 
 
 def _at_now(per_uuid, now):
@@ -43,6 +46,21 @@ def _at_now(per_uuid, now):
             return None
         current[uuid] = value
     return current
+
+
+def _array(current, row):
+    """``current``'s values in ``row`` order, then a NaN (row -1).
+
+    ``None`` when a value is not a number: such a metric is read
+    instance by instance, as asked.
+    """
+    values = [None] * (len(row) + 1)
+    for uuid, value in current.items():
+        values[row[uuid]] = value
+    try:
+        return np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        return None
 
 
 class InMemoryMetrics(base.MetricsReader):
@@ -62,6 +80,17 @@ class InMemoryMetrics(base.MetricsReader):
             current = _at_now(per_uuid, self._now)
             if current is not None:
                 self._current[metric] = current
+        #: the constant values as arrays, a row per uuid of the store
+        #: (indexed once, like a real store's), and the rows of the
+        #: last instances asked about (every metric asks the same ones)
+        self._row = {}
+        for current in self._current.values():
+            for uuid in current:
+                self._row.setdefault(uuid, len(self._row))
+        self._arrays = {m: _array(current, self._row)
+                        for m, current in self._current.items()}
+        self._asked = ((), np.zeros(0, dtype=int))
+        self._asked_for = None
 
     @classmethod
     def from_values(cls, values, now=0.0):
@@ -81,13 +110,40 @@ class InMemoryMetrics(base.MetricsReader):
         return {inst.uuid: self._one(per_uuid.get(inst.uuid), window)
                 for inst in instances}
 
+    def _rows(self, instances):
+        """Rows of ``instances`` in the arrays (-1: not in the store).
+
+        The sequence the metrics of one read are asked about (the same
+        object, kept here so its identity stays its own) is looked up
+        once; any other is compared by its uuids.
+        """
+        if instances is self._asked_for and \
+                len(instances) == len(self._asked[0]):
+            return self._asked[1]
+        uuids = tuple(map(_UUID, instances))
+        if uuids != self._asked[0]:
+            get = self._row.get
+            self._asked = (uuids, np.array([get(u, -1) for u in uuids],
+                                           dtype=int))
+        self._asked_for = instances
+        return self._asked[1]
+
+    def _values(self, metric, instances):
+        """``metric``'s constant values of ``instances`` (NaN: none)."""
+        array = self._arrays[metric]
+        if array is None:
+            current = self._current[metric]
+            return np.array([current.get(i.uuid) for i in instances],
+                            dtype=float)
+        # row -1 (not in the store) reads the trailing NaN
+        return array[self._rows(instances)]
+
     def read_values(self, metric, instances, window):
         current = self._current.get(metric)
         if current is None:
             return super().read_values(metric, instances, window)
         self.queries += 1
-        values = np.array([current.get(inst.uuid) for inst in instances],
-                          dtype=float)
+        values = self._values(metric, instances)
         reasons = {}
         with np.errstate(invalid='ignore'):
             bad = np.isnan(values) | (values < 0)
@@ -139,8 +195,7 @@ class InMemoryMetrics(base.MetricsReader):
         if current is None:
             return None
         self.queries += 1
-        get = current.get
-        last = np.array([get(i.uuid) for i in instances], dtype=float)
+        last = self._values(metric, instances)
         with np.errstate(invalid='ignore'):
             bad = ~np.isfinite(last) | (last < 0) | \
                 (last > snap.MAX_READING)

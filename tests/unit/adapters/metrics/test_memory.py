@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import math
 import types
 
 import pytest
@@ -125,3 +126,26 @@ def test_one_sample_at_now_is_read_as_arrays_like_any_series(now):
         want = base.MetricsReader.read_values(store, metric, insts, window)
         np.testing.assert_array_equal(got[0], want[0])
         assert got[1] == want[1]
+
+
+def test_constant_values_answer_each_instance_list_as_asked():
+    store = memory.InMemoryMetrics.from_values(
+        {'a': {'cpu': 0.5}, 'b': {'cpu': 0.25}})
+    asked = [VMS[1], VMS[0]]
+    values, _ = store.read_values('cpu', asked, W)
+    assert values.tolist() == [0.25, 0.5]
+    # the same list, grown: read again, not from the rows kept for it
+    asked.append(types.SimpleNamespace(uuid='c'))
+    values, reasons = store.read_values('cpu', asked, W)
+    assert values.tolist()[:2] == [0.25, 0.5]
+    assert math.isnan(values[2]) and reasons == {'c': 'no samples'}
+    # another list of the same instances in another order
+    values, _ = store.read_values('cpu', list(VMS), W)
+    assert values.tolist() == [0.5, 0.25]
+
+
+def test_a_value_that_is_not_a_number_is_read_instance_by_instance():
+    store = memory.InMemoryMetrics.from_values(
+        {'a': {'cpu': 0.5}, 'b': {'cpu': 'x'}})
+    values, _ = store.read_values('cpu', VMS[:1], W)
+    assert values.tolist() == [0.5]
