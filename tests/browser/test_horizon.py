@@ -47,7 +47,8 @@ GOAL_DISPLAY = 'Informed workload balancing'
 PROPERTIES = parameters.schema()['properties']
 #: our efficacy indicators: name -> (description, unit).
 INDICATORS = {name: (description, unit)
-              for name, description, unit, _, _ in goal_mod.INDICATORS}
+              for name, description, unit, _, _ in
+              goal_mod.INDICATORS + goal_mod.BALANCE_INDICATORS}
 #: what the form says about parameters that are not JSON.
 INVALID_JSON_PREFIX = 'Parameters must be valid JSON: '
 #: what Horizon says when Watcher refuses the audit (400).
@@ -68,9 +69,19 @@ def js_default(value):
     """
     if isinstance(value, str):
         return value
+    return json.dumps(_js_numbers(value), separators=(',', ':'))
+
+
+def _js_numbers(value):
+    """``value`` with whole floats as integers, at any depth (JavaScript
+    has one number type: ``JSON.stringify(1.0)`` is ``1``)."""
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return json.dumps(value, separators=(',', ':'))
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _js_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_js_numbers(v) for v in value]
+    return value
 
 
 def unique(prefix):
@@ -148,11 +159,13 @@ def test_strategy_detail_shows_every_parameter_with_its_description(
     assert shown == PROPERTIES
     api = stack.watcher.get('/strategies/%s' % STRATEGY)
     assert shown == api['parameters_spec']['properties']
+    # (each description is shown: ``shown`` is parsed from the page; the
+    # YAML may quote or fold it, so it is not compared as flat text)
     flat = norm(text)
     for name, prop in PROPERTIES.items():
         assert '%s:' % name in text.splitlines() or (
             '%s:' % name in flat), name
-        assert norm(prop['description']) in flat, name
+        assert shown[name]['description'] == prop['description'], name
 
 
 def served_indicators(stack):
