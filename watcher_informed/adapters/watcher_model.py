@@ -125,6 +125,28 @@ def instance_from_element(instance, host_name):
     return _instance(_instance_values(instance), host_name)
 
 
+def _uuid_of_row(row):
+    return row[0][0]
+
+
+def _node_instances(model):
+    """``{node uuid: [Instance element, ...]}`` in one pass over the graph.
+
+    What ``get_node_instances`` answers for every node (an instance
+    element is mapped to its node by one edge, instance -> node), without
+    its lock, node check and two lookups per instance: a tenth of the
+    model read at 500 hosts.
+    """
+    from watcher.decision_engine.model import element
+    elements = dict(model.nodes(data='attr'))
+    placed = {}
+    for source, target in model.edges():
+        found = elements[source]
+        if isinstance(found, element.Instance):
+            placed.setdefault(target, []).append(found)
+    return placed
+
+
 def read_model(model, zones=None, nodes=None):
     """``(hosts, instances, {uuid: watcher Instance element})``.
 
@@ -134,13 +156,15 @@ def read_model(model, zones=None, nodes=None):
     if nodes is None:
         nodes = model.get_all_compute_nodes()
     nodes = sorted(nodes.values(), key=lambda n: _fields(n)('hostname'))
+    placed = _node_instances(model)
     for node in nodes:
         host = host_from_node(node, zones)
         hosts.append(host)
         name = host.name
         # by uuid (unique in the model, so no tie compares further)
-        found = model.get_node_instances(node)
-        rows = sorted(zip(map(_instance_values, found), found))
+        found = placed.get(node.uuid, ())
+        rows = sorted(zip(map(_instance_values, found), found),
+                      key=_uuid_of_row)
         for values, element in rows:
             instances.append(_instance(values, name))
             elements[values[0]] = element
