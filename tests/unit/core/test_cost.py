@@ -198,3 +198,29 @@ def test_dirty_rate_defaults_to_assumption_when_missing():
     zero = cost.instance_cost(inst, snap.make_usage({'ram': 2048}),
                               params.Params(migration_bandwidth=100.0))
     assert assumed.time_s > zero.time_s
+
+
+@pytest.mark.parametrize('kw', [
+    {},
+    {'timeout_action': 'abort'},
+    {'timeout_action': 'force_complete'},
+    {'timeout_action': 'force_complete', 'post_copy': True},
+])
+def test_fast_built_costs_equal_the_constructors(kw):
+    nova = cost.Nova(completion_timeout_s=1.0, **kw)
+    for got in (cost.precopy(8192, 50, 4096, 1250, 500, 30),
+                cost.precopy(65536, 3000, 60000, 100, 500, 30, nova=nova)):
+        built = cost.MigrationCost(**vars(got))
+        assert got == built and hash(got) == hash(built)
+        assert type(got) is cost.MigrationCost
+        noted = got.with_notes(None, 'a', None, 'b')
+        assert noted == cost.MigrationCost(
+            **dict(vars(got), notes=got.notes + ('a', 'b')))
+        assert got.notes == () and got.with_notes(None) == got
+    p = params.Params(live_migration_timeout_action='force_complete',
+                      live_migration_permit_post_copy=True)
+    assert cost.Nova.from_params(p, 16384) == cost.Nova(
+        p.live_migration_downtime, p.live_migration_downtime_steps,
+        p.live_migration_downtime_delay,
+        p.live_migration_completion_timeout, 'force_complete',
+        p.live_migration_permit_auto_converge, True, 16.0)
