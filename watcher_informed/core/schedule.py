@@ -277,16 +277,19 @@ class LinkPriority:
                                      members[m.dest])
         for m in moves:
             gain = 0.0
+            # the moves off m's source, once m has left (one set for all)
+            left = members[m.source] - {m.uuid}
             for k in by_source[m.source]:
                 if k is not m:
-                    gain += self.time[k.uuid] - cost(
-                        k, members[k.source] - {m.uuid}, members[k.dest])
+                    gain += self.time[k.uuid] - cost(k, left,
+                                                     members[k.dest])
             self.saving[m.uuid] = gain
             loss = 0.0
+            # the moves into m's destination, once m has arrived
+            arrived = members[m.dest] | {m.uuid}
             for k in by_dest[m.dest]:
                 if k is not m:
-                    loss += cost(k, members[k.source],
-                                 members[k.dest] | {m.uuid}) - \
+                    loss += cost(k, members[k.source], arrived) - \
                         self.time[k.uuid]
             self.penalty[m.uuid] = loss
 

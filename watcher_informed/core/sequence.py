@@ -177,8 +177,13 @@ class _Sequencer:
         # not mates.issubset(dict): that would copy the dict into a set
         if any(m not in self.ancestors for m in mates):
             return None
-        need = (self.used[move.dest] + self.incoming[move.dest] +
-                move.resources).as_tuple()
+        # used + incoming + the move's, dimension by dimension in that
+        # order (what adding ``Resources`` computes, without the objects)
+        used, inc, res = (self.used[move.dest], self.incoming[move.dest],
+                          move.resources)
+        need = (used.vcpus + inc.vcpus + res.vcpus,
+                used.ram_mb + inc.ram_mb + res.ram_mb,
+                used.disk_gb + inc.disk_gb + res.disk_gb)
         cap = self.cap[move.dest].as_tuple()
         outs = self.out_seq[move.dest]
         for n in range(len(outs) + 1):
