@@ -29,6 +29,7 @@ dictionary (:func:`_fields`), falling back to the descriptor for a field
 that is not set, so the values are exactly what the descriptor returns.
 """
 
+import itertools
 import operator
 
 from watcher_informed.core import snapshot as snap
@@ -125,6 +126,9 @@ def instance_from_element(instance, host_name):
     return _instance(_instance_values(instance), host_name)
 
 
+_UUID = operator.itemgetter(0)
+
+
 def _uuid_of_row(row):
     return row[0][0]
 
@@ -165,9 +169,10 @@ def read_model(model, zones=None, nodes=None):
         found = placed.get(node.uuid, ())
         rows = sorted(zip(map(_instance_values, found), found),
                       key=_uuid_of_row)
-        for values, element in rows:
-            instances.append(_instance(values, name))
-            elements[values[0]] = element
+        if rows:
+            values, found = zip(*rows)
+            instances.extend(map(_instance, values, itertools.repeat(name)))
+            elements.update(zip(map(_UUID, values), found))
     return tuple(hosts), tuple(instances), elements
 
 
