@@ -172,6 +172,8 @@ EXHAUSTIVE_HOSTS = 200
 SHORTLIST = 16
 #: hosts of the sorted index screened at once (numpy) per step.
 WALK = 128
+#: up to this many hosts, all are screened at once (no chunk to gather).
+WHOLE = 1024
 
 
 class _Coolest:
@@ -242,6 +244,19 @@ class _Coolest:
         res = np.array(led.res[uuid])
         source = led.index[led.where[uuid]]
         taken = []
+        if len(self.order) <= WHOLE:
+            # every host screened at once (the same numbers, element by
+            # element, as a chunk's), then walked least full first
+            ok = led.usable & np.all(led.load + need / led.scale <=
+                                     self.targets + 1e-12, axis=1)
+            ok &= np.all(led.alloc + res <= led.cap + 1e-9, axis=1)
+            ok = ok.tolist()
+            for _, _, h in self.order:
+                if ok[h] and h != source and accept(led.hosts[h]):
+                    taken.append(led.hosts[h])
+                    if len(taken) >= count:
+                        return taken
+            return taken
         for start in range(0, len(self.order), WALK):
             chunk = self._chunk(start)
             ok = led.usable[chunk] & (chunk != source)

@@ -123,7 +123,12 @@ def test_later_choices_see_earlier_ones():
     assert {placed['m1'].host, placed['m2'].host} == {'B', 'C'}
 
 
-def test_large_cluster_shortlist_still_finds_talkers_and_cool_hosts():
+@pytest.mark.parametrize('whole', [0, place.WHOLE])
+def test_large_cluster_shortlist_still_finds_talkers_and_cool_hosts(
+        whole, monkeypatch):
+    # whole=0: the index is screened chunk by chunk (clusters above
+    # place.WHOLE hosts); the default screens all hosts at once
+    monkeypatch.setattr(place, 'WHOLE', whole)
     hosts = [b.host('A')] + [b.host('h%03d' % i) for i in range(250)]
     vms = [b.vm('m', 'A'), b.vm('peer', 'h200')]
     # every host but h007 carries some load; h200 (the peer's) a bit more
@@ -137,3 +142,25 @@ def test_large_cluster_shortlist_still_finds_talkers_and_cool_hosts():
     assert dest(alone, 'm') == 'h007'
     talking = b.cluster(hosts, vms, usages, comm=[('m', 'peer')])
     assert dest(talking, 'm') == 'h200'
+
+
+def test_screening_all_hosts_at_once_places_as_chunk_by_chunk(monkeypatch):
+    # 260 hosts with various loads; many movers: every placement (and the
+    # index moved by each) must be the same with either screen
+    hosts = [b.host('h%03d' % i) for i in range(260)]
+    vms, usages = [], {}
+    for i in range(260):
+        for j in range(i % 4):
+            u = 'r%03d-%d' % (i, j)
+            vms.append(b.vm(u, 'h%03d' % i))
+            usages[u] = b.usage('idle', cpu=0.1 + 0.2 * j)
+    movers = ['r%03d-%d' % (i, j) for i in range(3, 260, 7)
+              for j in range(i % 4)]
+    snapshot = b.cluster(hosts, vms, usages)
+    got = []
+    for whole in (0, place.WHOLE):
+        monkeypatch.setattr(place, 'WHOLE', whole)
+        placed, unplaced = run(snapshot, movers)
+        got.append(({u: d.host for u, d in placed.items()}, unplaced))
+    assert len(got[0][0]) > 20
+    assert got[0] == got[1]
