@@ -79,7 +79,7 @@ class View:
         self.present = snapshot.memo.get('present')
         if self.present is None:
             self.present = snapshot.memo['present'] = frozenset(
-                i.uuid for i in snapshot.instances)
+                snapshot.uuids)
         self.targets = p.targets()
         self.scheduling = snapshot.scheduling
         #: the rules that may refuse a destination in this audit
