@@ -313,7 +313,7 @@ def shed_targets(snapshot, p, hot, demand, weight):
         for d, need in h.excess.items():
             j = DIMS.index(d)
             over = (h.load[d] - targets[d]) * scale[d] + more[h.name][j]
-            excess[d] = max(need, over)
+            excess[d] = float(max(need, over))
         out.append(HotHost(h.name, h.load, excess))
     return out
 
