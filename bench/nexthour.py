@@ -206,8 +206,13 @@ def informed(scenario, reader, name, **params):
                           elapsed, 1)
 
 
-def contenders(scenario, estimators=demand.ESTIMATORS, history=None):
-    """Every contender's plan (see the module documentation)."""
+def contenders(scenario, estimators=demand.ESTIMATORS, history=None,
+               params=None):
+    """Every contender's plan (see the module documentation).
+
+    ``params`` are more audit parameters of the ``informed-<estimator>``
+    contenders (e.g. ``relief_spread``).
+    """
     audit = {'max_migrations': 1000,
              'migration_bandwidth': scenario.link_mibps}
     history = history or HISTORY_H * 3600
@@ -216,7 +221,8 @@ def contenders(scenario, estimators=demand.ESTIMATORS, history=None):
         reader = memory.InMemoryMetrics(scenario.series, NOW)
         plans.append(informed(scenario, reader, 'informed-%s' % method,
                               demand_estimator=method,
-                              demand_history=history, **audit))
+                              demand_history=history,
+                              **dict(audit, **(params or {}))))
     oracle = memory.InMemoryMetrics.from_values(
         {u: dict(v.values) for u, v in scenario.truth1.usage.items()},
         now=NOW)
@@ -256,7 +262,7 @@ def grade(scenario, plan, p, setup):
 
 
 def run(sizes=(8, 20, 50), seeds=(1, 2, 3), estimators=demand.ESTIMATORS,
-        history=None, log=None):
+        history=None, log=None, params=None):
     """``{scenario: {contender: row}}``."""
     from watcher_informed.core import params as params_mod
     from watcher_informed.evaluation import simulate
@@ -269,7 +275,7 @@ def run(sizes=(8, 20, 50), seeds=(1, 2, 3), estimators=demand.ESTIMATORS,
             t0 = time.perf_counter()
             sc = build(size, seed, traces)
             rows = {}
-            for plan in contenders(sc, estimators, history):
+            for plan in contenders(sc, estimators, history, params):
                 rows[plan.name] = grade(sc, plan, p, setup)
             results[sc.name] = rows
             if log:

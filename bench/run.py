@@ -614,8 +614,13 @@ def cmd_fingerprint(args):
 def cmd_nexthour(args):
     """Plan on hour H, grade on H+1 and H+2 (issue 18, bench/nexthour.py)."""
     from bench import nexthour
+    from watcher_informed.core import demand
+    extra = {} if args.relief_spread is None else {
+        'relief_spread': args.relief_spread}
     results = nexthour.run(args.sizes, args.seeds,
-                           history=args.history,
+                           estimators=tuple(args.estimators or
+                                            demand.ESTIMATORS),
+                           history=args.history, params=extra,
                            log=lambda line: print(line, file=sys.stderr))
     print(nexthour.table(results))
     print()
@@ -782,6 +787,11 @@ def main(argv=None):
     n.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
     n.add_argument('--history', type=int, default=None,
                    help='demand_history in seconds (default 25 hours)')
+    n.add_argument('--estimators', nargs='+', default=None,
+                   help='demand_estimator contenders (default: all)')
+    n.add_argument('--relief-spread', type=float, default=None,
+                   help='relief_spread of the informed-<estimator> '
+                   'contenders (default: the parameter default)')
     s33 = sub.add_parser('section33')
     s33.add_argument('--orders', type=int, default=200,
                      help='random sequences compared on the mixed scenario')

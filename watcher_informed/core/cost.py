@@ -365,14 +365,19 @@ def first_round(instance, usage):
 
 def model_inputs(instance, usage, p):
     """(first-round MiB, dirty MiB/s, working set MiB) for an instance."""
-    first, _ = first_round(instance, usage)
+    return _inputs(instance, usage, p)[:3]
+
+
+def _inputs(instance, usage, p):
+    """:func:`model_inputs` and the note of :func:`first_round`."""
+    first, note = first_round(instance, usage)
     dirty = usage.get(snap.DIRTY_RATE)
     if dirty is None:
         dirty = p.dirty_rate_when_unknown
     wss = usage.get(snap.WSS)
     if wss is None:
         wss = first
-    return first, dirty, min(wss, instance.ram_mb)
+    return first, dirty, min(wss, instance.ram_mb), note
 
 
 def instance_cost(instance, usage, p, time_factor=1.0, downtime_factor=1.0,
@@ -385,15 +390,7 @@ def instance_cost(instance, usage, p, time_factor=1.0, downtime_factor=1.0,
     which bounds the unthrottled stop-and-copy.  Nova's settings come
     from ``p``.
     """
-    first, note = first_round(instance, usage)
-    # model_inputs, with round 1 already known
-    dirty = usage.get(snap.DIRTY_RATE)
-    if dirty is None:
-        dirty = p.dirty_rate_when_unknown
-    wss = usage.get(snap.WSS)
-    if wss is None:
-        wss = first
-    wss = min(wss, instance.ram_mb)
+    first, dirty, wss, note = _inputs(instance, usage, p)
     rate = p.migration_bandwidth if rate_mibps is None else rate_mibps
     stop = p.stop_copy_bandwidth
     if stop and link_mibps is not None:

@@ -258,6 +258,66 @@ def instance_spread(instance, forecast):
     }
 
 
+def spreads(snapshot, demand):
+    """(instances x ``DIMS``) spreads in ``demand``'s row order.
+
+    Each row is :func:`instance_spread` of the instance (0 without a
+    forecast), absolute like the demand.
+    """
+    out = np.zeros((len(demand.uuids), len(DIMS)))
+    forecast = snapshot.forecast or {}
+    insts = snapshot.instance_by_uuid
+    for uuid in forecast:
+        k = demand.index.get(uuid)
+        if k is None:
+            continue
+        s = instance_spread(insts[uuid], forecast[uuid])
+        out[k] = [s[d] for d in DIMS]
+    return out
+
+
+def with_spreads(snapshot, demand, weight):
+    """``demand`` plus ``weight`` spreads of every instance (Demands)."""
+    demand = as_demands(demand, snapshot)
+    table = Demands.__new__(Demands)
+    usage_mod.ByUuid.__init__(table, demand.uuids)
+    table.array = demand.array + weight * spreads(snapshot, demand)
+    return table
+
+
+def shed_targets(snapshot, p, hot, demand, weight):
+    """``hot`` with each excess raised for ``weight`` extra spreads.
+
+    An overloaded host is relieved once its staying instances, each
+    counted at its demand plus ``weight`` spreads (:func:`with_spreads`),
+    fit under the target: each overloaded dimension must shed at least
+    its load so counted above the target (never less than before; the
+    load its instances do not explain stays as it was).  Which hosts are
+    overloaded is unchanged.
+    """
+    if not hot or weight <= 0:
+        return hot
+    demand = as_demands(demand, snapshot)
+    extra = weight * spreads(snapshot, demand)
+    names = {h.name for h in hot}
+    more = {name: np.zeros(len(DIMS)) for name in names}
+    for inst in snapshot.instances:
+        if inst.host in names:
+            more[inst.host] += extra[demand.index[inst.uuid]]
+    targets = p.targets()
+    out = []
+    for h in hot:
+        host = snapshot.host_by_name[h.name]
+        scale = host_scale(host, p)
+        excess = {}
+        for d, need in h.excess.items():
+            j = DIMS.index(d)
+            over = (h.load[d] - targets[d]) * scale[d] + more[h.name][j]
+            excess[d] = float(max(need, over))
+        out.append(HotHost(h.name, h.load, excess))
+    return out
+
+
 def demands(snapshot):
     """``{uuid: demand}`` for every instance of the snapshot.
 

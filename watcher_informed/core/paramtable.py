@@ -207,6 +207,13 @@ TABLE = (
        'overloaded and stay under their target, count against '
        'max_migrations, and the move waits for them. 0 never makes room.',
        minimum=0, maximum=3),
+    _p('relief_spread', 'number', 0.0, AUDIT, CORE,
+       'Extra spreads of the next-hour estimate that the instances '
+       'staying on an overloaded host count at: the host sheds until they '
+       'fit under its target at their planned load plus this many '
+       'spreads. Destinations and the test of which hosts are overloaded '
+       'are unchanged. 0 relieves to the planned load only.',
+       unit='spreads', minimum=0, maximum=5),
     _p('migration_bandwidth', 'number', 1250, AUDIT, CORE,
        'Bandwidth of one live migration in MiB/s, used to predict '
        'migration time, downtime and data sent (1250 MiB/s is 10 '

@@ -307,7 +307,7 @@ def _unrelieved(hot, choice, destinations):
 
 
 def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
-                     groups_of, ledger):
+                     groups_of, ledger, credit=None):
     """Select and place; keep going while a host is not relieved.
 
     Round 1 selects for every hot host and places every choice.  An
@@ -319,10 +319,16 @@ def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
     nothing more can be selected, the migration budget is spent, or
     after :data:`MAX_ROUNDS`.  Hosts still short then try room-making
     chains for their set-aside instances (:func:`make_rooms`).
+
+    ``credit`` is what a leaving instance sheds from its host's excess
+    (default ``demand``; with ``relief_spread``, its demand plus that
+    many spreads, see :func:`overload.shed_targets`); destinations are
+    always checked with ``demand``.
     """
+    credit = demand if credit is None else credit
     excluded = dict(priced.not_moved)
     not_moved = dict(priced.not_moved)
-    choices = select_hosts(hot_hosts, priced, profiles, p, demand, excluded,
+    choices = select_hosts(hot_hosts, priced, profiles, p, credit, excluded,
                            snapshot)
     chosen = [c.uuid for h in hot_hosts
               for c in choices[h.name].selection.chosen]
@@ -350,7 +356,7 @@ def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
                 continue
             choices[hot.name], new = _keep_going(
                 hot, choices[hot.name], destinations, priced, profiles, p,
-                demand, excluded, snapshot, budget)
+                credit, excluded, snapshot, budget)
             budget -= len(new)
             more += new
         unplaced = {}
@@ -364,7 +370,8 @@ def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
         excluded[uuid] = reason
         not_moved[uuid] = reason
     chains = make_rooms(snapshot, p, profiles, demand, hot_hosts, priced,
-                        groups_of, ledger, choices, destinations, excluded)
+                        groups_of, ledger, choices, destinations, excluded,
+                        credit)
     for uuid in chains:
         not_moved.pop(uuid, None)
     for hot in hot_hosts:
@@ -409,7 +416,7 @@ def _prune(hot, chosen, chains, destinations, ledger):
 
 
 def make_rooms(snapshot, p, profiles, demand, hot_hosts, priced, groups_of,
-               ledger, choices, destinations, excluded):
+               ledger, choices, destinations, excluded, credit=None):
     """Room-making chains for the hosts still short (``rooms``).
 
     For each host still short after the rounds (worst first), its
@@ -418,8 +425,9 @@ def make_rooms(snapshot, p, profiles, demand, hot_hosts, priced, groups_of,
     moves, still pass the cost-benefit gate, and within the migration
     budget.  Picks the new move makes redundant are dropped.  Updates
     ``choices``, ``destinations`` (room moves first) and ``excluded``;
-    returns ``{uuid: Chain}``.
+    returns ``{uuid: Chain}``.  ``credit`` as in :func:`select_and_place`.
     """
+    credit = demand if credit is None else credit
     chains = {}
     budget = p.max_migrations - len(destinations)
     if budget < 2 or p.room_making_moves <= 0 or not any(
@@ -436,7 +444,7 @@ def make_rooms(snapshot, p, profiles, demand, hot_hosts, priced, groups_of,
         chosen = [c for c in choice.selection.chosen
                   if c.uuid in destinations]
         mine = {}
-        waiting = [c for c in _candidates(hot, priced, profiles, p, demand,
+        waiting = [c for c in _candidates(hot, priced, profiles, p, credit,
                                           {})
                    if excluded.get(c.uuid, '').startswith('no destination')]
         for cand in sorted(waiting, key=lambda c: (c.cost, c.uuid)):
@@ -696,11 +704,17 @@ def build_plan(snapshot, p):
     profiles = classify(snapshot, p)
     demand = overload.demands(snapshot)
     loads_before, hot_hosts = find_hot(snapshot, p, demand)
+    credit = demand
+    if p.relief_spread > 0:
+        # relieved robustly: what stays counts at more spreads
+        hot_hosts = overload.shed_targets(snapshot, p, hot_hosts, demand,
+                                          p.relief_spread)
+        credit = overload.with_spreads(snapshot, demand, p.relief_spread)
     groups_of = constraints.groups_by_member(snapshot)
     priced = price(snapshot, p, hot_hosts, groups_of)
     ledger = ledger_mod.Ledger(snapshot, p, demand, profiles)
     placed = select_and_place(snapshot, p, profiles, demand, hot_hosts,
-                              priced, groups_of, ledger)
+                              priced, groups_of, ledger, credit)
     balanced = None
     if p.balance:
         balanced = balance(snapshot, p, profiles, placed, groups_of, ledger)

@@ -89,6 +89,24 @@ class View:
                                 if not r.screened)
 
 
+def _must_not_move(moves, reason_of):
+    """``'<uuid> must not move: <reason>'`` for each move of ``moves``
+    that ``reason_of(move)`` gives a reason (a checker's answer)."""
+    out = []
+    for m in moves:
+        reason = reason_of(m)
+        if reason:
+            out.append('%s must not move: %s' % (m.uuid, reason))
+    return out
+
+
+def _refused(m, what, reason):
+    """``['<uuid> -> <dest>: <what> <reason>']``, or ``[]`` without a
+    reason."""
+    return ['%s -> %s: %s %s' % (m.uuid, m.dest, what, reason)] \
+        if reason else []
+
+
 class Rule:
     """A hard rule; subclasses override what applies to them."""
 
@@ -168,16 +186,12 @@ class Movable(Rule):
     def check(self, snapshot, plan, p, facts):
         """Only active, unlocked, non-excluded, not hard-affine instances."""
         present = set(facts.insts)
-        out = []
-        for m in plan.moves:
+
+        def reason(m):
             inst = facts.insts.get(m.uuid)
-            if inst is None:
-                continue
-            reason = constraints.immovable_reason(
+            return inst is not None and constraints.immovable_reason(
                 inst, facts.groups_of, present, facts.hosts.get(inst.host))
-            if reason:
-                out.append('%s must not move: %s' % (m.uuid, reason))
-        return out
+        return _must_not_move(plan.moves, reason)
 
 
 class NoPingPong(Rule):
@@ -197,15 +211,11 @@ class NoPingPong(Rule):
 
     def check(self, snapshot, plan, p, facts):
         """No resting instance moves; no move undoes a recent one."""
-        out = []
-        for m in plan.moves:
-            reason = cooldown.resting_reason(
-                m.uuid, snapshot.recent_moves, snapshot.now, p) or \
-                cooldown.undo_reason(m.uuid, m.dest, snapshot.recent_moves,
-                                     snapshot.now, p)
-            if reason:
-                out.append('%s must not move: %s' % (m.uuid, reason))
-        return out
+        return _must_not_move(plan.moves, lambda m: (
+            cooldown.resting_reason(m.uuid, snapshot.recent_moves,
+                                    snapshot.now, p) or
+            cooldown.undo_reason(m.uuid, m.dest, snapshot.recent_moves,
+                                 snapshot.now, p)))
 
 
 class Destination(Rule):
@@ -225,10 +235,9 @@ class Destination(Rule):
                 continue
             if inst is None:
                 continue
-            reason = constraints.destination_reason(inst, m.source, host)
-            if reason:
-                out.append('%s -> %s: destination %s'
-                           % (m.uuid, m.dest, reason))
+            out += _refused(m, 'destination',
+                            constraints.destination_reason(
+                                inst, m.source, host))
         return out
 
 
@@ -447,10 +456,8 @@ class _Scheduler(Rule):
             # every other move into the host, whatever the order
             present = [o.uuid for o in facts.incoming.get(m.dest, ())
                        if o.uuid != m.uuid]
-            reason = self.refusal(index, inst, m.dest, present)
-            if reason:
-                out.append('%s -> %s: Nova would refuse: %s'
-                           % (m.uuid, m.dest, reason))
+            out += _refused(m, 'Nova would refuse:',
+                            self.refusal(index, inst, m.dest, present))
         return out
 
 
@@ -469,13 +476,10 @@ class Devices(Rule):
         index = snapshot.scheduling
         if not index.active:
             return []
-        out = []
-        for m in plan.moves:
+        def reason(m):
             inst = facts.insts.get(m.uuid)
-            reason = inst is not None and index.needs(inst).pinned_reason
-            if reason:
-                out.append('%s must not move: %s' % (m.uuid, reason))
-        return out
+            return inst is not None and index.needs(inst).pinned_reason
+        return _must_not_move(plan.moves, reason)
 
 
 class Traits(_Scheduler):

@@ -209,3 +209,31 @@ def test_ledger_counts_the_fixed_load():
     placement = dict(snapshot.placement(), a0='B')
     assert led.loads()['A']['cpu'] == pytest.approx(
         overload.host_loads(snapshot, P, placement)['A']['cpu'])
+
+
+@pytest.mark.parametrize('weight, excess', [
+    (0.0, 1.6),   # (0.9 - 0.7) x 8 cores, as before
+    (1.0, 2.1),   # + 1 spread of a0 (0.25 x 2 vCPUs)
+    (2.0, 2.6),
+])
+def test_shed_targets_add_the_staying_spreads(weight, excess):
+    from watcher_informed.core import demand
+    snapshot = _with(two_hosts(0.9), forecast={
+        'a0': demand.Forecast({'cpu': 0.9}, {'cpu': 0.25})})
+    hot = overload.find_overloaded(snapshot, P)
+    got = overload.shed_targets(snapshot, P, hot, overload.demands(snapshot),
+                                weight)
+    assert [h.name for h in got] == ['A']
+    assert got[0].excess['cpu'] == pytest.approx(excess)
+    # what is overloaded and its load do not change
+    assert got[0].load == hot[0].load
+
+
+def test_with_spreads_adds_weighted_spreads_per_instance():
+    from watcher_informed.core import demand
+    snapshot = _with(two_hosts(0.5), forecast={
+        'a0': demand.Forecast({'cpu': 0.5}, {'cpu': 0.1})})
+    base = overload.demands(snapshot)
+    more = overload.with_spreads(snapshot, base, 2.0)
+    assert more['a0']['cpu'] == pytest.approx(base['a0']['cpu'] + 0.4)
+    assert more['a1']['cpu'] == pytest.approx(base['a1']['cpu'])

@@ -241,3 +241,31 @@ def test_budget_freed_by_a_failed_placement_goes_to_the_next_host():
     assert {m.uuid: m.dest for m in plan.moves} == {'a1': 'C', 'b1': 'C'}
     assert 'no destination' in plan.not_moved['a2']
     assert plan.still_overloaded == ()
+
+
+@pytest.mark.parametrize('relief_spread, volatile_leaves', [
+    (0.0, False),   # planned load only: the cheaper steady VMs leave
+    (2.0, True),    # its 2 spreads would not fit if it stayed
+])
+def test_relief_spread_moves_the_volatile_instance_off(relief_spread,
+                                                       volatile_leaves):
+    import dataclasses
+
+    from watcher_informed.core import demand
+    from watcher_informed.core import overload
+    snapshot = hot_host([('cpu', {'cpu': 0.8, 'flavor_ram': 4096})] +
+                        [('cpu', {'cpu': 0.8})] * 4)
+    snapshot = dataclasses.replace(snapshot, forecast={
+        'cpu0': demand.Forecast({'cpu': 0.8}, {'cpu': 0.4})})
+    p = dataclasses.replace(P, relief_spread=relief_spread)
+    plan = pipeline.build_plan(snapshot, p)
+    moved = {m.uuid for m in plan.moves}
+    assert ('cpu0' in moved) == volatile_leaves
+    # what stays on A fits under its target at planned + relief_spread
+    # spreads
+    credit = overload.with_spreads(snapshot, overload.demands(snapshot),
+                                   relief_spread)
+    staying = sum(credit[i.uuid]['cpu'] for i in snapshot.instances
+                  if i.host == 'A' and i.uuid not in moved)
+    assert staying <= p.targets()['cpu'] * 8 + 1e-9
+    assert plan.still_overloaded == ()

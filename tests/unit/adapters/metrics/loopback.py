@@ -56,6 +56,9 @@ import http.server, json, sys
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def answer(self):
+        # recorded before the answer is sent: once the client has its
+        # answer, the line is in the pipe (no race with the test's read)
+        print(self.command, self.path, flush=True)
         if self.path.startswith('/api/v1/targets'):
             code, body = 200, {'status': 'success',
                                'data': {'activeTargets': []}}
@@ -69,7 +72,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header('Content-Length', str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        print(self.command, self.path, flush=True)
 
     do_GET = do_POST = answer
 
