@@ -317,42 +317,45 @@ def _parse_args(argv):
         'style meters (memory.dirty.rate in MiB/s, '
         'memory.dirty.working_set in MiB) to Prometheus and, optionally, '
         'Gnocchi.')
-    p.add_argument('--uri', default='qemu:///system',
-                   help='libvirt URI (default: %(default)s)')
-    p.add_argument('--windows', default='2,10',
-                   help='comma-separated window lengths in seconds, at '
-                   'least two, within 1-60; the shortest should be shorter '
-                   'than W/D and the longest longer (default: '
-                   '%(default)s)')
-    p.add_argument('--interval', type=float, default=60.0,
-                   help='seconds between the starts of two measurement '
-                   'cycles of a domain (default: %(default)s)')
-    p.add_argument('--max-concurrent', type=int, default=1,
-                   help='most calculations running on the host at once '
-                   '(CPU bound; default: %(default)s)')
-    p.add_argument('--tolerance', type=float, default=dirtyrate.TOLERANCE,
-                   help='relative noise tolerated between windows '
-                   '(default: %(default)s)')
-    p.add_argument('--calc-timeout', type=float, default=30.0,
-                   help='seconds after a window a result may be late '
-                   '(default: %(default)s)')
-    p.add_argument('--listen', default='127.0.0.1:9187',
-                   help='HOST:PORT of the Prometheus exporter, empty to '
-                   'disable (default: %(default)s)')
-    p.add_argument('--host-label', default=socket.gethostname(),
-                   help='vm_instance label of the series (default: the '
-                   'host name)')
-    p.add_argument('--gnocchi-url', default='',
-                   help='also post measures to this Gnocchi endpoint; '
-                   'credentials from the OS_* environment variables '
-                   '(Keystone), or --gnocchi-basic-user')
-    p.add_argument('--gnocchi-basic-user', default='',
-                   help='Gnocchi basic-auth user instead of Keystone')
-    p.add_argument('--gnocchi-archive-policy', default='ceilometer-low',
-                   help='archive policy of the metrics the agent creates '
-                   '(default: %(default)s)')
-    p.add_argument('--log-level', default='INFO',
-                   help='DEBUG, INFO, WARNING... (default: %(default)s)')
+    # flag, type, default, help
+    options = (
+        ('--uri', str, 'qemu:///system',
+         'libvirt URI (default: %(default)s)'),
+        ('--windows', str, '2,10',
+         'comma-separated window lengths in seconds, at least two, '
+         'within 1-60; the shortest should be shorter than W/D and the '
+         'longest longer (default: %(default)s)'),
+        ('--interval', float, 60.0,
+         'seconds between the starts of two measurement cycles of a '
+         'domain (default: %(default)s)'),
+        ('--max-concurrent', int, 1,
+         'most calculations running on the host at once (CPU bound; '
+         'default: %(default)s)'),
+        ('--tolerance', float, dirtyrate.TOLERANCE,
+         'relative noise tolerated between windows (default: '
+         '%(default)s)'),
+        ('--calc-timeout', float, 30.0,
+         'seconds after a window a result may be late (default: '
+         '%(default)s)'),
+        ('--listen', str, '127.0.0.1:9187',
+         'HOST:PORT of the Prometheus exporter, empty to disable '
+         '(default: %(default)s)'),
+        ('--host-label', str, socket.gethostname(),
+         'vm_instance label of the series (default: the host name)'),
+        ('--gnocchi-url', str, '',
+         'also post measures to this Gnocchi endpoint; credentials from '
+         'the OS_* environment variables (Keystone), or '
+         '--gnocchi-basic-user'),
+        ('--gnocchi-basic-user', str, '',
+         'Gnocchi basic-auth user instead of Keystone'),
+        ('--gnocchi-archive-policy', str, 'ceilometer-low',
+         'archive policy of the metrics the agent creates (default: '
+         '%(default)s)'),
+        ('--log-level', str, 'INFO',
+         'DEBUG, INFO, WARNING... (default: %(default)s)'),
+    )
+    for flag, kind, default, text in options:
+        p.add_argument(flag, type=kind, default=default, help=text)
     return p.parse_args(argv)
 
 
