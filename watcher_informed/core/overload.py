@@ -54,6 +54,10 @@ class HotHost:
     name: str
     load: typing.Mapping[str, float]
     excess: typing.Mapping[str, float]
+    #: with ``relief_spread`` (:func:`shed_targets`): what it must shed
+    #: to reach its target at the planned load alone; ``None``: no more
+    #: than ``excess`` is asked.
+    floor: typing.Optional[typing.Mapping[str, float]] = None
 
     @property
     def worst(self):
@@ -276,29 +280,65 @@ def spreads(snapshot, demand):
     return out
 
 
+def spread_shares(snapshot, demand, weight):
+    """(instances x ``DIMS``) ``weight`` spreads, shared out per host.
+
+    A host's instances are taken as independent: the spread of their
+    summed load is the quadrature sum of theirs, ``sigma``.  Each
+    instance's row is its share of ``weight * sigma`` in proportion to
+    its variance (``weight * s**2 / sigma``, 0 where ``sigma`` is 0), so
+    the rows of a host's instances add up to ``weight * sigma`` and an
+    instance that dominates the host's spread carries almost all of it
+    (an idle, steady one almost none).  In ``demand``'s row order.
+    """
+    demand = as_demands(demand, snapshot)
+    extra = weight * spreads(snapshot, demand)
+    if not len(demand.uuids):
+        return extra
+    index = {h.name: k for k, h in enumerate(snapshot.hosts)}
+    insts = snapshot.instance_by_uuid
+    at = np.array([index[insts[u].host] for u in demand.uuids], dtype=int)
+    var = np.zeros((len(snapshot.hosts), len(DIMS)))
+    np.add.at(var, at, extra * extra)
+    sigma = np.sqrt(var)[at]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return np.where(sigma > 0, extra * extra / sigma, 0.0)
+
+
 def with_spreads(snapshot, demand, weight):
-    """``demand`` plus ``weight`` spreads of every instance (Demands)."""
+    """``demand`` plus each instance's :func:`spread_shares` (Demands).
+
+    What a leaving instance sheds from its host's robust excess
+    (:func:`shed_targets`): its planned load and its share of the host's
+    ``weight`` spreads.
+    """
     demand = as_demands(demand, snapshot)
     table = Demands.__new__(Demands)
     usage_mod.ByUuid.__init__(table, demand.uuids)
-    table.array = demand.array + weight * spreads(snapshot, demand)
+    table.array = demand.array + spread_shares(snapshot, demand, weight)
     return table
 
 
 def shed_targets(snapshot, p, hot, demand, weight):
     """``hot`` with each excess raised for ``weight`` extra spreads.
 
-    An overloaded host is relieved once its staying instances, each
-    counted at its demand plus ``weight`` spreads (:func:`with_spreads`),
-    fit under the target: each overloaded dimension must shed at least
-    its load so counted above the target (never less than before; the
-    load its instances do not explain stays as it was).  Which hosts are
-    overloaded is unchanged.
+    An overloaded host is relieved robustly once its staying instances
+    fit under the target at their planned load plus ``weight`` spreads
+    of their summed load (instances taken as independent: their spreads
+    add in quadrature).  Each overloaded dimension must shed its planned
+    load above the target plus ``weight`` times the quadrature spread of
+    the host's instances, an instance leaving with its
+    :func:`spread_shares` of it (:func:`with_spreads`); never less than
+    before, and the load its instances do not explain stays as it was.
+    ``HotHost.floor`` keeps the excess at the planned load, which the
+    search falls back to when no set of the movable instances can shed
+    the robust one (``pipeline``).  Which hosts are overloaded is
+    unchanged.
     """
     if not hot or weight <= 0:
         return hot
     demand = as_demands(demand, snapshot)
-    extra = weight * spreads(snapshot, demand)
+    extra = spread_shares(snapshot, demand, weight)
     names = {h.name for h in hot}
     more = {name: np.zeros(len(DIMS)) for name in names}
     for inst in snapshot.instances:
@@ -314,7 +354,7 @@ def shed_targets(snapshot, p, hot, demand, weight):
             j = DIMS.index(d)
             over = (h.load[d] - targets[d]) * scale[d] + more[h.name][j]
             excess[d] = float(max(need, over))
-        out.append(HotHost(h.name, h.load, excess))
+        out.append(HotHost(h.name, h.load, excess, dict(h.excess)))
     return out
 
 

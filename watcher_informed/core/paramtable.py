@@ -208,11 +208,15 @@ TABLE = (
        'max_migrations, and the move waits for them. 0 never makes room.',
        minimum=0, maximum=3),
     _p('relief_spread', 'number', 0.0, AUDIT, CORE,
-       'Extra spreads of the next-hour estimate that the instances '
-       'staying on an overloaded host count at: the host sheds until they '
-       'fit under its target at their planned load plus this many '
-       'spreads. Destinations and the test of which hosts are overloaded '
-       'are unchanged. 0 relieves to the planned load only.',
+       'Extra spreads of the next-hour estimate the plan allows for. An '
+       'overloaded host sheds until the instances staying on it fit '
+       'under its target at their planned load plus this many spreads '
+       'of their summed load (their spreads added in quadrature), or, '
+       'when no set of its movable instances can do that, until they fit '
+       'at their planned load. Among destinations, the one whose load '
+       'after the move, counted the same way, is lowest is preferred. '
+       'Which hosts are overloaded is unchanged. 0 plans on the planned '
+       'load only.',
        unit='spreads', minimum=0, maximum=5),
     _p('migration_bandwidth', 'number', 1250, AUDIT, CORE,
        'Bandwidth of one live migration in MiB/s, used to predict '

@@ -193,11 +193,12 @@ class _Choice:
 
 
 def _select_host(hot, priced, profiles, p, demand, excluded, snapshot,
-                 remaining):
+                 remaining, planned=None):
     cands = _candidates(hot, priced, profiles, p, demand, excluded)
     classes = collections.Counter(
         _class_of(profiles)(i.uuid) for i in priced.on_host[hot.name])
-    sel = select.choose_for_host(hot, cands, remaining,
+    goal, cands = _goal(hot, cands, hot.excess, (), planned)
+    sel = select.choose_for_host(goal, cands, remaining,
                                  p.exact_select_limit, p.seed,
                                  _set_cost(classes, p))
     verdict = None
@@ -210,13 +211,17 @@ def _select_host(hot, priced, profiles, p, demand, excluded, snapshot,
 
 
 def select_hosts(hot_hosts, priced, profiles, p, demand, excluded,
-                 snapshot):
-    """Selection per hot host, under the audit's migration budget."""
+                 snapshot, planned=None):
+    """Selection per hot host, under the audit's migration budget.
+
+    ``planned``: the planned demands, when ``demand`` is a credit with
+    spreads (``relief_spread``, see :func:`_goal`).
+    """
     remaining = p.max_migrations
     choices = {}
     for hot in hot_hosts:
         choice = _select_host(hot, priced, profiles, p, demand, excluded,
-                              snapshot, remaining)
+                              snapshot, remaining, planned)
         remaining -= len(choice.selection.chosen)
         choices[hot.name] = choice
     return choices
@@ -247,6 +252,29 @@ class Placed:
         return {u: c.uuids for u, c in self.chains.items()}
 
 
+def _goal(hot, cands, rest, placed_here=(), planned=None):
+    """``(what to shed, candidates)`` for a host that must shed ``rest``.
+
+    ``rest`` itself, when the candidates together can shed it (or the
+    host has no ``floor``: no ``relief_spread``).  Otherwise the robust
+    excess is out of reach and moving every instance with some credit
+    would only add migrations: the host sheds what it still must at the
+    planned load (its ``HotHost.floor``, less the planned load of
+    ``placed_here``), every candidate counted at its planned demand
+    (``planned``).
+    """
+    if hot.floor is None or planned is None or \
+            select.covers(cands, rest):
+        return overload.HotHost(hot.name, hot.load, rest, hot.floor), cands
+    low = {}
+    for dim, need in hot.floor.items():
+        left = need - sum(planned[c.uuid][dim] for c in placed_here)
+        if left > 1e-9:
+            low[dim] = left
+    cands = [dataclasses.replace(c, demand=planned[c.uuid]) for c in cands]
+    return overload.HotHost(hot.name, hot.load, low, hot.floor), cands
+
+
 def _rest(hot, placed_here):
     """What ``hot`` must still shed once ``placed_here`` have left."""
     rest = {}
@@ -258,7 +286,7 @@ def _rest(hot, placed_here):
 
 
 def _keep_going(hot, choice, destinations, priced, profiles, p, demand,
-                excluded, snapshot, budget):
+                excluded, snapshot, budget, planned=None):
     """More instances off ``hot``, whose choice lost some to placement.
 
     The instances of its choice that found a destination stay placed;
@@ -266,6 +294,7 @@ def _keep_going(hot, choice, destinations, priced, profiles, p, demand,
     the host must still shed is selected, and kept if the whole set (the
     placed ones and the new ones) still passes the cost-benefit gate.
     Returns the host's new :class:`_Choice` and the new instances.
+    ``planned`` as in :func:`select_hosts`.
     """
     placed_here = [c for c in choice.selection.chosen
                    if c.uuid in destinations]
@@ -277,10 +306,11 @@ def _keep_going(hot, choice, destinations, priced, profiles, p, demand,
         cands = _candidates(hot, priced, profiles, p, demand, skip)
         classes = collections.Counter(
             _class_of(profiles)(i.uuid) for i in priced.on_host[hot.name])
-        more = select.choose_for_host(
-            overload.HotHost(hot.name, hot.load, rest), cands, budget,
-            p.exact_select_limit, p.seed, _set_cost(classes, p))
-        new = more.chosen
+        goal, cands = _goal(hot, cands, rest, placed_here, planned)
+        if goal.excess:
+            new = select.choose_for_host(
+                goal, cands, budget, p.exact_select_limit, p.seed,
+                _set_cost(classes, p)).chosen
     union = tuple(sorted(placed_here + list(new), key=lambda c: c.uuid))
     verdict = choice.verdict
     if new:
@@ -328,8 +358,9 @@ def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
     credit = demand if credit is None else credit
     excluded = dict(priced.not_moved)
     not_moved = dict(priced.not_moved)
+    planned = None if credit is demand else demand
     choices = select_hosts(hot_hosts, priced, profiles, p, credit, excluded,
-                           snapshot)
+                           snapshot, planned)
     chosen = [c.uuid for h in hot_hosts
               for c in choices[h.name].selection.chosen]
     destinations, unplaced = place.choose_destinations(
@@ -356,7 +387,7 @@ def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
                 continue
             choices[hot.name], new = _keep_going(
                 hot, choices[hot.name], destinations, priced, profiles, p,
-                credit, excluded, snapshot, budget)
+                credit, excluded, snapshot, budget, planned)
             budget -= len(new)
             more += new
         unplaced = {}

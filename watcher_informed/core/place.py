@@ -28,7 +28,13 @@ wins (ties by host name), where the score adds:
 * minus ``communication_bonus`` per communicating partner already there
   (Fig. 2(b)-(c): VMs that talk go together);
 * plus ``soft_anti_affinity_penalty`` per soft-anti-affinity group mate;
-* plus ``headroom_weight`` x the highest load fraction after the move.
+* plus ``headroom_weight`` x the highest load fraction after the move;
+  with ``relief_spread`` (issue 18), each load counted at its planned
+  value plus ``relief_spread`` spreads of the host's instances after the
+  move (their spreads added in quadrature, :class:`_Volatility`), so that
+  of two hosts equally loaded the steadier one is preferred and the
+  instances leaving hot hosts do not land where idle residents may wake
+  up.
 
 Instances are placed hardest first (largest normalised demand), and every
 decision moves the instance in the ledger, so later choices see earlier
@@ -47,6 +53,7 @@ import numpy as np
 from watcher_informed.core import constraints
 from watcher_informed.core import kinds
 from watcher_informed.core import ledger as ledger_mod
+from watcher_informed.core import overload
 from watcher_informed.core import rules
 from watcher_informed.core import snapshot as snap
 
@@ -82,6 +89,50 @@ class _Context:
         self.me = {}
         #: ``{uuid: (talkers, soft-anti-affinity mates)}`` (``_score``)
         self.near = {}
+        #: the hosts' spreads, with ``relief_spread`` (``_score``)
+        self.volatility = _Volatility(snapshot, ledger, p.relief_spread) \
+            if p.relief_spread > 0 else None
+
+
+class _Volatility:
+    """Each host's load spread, kept up to date by the ledger.
+
+    ``var`` is (hosts x ``kinds.DIMS``): the sum of the squared spreads
+    (``overload.spreads``, as load fractions of the host) of the
+    instances the ledger holds there; a host's row is recomputed from its
+    residents when a move changes it.  :meth:`peak` is the highest load
+    of a host once an instance arrives, each dimension counted at its
+    planned load plus ``weight`` times the quadrature spread.
+    """
+
+    def __init__(self, snapshot, ledger, weight):
+        self.ledger = ledger
+        self.weight = weight
+        spread = snapshot.memo.get('spreads')
+        if spread is None:
+            demand = overload.demands(snapshot)
+            spread = snapshot.memo['spreads'] = (
+                demand.index, overload.spreads(snapshot, demand))
+        self.row, self.spread = spread
+        self.var = np.zeros(ledger.load.shape)
+        for h in range(len(ledger.names)):
+            self.changed(h)
+        ledger.listen(self.changed)
+
+    def changed(self, h):
+        rows = [self.row[u] for u in self.ledger.residents[h]]
+        frac = self.spread[rows] / self.ledger.scale[h]
+        self.var[h] = (frac * frac).sum(axis=0)
+
+    def peak(self, uuid, host, after):
+        h = self.ledger.index[host]
+        mine = self.spread[self.row[uuid]] / self.ledger.scale[h]
+        sd = np.sqrt(self.var[h] + mine * mine).tolist()
+        return max(after[d] + self.weight * sd[k]
+                   for k, d in enumerate(kinds.DIMS))
+
+    def close(self):
+        self.ledger.unlisten(self.changed)
 
 
 def _me(uuid, ctx):
@@ -123,9 +174,12 @@ def _explain(uuid, host, ctx, interference, partners, soft, headroom):
             weight = led.intensity[other]
         if penalty[c] * me_weight * weight > 0:
             notes.append('%s+%s with %s' % (me_cls, kinds.CLASSES[c], other))
-    return 'interference %.2f%s; talkers %d; soft-anti %d; peak load %.2f' \
+    peak = '%.2f' % headroom
+    if ctx.volatility is not None:
+        peak += ' at +%g spreads' % ctx.volatility.weight
+    return 'interference %.2f%s; talkers %d; soft-anti %d; peak load %s' \
         % (interference, (' (%s)' % ', '.join(notes)) if notes else '',
-           partners, soft, headroom)
+           partners, soft, peak)
 
 
 def _score(uuid, host, ctx, after):
@@ -141,7 +195,8 @@ def _score(uuid, host, ctx, after):
     talk, soft_mates = near
     partners = len(talk.intersection(residents)) if talk else 0
     soft = len(soft_mates.intersection(residents)) if soft_mates else 0
-    headroom = max(after.values())
+    headroom = max(after.values()) if ctx.volatility is None else \
+        ctx.volatility.peak(uuid, host.name, after)
     p = ctx.p
     score = (interference - p.communication_bonus * partners +
              p.soft_anti_affinity_penalty * soft +
@@ -361,6 +416,8 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         placed[uuid] = Destination(uuid, src, host.name, score, why)
     if coolest is not None:
         ledger.unlisten(coolest.changed)
+    if ctx.volatility is not None:
+        ctx.volatility.close()
     return placed, unplaced
 
 

@@ -237,3 +237,54 @@ def test_with_spreads_adds_weighted_spreads_per_instance():
     more = overload.with_spreads(snapshot, base, 2.0)
     assert more['a0']['cpu'] == pytest.approx(base['a0']['cpu'] + 0.4)
     assert more['a1']['cpu'] == pytest.approx(base['a1']['cpu'])
+
+
+@pytest.mark.parametrize('spreads, weight, shares', [
+    # one volatile instance carries its whole weighted spread
+    ({'a0': 0.25}, 2.0, {'a0': 1.0, 'a1': 0.0}),
+    # two: their spreads (0.3 and 0.4 x 2 vCPUs = 0.6 and 0.8 cores) add
+    # in quadrature (1.0 core), shared by variance: 0.36 and 0.64
+    ({'a0': 0.3, 'a1': 0.4}, 1.0, {'a0': 0.36, 'a1': 0.64}),
+    ({'a0': 0.3, 'a1': 0.4}, 2.0, {'a0': 0.72, 'a1': 1.28}),
+    # steady instances carry nothing
+    ({'a0': 0.0, 'a1': 0.0}, 1.0, {'a0': 0.0, 'a1': 0.0}),
+])
+def test_spread_shares_add_up_in_quadrature(spreads, weight, shares):
+    from watcher_informed.core import demand
+    snapshot = _with(two_hosts(0.5), forecast={
+        u: demand.Forecast({'cpu': 0.5}, {'cpu': s})
+        for u, s in spreads.items()})
+    base = overload.demands(snapshot)
+    got = overload.spread_shares(snapshot, base, weight)
+    for uuid, share in shares.items():
+        assert got[base.index[uuid], 0] == pytest.approx(share)
+    # a host's shares add up to weight x the quadrature sum of spreads
+    cores = [2 * s for s in spreads.values()]
+    assert sum(got[base.index[u], 0] for u in spreads) == pytest.approx(
+        weight * sum(c * c for c in cores) ** 0.5)
+    # with_spreads adds them to the demand; B's instance is untouched
+    more = overload.with_spreads(snapshot, base, weight)
+    assert more['a0']['cpu'] == pytest.approx(
+        base['a0']['cpu'] + shares['a0'])
+    assert more['b0']['cpu'] == pytest.approx(base['b0']['cpu'])
+
+
+@pytest.mark.parametrize('spreads, weight, excess', [
+    # planned excess 1.6 cores (0.9 -> 0.7 of 8 cores), plus weight x
+    # the quadrature spread of A's instances, not their linear sum
+    ({'a0': 0.3, 'a1': 0.4}, 1.0, 2.6),       # 1.0 core, not 1.4
+    ({'a0': 0.3, 'a1': 0.4}, 0.5, 2.1),
+    ({'a0': 0.3, 'a1': 0.4, 'a2': 0.0}, 1.0, 2.6),
+])
+def test_shed_targets_quadrature_and_floor(spreads, weight, excess):
+    from watcher_informed.core import demand
+    snapshot = _with(two_hosts(0.9), forecast={
+        u: demand.Forecast({'cpu': 0.9}, {'cpu': s})
+        for u, s in spreads.items()})
+    hot = overload.find_overloaded(snapshot, P)
+    got = overload.shed_targets(snapshot, P, hot, overload.demands(snapshot),
+                                weight)
+    assert got[0].excess['cpu'] == pytest.approx(excess)
+    # the planned excess is kept as the floor to fall back to
+    assert got[0].floor == pytest.approx(hot[0].excess)
+    assert got[0].floor['cpu'] == pytest.approx(1.6)

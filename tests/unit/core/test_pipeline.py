@@ -269,3 +269,35 @@ def test_relief_spread_moves_the_volatile_instance_off(relief_spread,
                   if i.host == 'A' and i.uuid not in moved)
     assert staying <= p.targets()['cpu'] * 8 + 1e-9
     assert plan.still_overloaded == ()
+
+
+@pytest.mark.parametrize('relief_spread, locked, moved', [
+    # planned load only: one busy VM brings A to its target
+    (0.0, True, {'cpu1'}),
+    # the robust excess is out of reach (the VM carrying A's spread is
+    # locked): A sheds its planned excess only, the idle VMs stay
+    (2.0, True, {'cpu1'}),
+    # within reach: the volatile VM leaves (with a busy one: A must shed
+    # 1.56 cores + 2 x its 4-core spread, v sheds 1 + 8)
+    (2.0, False, {'v', 'cpu1'}),
+])
+def test_relief_spread_falls_back_to_the_planned_excess(relief_spread,
+                                                        locked, moved):
+    import dataclasses
+
+    from watcher_informed.core import demand
+    vms = ([b.vm('v', 'A', locked=locked)] +
+           [b.vm('cpu%d' % i, 'A') for i in (1, 2, 3)] +
+           [b.vm('idle%d' % i, 'A', ram_mb=512) for i in range(4)])
+    usages = {'v': b.usage('cpu', cpu=0.5)}
+    usages.update({'cpu%d' % i: b.usage('cpu', cpu=1.0) for i in (1, 2, 3)})
+    usages.update({'idle%d' % i: b.usage('idle', cpu=0.02)
+                   for i in range(4)})
+    hosts = [b.host('A'), b.host('B', vcpus=16), b.host('C', vcpus=16)]
+    snapshot = dataclasses.replace(
+        b.cluster(hosts, vms, usages),
+        forecast={'v': demand.Forecast({'cpu': 0.5}, {'cpu': 2.0})})
+    p = dataclasses.replace(P, relief_spread=relief_spread)
+    plan = pipeline.build_plan(snapshot, p)
+    assert {m.uuid for m in plan.moves} == moved
+    assert plan.still_overloaded == ()

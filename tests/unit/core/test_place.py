@@ -164,3 +164,33 @@ def test_screening_all_hosts_at_once_places_as_chunk_by_chunk(monkeypatch):
         got.append(({u: d.host for u, d in placed.items()}, unplaced))
     assert len(got[0][0]) > 20
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize('relief_spread, volatile, expected', [
+    # planned loads are equal: the tie goes to the name
+    (0.0, 'B', 'B'),
+    (0.0, 'C', 'B'),
+    # with relief_spread the steadier destination wins
+    (1.0, 'B', 'C'),
+    (1.0, 'C', 'B'),
+    # whatever the weight
+    (2.0, 'B', 'C'),
+])
+def test_relief_spread_prefers_the_steady_destination(relief_spread,
+                                                      volatile, expected):
+    import dataclasses
+
+    from watcher_informed.core import demand
+    vms = [b.vm('m', 'A'), b.vm('rb', 'B'), b.vm('rc', 'C')]
+    snapshot = b.cluster(
+        [b.host('A'), b.host('B'), b.host('C')], vms,
+        {'m': b.usage('idle', cpu=0.5), 'rb': b.usage('idle', cpu=0.5),
+         'rc': b.usage('idle', cpu=0.5)})
+    resident = 'r' + volatile.lower()
+    snapshot = dataclasses.replace(snapshot, forecast={
+        resident: demand.Forecast({'cpu': 0.5}, {'cpu': 0.4})})
+    p = dataclasses.replace(P, relief_spread=relief_spread)
+    placed, _ = run(snapshot, ['m'], p)
+    assert placed['m'].host == expected
+    if relief_spread:
+        assert 'at +%g spreads' % relief_spread in placed['m'].why
