@@ -433,7 +433,15 @@ def _debug(args):
 
 
 def main(argv=None):
-    """Run the command; 0 success, 1 failure, 2 bad input."""
+    """Run the command; 0 success, 1 failure, 2 bad input.
+
+    Without ``argv`` it is the process's own command line: the process is
+    set up for an off-cloud plan first (:mod:`.startup`).  Callers in a
+    longer process pass ``argv`` and keep their process as it is.
+    """
+    if argv is None:
+        from watcher_informed.cli import startup
+        startup.prepare()
     args = build_parser().parse_args(argv)
     _setup_logging(getattr(args, 'debug', False))
     try:

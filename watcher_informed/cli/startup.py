@@ -1,0 +1,104 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Start-up of the ``watcher-informed`` command: Watcher without services.
+
+Contract: :func:`prepare`, called once by the command before anything
+imports Watcher, makes the process import what an off-cloud plan runs
+and defer what only Watcher's services run.  Nothing of Watcher's loader,
+model, planner or validator is replaced; the plan is the same.
+
+* oslo.service's backend is the one Watcher's own services select
+  (``watcher.common.oslo_service_helper``): threading unless eventlet is
+  monkey-patched, instead of the eventlet default that importing
+  oslo.service alone picks (:func:`service_backend`, oslo.service's
+  default-backend hook).
+* The modules of :data:`DEFERRED` are loaded by
+  :class:`importlib.util.LazyLoader`: the real module, whose code runs in
+  full the first time anything reads one of its attributes.  Watcher
+  imports them at module level for its API server, WSGI service, Guru
+  Meditation reports, service configuration and database, none of which
+  an off-cloud plan runs, so their imports (pecan, keystonemiddleware,
+  oslo.middleware, SQLAlchemy, ...) never run.
+* eventlet, which futurist imports, is told not to load dnspython's
+  resolver (``EVENTLET_NO_GREENDNS``, unless the environment sets it):
+  nothing in the command is monkey-patched, so no green socket resolves
+  a name.
+
+``python -m bench.run startup`` measures the command's start-up.
+"""
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+
+#: module -> the only Watcher code that uses it (all service-side).
+DEFERRED = {
+    'watcher.api.app': 'the API service (pecan, keystonemiddleware)',
+    'watcher.common.config': 'parsing a service\'s command line '
+                             '(oslo.middleware)',
+    'oslo_service.wsgi': 'the API service\'s WSGI server',
+    'oslo_reports.guru_meditation_report': 'a service\'s Guru Meditation '
+                                           'reports',
+    'oslo_db.sqlalchemy.engines': 'the database (SQLAlchemy engines)',
+    'oslo_db.sqlalchemy.orm': 'the database (SQLAlchemy sessions)',
+}
+
+
+class DeferringFinder(importlib.abc.MetaPathFinder):
+    """Finds ``names`` as usual and defers their execution (LazyLoader)."""
+
+    def __init__(self, names):
+        self.names = frozenset(names)
+
+    def find_spec(self, name, path, target=None):
+        if name not in self.names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or not hasattr(spec.loader, 'exec_module'):
+            return None                 # the usual finders decide
+        spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
+
+
+def deferred(name):
+    """Whether module ``name`` was imported but its code has not run."""
+    # type(), not isinstance(): reading __class__ would run the module
+    return issubclass(type(sys.modules.get(name)),
+                      importlib.util._LazyModule)
+
+
+def service_backend():
+    """The oslo.service backend Watcher's services select (the hook
+    oslo.service asks when Watcher first imports it)."""
+    from oslo_service import backend
+    from watcher import eventlet as watcher_eventlet
+    if watcher_eventlet.is_patched():
+        return backend.BackendType.EVENTLET
+    return backend.BackendType.THREADING
+
+
+def prepare(names=None):
+    """Set the process up for an off-cloud plan; does nothing once Watcher
+    is imported (its modules are loaded, its backend chosen).  Imports
+    nothing of Watcher: the commands that do not plan stay as fast."""
+    if 'watcher' in sys.modules or any(
+            isinstance(f, DeferringFinder) for f in sys.meta_path):
+        return
+    os.environ.setdefault('EVENTLET_NO_GREENDNS', 'yes')
+    sys.meta_path.insert(0, DeferringFinder(
+        DEFERRED if names is None else names))
+    from oslo_service import backend
+    if backend.get_backend_type() is None:
+        backend.register_backend_default_hook(service_backend)
