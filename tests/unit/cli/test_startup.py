@@ -12,6 +12,7 @@
 
 """The command's start-up: deferred modules are the real ones, run late."""
 
+import gc
 import importlib
 import json
 import os
@@ -74,13 +75,15 @@ def test_prepare_does_nothing_once_watcher_is_imported(monkeypatch):
     import watcher  # noqa: F401
     monkeypatch.delenv('EVENTLET_NO_GREENDNS', raising=False)
     before = list(sys.meta_path)
+    collecting = gc.isenabled()
     startup.prepare()
     assert sys.meta_path == before
+    assert gc.isenabled() == collecting
     assert 'EVENTLET_NO_GREENDNS' not in os.environ
 
 
 PROBE = '''
-import json, sys
+import gc, json, sys
 from watcher_informed.cli import startup
 startup.prepare()
 startup.prepare()                       # once is enough
@@ -91,6 +94,7 @@ from oslo_service import backend
 out = {'deferred': sorted(n for n in startup.DEFERRED
                           if startup.deferred(n)),
        'backend': backend.get_backend_type().value,
+       'collecting': gc.isenabled(),
        'finders': sum(isinstance(f, startup.DeferringFinder)
                       for f in sys.meta_path),
        'loaded': sorted(m for m in ('sqlalchemy', 'pecan', 'dns',
@@ -114,6 +118,7 @@ def test_watcher_loads_without_running_its_service_modules():
     assert out['deferred'] == sorted(startup.DEFERRED)
     assert out['backend'] == 'threading'
     assert out['finders'] == 1
+    assert out['collecting'] is False
     assert out['loaded'] == []
     # a deferred module is Watcher's own, run in full when used
     assert out['config_parse_args'] is True
