@@ -36,12 +36,17 @@ model, planner or validator is replaced; the plan is the same.
 * The cyclic garbage collector is off for the rest of the process, as
   ``cli.main`` already has it while it plans: the command's objects live
   until it exits and what it drops is freed by reference counting, while
-  every full collection scans all of Watcher's modules again -- one just
-  to switch the collector back on at the end, one more at exit.
+  every full collection scans all of Watcher's modules again (one just
+  to switch the collector back on at the end).  At exit every object is
+  frozen (:func:`gc.freeze`, an ``atexit`` handler), so the full
+  collections the interpreter runs while it shuts down have nothing to
+  scan: 0.25 s of the command before.  The standard streams are still
+  flushed, the other ``atexit`` handlers (logging's) still run.
 
 ``python -m bench.run startup`` measures the command's start-up.
 """
 
+import atexit
 import gc
 import importlib.abc
 import importlib.machinery
@@ -104,6 +109,7 @@ def prepare(names=None):
             isinstance(f, DeferringFinder) for f in sys.meta_path):
         return
     gc.disable()
+    atexit.register(gc.freeze)
     os.environ.setdefault('EVENTLET_NO_GREENDNS', 'yes')
     sys.meta_path.insert(0, DeferringFinder(
         DEFERRED if names is None else names))

@@ -103,6 +103,9 @@ out = {'deferred': sorted(n for n in startup.DEFERRED
 from watcher.common import config
 out['config_parse_args'] = callable(config.parse_args)
 out['config_deferred'] = startup.deferred('watcher.common.config')
+import atexit
+atexit._run_exitfuncs()                 # what the interpreter runs at exit
+out['frozen_at_exit'] = gc.get_freeze_count()
 print(json.dumps(out))
 '''
 
@@ -119,6 +122,7 @@ def test_watcher_loads_without_running_its_service_modules():
     assert out['backend'] == 'threading'
     assert out['finders'] == 1
     assert out['collecting'] is False
+    assert out['frozen_at_exit'] > 100000
     assert out['loaded'] == []
     # a deferred module is Watcher's own, run in full when used
     assert out['config_parse_args'] is True
