@@ -95,7 +95,8 @@ def _no_cycle_collection():
     while the garbage they leave is freed by reference counting (peak
     RSS unchanged).  ``gc.freeze`` does not help: with nothing left in
     the old generation, full collections come more often.  The collector
-    is back on afterwards (``main`` may be called in a longer process).
+    is back on afterwards if it was on (``main`` may be called in a longer
+    process); the command's own process keeps it off (:mod:`.startup`).
     """
     enabled = gc.isenabled()
     gc.disable()
