@@ -410,13 +410,27 @@ class _CleanFormatter(logging.Formatter):
         return validation.clean(super().format(record))
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a line is logged: ``main``
+    may be called again in a longer process that has replaced it since
+    (a test's capture, closed afterwards)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 _LOGGING = []
 
 
 def _setup_logging(debug):
     """Warnings (and with ``--debug`` our DEBUG lines) on stderr, once."""
     if not _LOGGING:
-        handler = logging.StreamHandler()
+        handler = _StderrHandler()
         handler.setFormatter(_CleanFormatter('%(levelname)s %(message)s'))
         logging.getLogger().addHandler(handler)
         _LOGGING.append(handler)
