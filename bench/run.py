@@ -552,31 +552,62 @@ def cmd_startup(args):
 
     Prints each run's wall and CPU time (``resource.getrusage`` of the
     child) and their medians; the CPU time is the figure to compare on a
-    shared machine, the wall time on a quiet one.
+    shared machine, the wall time on a quiet one.  With ``--peer DIR``
+    (another revision's ``watcher_informed`` package in ``DIR``, e.g.
+    ``git archive main watcher_informed | tar -x -C DIR``) the peer's
+    command runs too, first on ``PYTHONPATH``, interleaved with ours run
+    by run, and the ratios of the medians are printed, with whether the
+    two commands printed the same text.
     """
     demo = pathlib.Path(__file__).resolve().parent.parent / \
         'watcher_informed' / 'data' / 'demo.json'
     exe = pathlib.Path(sys.executable).parent / 'watcher-informed'
-    walls, cpus = [], []
+    contenders = [('ours', dict(os.environ))]
+    if args.peer:
+        peer = pathlib.Path(args.peer).resolve()
+        if not (peer / 'watcher_informed' / 'cli' / 'main.py').is_file():
+            raise SystemExit('--peer %s: no watcher_informed package' % peer)
+        env = dict(os.environ)
+        env['PYTHONPATH'] = os.pathsep.join(
+            [str(peer)] + [p for p in [env.get('PYTHONPATH')] if p])
+        contenders.insert(0, ('peer', env))
+    times = {name: ([], []) for name, _ in contenders}
+    outputs = set()
     for _ in range(args.runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        proc = subprocess.run([str(exe), 'plan', '--scenario', str(demo)],
-                              capture_output=True, text=True, timeout=600)
-        walls.append(time.perf_counter() - t0)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if proc.returncode:
-            print(proc.stderr[-2000:], file=sys.stderr)
-            raise SystemExit(1)
-        cpus.append((after.ru_utime + after.ru_stime) -
-                     (before.ru_utime + before.ru_stime))
+        for name, env in contenders:
+            walls, cpus = times[name]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [str(exe), 'plan', '--scenario', str(demo)], env=env,
+                capture_output=True, text=True, timeout=600)
+            walls.append(time.perf_counter() - t0)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if proc.returncode:
+                print(proc.stderr[-2000:], file=sys.stderr)
+                raise SystemExit(1)
+            cpus.append((after.ru_utime + after.ru_stime) -
+                        (before.ru_utime + before.ru_stime))
+            outputs.add(proc.stdout)
     load = os.getloadavg()[0]
-    lines = ['| run | wall (s) | CPU (s) |', '|---|---|---|']
-    for k, (w, c) in enumerate(zip(walls, cpus), 1):
-        lines.append('| %d | %.2f | %.2f |' % (k, w, c))
-    lines.append('| median | %.2f | %.2f |' % (statistics.median(walls),
-                                               statistics.median(cpus)))
+    names = [name for name, _ in contenders]
+    lines = ['| run | ' + ' | '.join(
+        '%s wall (s) | %s CPU (s)' % (n, n) for n in names) + ' |',
+        '|---|' + '---|---|' * len(names)]
+    rows = [list(range(1, args.runs + 1)) + ['median']]
+    for name in names:
+        walls, cpus = times[name]
+        rows.append(walls + [statistics.median(walls)])
+        rows.append(cpus + [statistics.median(cpus)])
+    for row in zip(*rows):
+        lines.append('| %s | ' % (row[0],) + ' | '.join(
+            '%.2f' % v for v in row[1:]) + ' |')
     print('\n'.join(lines))
+    if args.peer:
+        print('ours / peer: wall %.2f, CPU %.2f (medians)' % tuple(
+            statistics.median(times['ours'][k]) /
+            statistics.median(times['peer'][k]) for k in (0, 1)))
+        print('same output: %s' % ('yes' if len(outputs) == 1 else 'NO'))
     print('load average at the end: %.2f' % load)
 
 
@@ -803,6 +834,9 @@ def main(argv=None):
                    default=['500x10000', '5000x100000'])
     su = sub.add_parser('startup')
     su.add_argument('--runs', type=int, default=5)
+    su.add_argument('--peer', metavar='DIR', default=None,
+                    help='also time the command of the watcher_informed '
+                         'package in DIR, interleaved with ours')
     b = sub.add_parser('balance')
     b.add_argument('--sizes', type=int, nargs='+', default=[8, 20, 50])
     b.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])

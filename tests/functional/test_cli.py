@@ -88,6 +88,24 @@ def test_demo_plan_passes_the_core_checkers(demo_json):
     assert checks.violations(snapshot, plan, params.Params()) == []
 
 
+def _without_action_uuids(doc):
+    """``doc`` with action uuids (new on every run) numbered in order."""
+    number = {a['action_uuid']: n for n, a in enumerate(doc['actions'])}
+    return dict(doc, actions=[
+        dict(a, action_uuid=number[a['action_uuid']],
+             parents=[number[p] for p in a['parents']])
+        for a in doc['actions']])
+
+
+def test_start_up_trimming_leaves_the_plan_unchanged(demo_json, capsys):
+    # the subprocess (the command's own command line) defers Watcher's
+    # service modules (cli.startup); main(argv) in this process does not
+    from watcher_informed.cli import main
+    assert main.main(['demo', '--format', 'json']) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert _without_action_uuids(doc) == _without_action_uuids(demo_json)
+
+
 def test_parameters_change_the_plan():
     proc = cli('demo', '--format', 'json', '--parameters',
                '{"max_migrations": 1}')

@@ -95,7 +95,8 @@ def _no_cycle_collection():
     while the garbage they leave is freed by reference counting (peak
     RSS unchanged).  ``gc.freeze`` does not help: with nothing left in
     the old generation, full collections come more often.  The collector
-    is back on afterwards (``main`` may be called in a longer process).
+    is back on afterwards if it was on (``main`` may be called in a longer
+    process); the command's own process keeps it off (:mod:`.startup`).
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -409,13 +410,27 @@ class _CleanFormatter(logging.Formatter):
         return validation.clean(super().format(record))
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a line is logged: ``main``
+    may be called again in a longer process that has replaced it since
+    (a test's capture, closed afterwards)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 _LOGGING = []
 
 
 def _setup_logging(debug):
     """Warnings (and with ``--debug`` our DEBUG lines) on stderr, once."""
     if not _LOGGING:
-        handler = logging.StreamHandler()
+        handler = _StderrHandler()
         handler.setFormatter(_CleanFormatter('%(levelname)s %(message)s'))
         logging.getLogger().addHandler(handler)
         _LOGGING.append(handler)
@@ -433,7 +448,15 @@ def _debug(args):
 
 
 def main(argv=None):
-    """Run the command; 0 success, 1 failure, 2 bad input."""
+    """Run the command; 0 success, 1 failure, 2 bad input.
+
+    Without ``argv`` it is the process's own command line: the process is
+    set up for an off-cloud plan first (:mod:`.startup`).  Callers in a
+    longer process pass ``argv`` and keep their process as it is.
+    """
+    if argv is None:
+        from watcher_informed.cli import startup
+        startup.prepare()
     args = build_parser().parse_args(argv)
     _setup_logging(getattr(args, 'debug', False))
     try:
