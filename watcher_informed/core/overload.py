@@ -58,10 +58,19 @@ class HotHost:
     #: to reach its target at the planned load alone; ``None``: no more
     #: than ``excess`` is asked.
     floor: typing.Optional[typing.Mapping[str, float]] = None
+    #: with ``relief_spread``: the load (fractions) at its planned value
+    #: plus that many quadrature spreads of the host's instances, which
+    #: the cost-benefit gate values (``gate``); ``None``: ``load``.
+    robust: typing.Optional[typing.Mapping[str, float]] = None
 
     @property
     def worst(self):
         return max(self.load.values()) if self.load else 0.0
+
+    @property
+    def at_risk(self):
+        """Whether only its robust load is over a threshold."""
+        return self.floor is not None and not self.floor
 
 
 #: quantile of the measured instances' CPU (fraction of their vCPUs) at
@@ -319,7 +328,26 @@ def with_spreads(snapshot, demand, weight):
     return table
 
 
-def shed_targets(snapshot, p, hot, demand, weight):
+def host_sigmas(snapshot, demand, weight):
+    """(hosts x ``DIMS``) ``weight`` quadrature spreads of each host.
+
+    The spread of a host's summed load, its instances taken as
+    independent (the square root of the sum of their squared spreads),
+    absolute, in the snapshot's host order; 0 on a host without spreads.
+    """
+    demand = as_demands(demand, snapshot)
+    var = np.zeros((len(snapshot.hosts), len(DIMS)))
+    if len(demand.uuids):
+        extra = weight * spreads(snapshot, demand)
+        index = {h.name: k for k, h in enumerate(snapshot.hosts)}
+        insts = snapshot.instance_by_uuid
+        at = np.array([index[insts[u].host] for u in demand.uuids],
+                      dtype=int)
+        np.add.at(var, at, extra * extra)
+    return np.sqrt(var)
+
+
+def shed_targets(snapshot, p, hot, demand, weight, loads=None):
     """``hot`` with each excess raised for ``weight`` extra spreads.
 
     An overloaded host is relieved robustly once its staying instances
@@ -332,30 +360,59 @@ def shed_targets(snapshot, p, hot, demand, weight):
     before, and the load its instances do not explain stays as it was.
     ``HotHost.floor`` keeps the excess at the planned load, which the
     search falls back to when no set of the movable instances can shed
-    the robust one (``pipeline``).  Which hosts are overloaded is
-    unchanged.
+    the robust one (``pipeline``); ``HotHost.robust`` is the load at
+    planned plus ``weight`` spreads, what the cost-benefit gate values.
+
+    A dimension over its threshold only at the robust load is shed too.
+    With ``loads`` (the :func:`host_loads` the hosts were found with), a
+    host *at risk* -- under every threshold at its planned load, over one
+    at its robust load -- is added after the overloaded ones (worst
+    robust load first, ties by name), its floor empty: it sheds its
+    robust excess or nothing.
     """
-    if not hot or weight <= 0:
+    if weight <= 0 or (not hot and loads is None):
         return hot
     demand = as_demands(demand, snapshot)
-    extra = spread_shares(snapshot, demand, weight)
-    names = {h.name for h in hot}
-    more = {name: np.zeros(len(DIMS)) for name in names}
-    for inst in snapshot.instances:
-        if inst.host in names:
-            more[inst.host] += extra[demand.index[inst.uuid]]
-    targets = p.targets()
+    sigma = host_sigmas(snapshot, demand, weight)
+    thresholds, targets = p.thresholds(), p.targets()
+    scales = host_scales(snapshot, p)
+    row = {h.name: k for k, h in enumerate(snapshot.hosts)}
+
+    def robust_of(name, load):
+        k = row[name]
+        return {d: load[d] + sigma[k, j] / scales[k, j]
+                for j, d in enumerate(DIMS)}
+
+    def excess_of(name, robust, need):
+        k = row[name]
+        excess = dict(need)
+        for j, d in enumerate(DIMS):
+            if d in need or robust[d] > thresholds[d] + 1e-12:
+                over = (robust[d] - targets[d]) * scales[k, j]
+                excess[d] = float(max(need.get(d, 0.0), over))
+        return excess
+
     out = []
     for h in hot:
-        host = snapshot.host_by_name[h.name]
-        scale = host_scale(host, p)
-        excess = {}
-        for d, need in h.excess.items():
-            j = DIMS.index(d)
-            over = (h.load[d] - targets[d]) * scale[d] + more[h.name][j]
-            excess[d] = float(max(need, over))
-        out.append(HotHost(h.name, h.load, excess, dict(h.excess)))
-    return out
+        robust = robust_of(h.name, h.load)
+        out.append(HotHost(h.name, h.load, excess_of(h.name, robust,
+                                                     h.excess),
+                           dict(h.excess), robust))
+    if loads is None:
+        return out
+    names = {h.name for h in hot}
+    risk = []
+    for host in snapshot.hosts:
+        if host.name in names:
+            continue
+        load = loads[host.name]
+        robust = robust_of(host.name, load)
+        if not any(robust[d] > thresholds[d] + 1e-12 for d in DIMS):
+            continue
+        risk.append(HotHost(host.name, load,
+                            excess_of(host.name, robust, {}), {}, robust))
+    risk.sort(key=lambda h: (-max(h.robust.values()), h.name))
+    return out + risk
 
 
 def demands(snapshot):

@@ -213,10 +213,12 @@ TABLE = (
        'under its target at their planned load plus this many spreads '
        'of their summed load (their spreads added in quadrature), or, '
        'when no set of its movable instances can do that, until they fit '
-       'at their planned load. Among destinations, the one whose load '
-       'after the move, counted the same way, is lowest is preferred. '
-       'Which hosts are overloaded is unchanged. 0 plans on the planned '
-       'load only.',
+       'at their planned load. A host under its thresholds at its planned '
+       'load but over one at its planned load plus this many spreads is '
+       'at risk and sheds the same way, or nothing; the cost-benefit gate '
+       'values the overload removed at that robust load. Among '
+       'destinations, the one whose load after the move, counted the same '
+       'way, is lowest is preferred. 0 plans on the planned load only.',
        unit='spreads', minimum=0, maximum=5),
     _p('migration_bandwidth', 'number', 1250, AUDIT, CORE,
        'Bandwidth of one live migration in MiB/s, used to predict '

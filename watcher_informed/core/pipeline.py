@@ -173,14 +173,18 @@ def _gate(sel, hot, snapshot, p, costs, extra=()):
     """Cost-benefit verdict on a host's selection (``gate.judge``).
 
     ``extra`` are the core-second prices of the room-making moves its
-    instances need (``rooms``): they cost tenants, relieve nothing.
+    instances need (``rooms``): they cost tenants, relieve nothing.  With
+    ``relief_spread`` the benefit is the overload removed at the host's
+    robust load (``HotHost.robust``: planned plus that many spreads), so
+    a host at risk is worth relieving too.
     """
     insts = snapshot.instance_by_uuid
     host = snapshot.host_by_name[hot.name]
     prices = [gate.move_cost(insts[c.uuid], snapshot.usage_of(c.uuid),
                              c.cls, costs[c.uuid]) for c in sel.chosen]
     prices += list(extra)
-    return gate.judge(host, hot.load, [c.demand for c in sel.chosen],
+    load = hot.robust if hot.robust is not None else hot.load
+    return gate.judge(host, load, [c.demand for c in sel.chosen],
                       prices, p, p.horizon, p.aggressiveness)
 
 
@@ -198,9 +202,11 @@ def _select_host(hot, priced, profiles, p, demand, excluded, snapshot,
     classes = collections.Counter(
         _class_of(profiles)(i.uuid) for i in priced.on_host[hot.name])
     goal, cands = _goal(hot, cands, hot.excess, (), planned)
-    sel = select.choose_for_host(goal, cands, remaining,
-                                 p.exact_select_limit, p.seed,
-                                 _set_cost(classes, p))
+    sel = select.Selection(hot.name, (), False)
+    if goal.excess:
+        sel = select.choose_for_host(goal, cands, remaining,
+                                     p.exact_select_limit, p.seed,
+                                     _set_cost(classes, p))
     verdict = None
     if sel.chosen:
         verdict = _gate(sel, hot, snapshot, p, priced.costs)
@@ -412,8 +418,11 @@ def select_and_place(snapshot, p, profiles, demand, hot_hosts, priced,
             choices[hot.name] = dataclasses.replace(
                 choices[hot.name], selection=select.Selection(
                     hot.name, kept, select.covers(kept, hot.excess)))
+    # a host only at risk that is not worth relieving is no news
+    risk = {h.name for h in hot_hosts if h.at_risk}
     gated = {h: c.verdict for h, c in choices.items()
-             if c.verdict is not None and not c.verdict.keep}
+             if c.verdict is not None and not c.verdict.keep and
+             h not in risk}
     for host, verdict in sorted(gated.items()):
         for inst in priced.on_host[host]:
             if inst.uuid not in not_moved:
@@ -613,7 +622,8 @@ def _position_reason(move, ordering, slot, key):
 
 
 def _selection_reasons(selections, hot_hosts, p, placed=None):
-    over = {h.name: '/'.join(sorted(h.excess)) for h in hot_hosts}
+    over = {h.name: '/'.join(sorted(h.excess)) +
+            (' at risk' if h.at_risk else '') for h in hot_hosts}
     reasons = {}
     for uuid, (waiting, chain) in (placed.room_moves.items()
                                    if placed is not None else ()):
@@ -707,7 +717,9 @@ def assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
     left, kinds = left_reasons(
         still, hot_hosts, priced, placed, not_moved, len(planned), p) \
         if priced is not None else ({}, {})
-    result = plan_mod.Plan(tuple(planned), profiles, tuple(hot_hosts),
+    # hosts only at risk (``relief_spread``) were not overloaded
+    overloaded = tuple(h for h in hot_hosts if not h.at_risk)
+    result = plan_mod.Plan(tuple(planned), profiles, overloaded,
                            not_moved, loads_before, loads_after, still,
                            len(snapshot.instances), left, kinds)
     if balanced is not None:
@@ -739,7 +751,7 @@ def build_plan(snapshot, p):
     if p.relief_spread > 0:
         # relieved robustly: what stays counts at more spreads
         hot_hosts = overload.shed_targets(snapshot, p, hot_hosts, demand,
-                                          p.relief_spread)
+                                          p.relief_spread, loads_before)
         credit = overload.with_spreads(snapshot, demand, p.relief_spread)
     groups_of = constraints.groups_by_member(snapshot)
     priced = price(snapshot, p, hot_hosts, groups_of)

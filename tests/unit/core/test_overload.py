@@ -288,3 +288,56 @@ def test_shed_targets_quadrature_and_floor(spreads, weight, excess):
     # the planned excess is kept as the floor to fall back to
     assert got[0].floor == pytest.approx(hot[0].excess)
     assert got[0].floor['cpu'] == pytest.approx(1.6)
+
+
+@pytest.mark.parametrize('spread, weight, at_risk, excess', [
+    # A at 0.6 planned: 1 spread of a0 (0.25 x 2 vCPUs) keeps it under
+    (0.25, 1.0, False, None),
+    # 4 spreads: 0.6 + 2 / 8 = 0.85 > 0.8, shed to 0.7: 1.2 cores
+    (0.25, 4.0, True, 1.2),
+    # exactly at the threshold is not over it
+    (0.25, 3.2, False, None),
+    # steady instances put no host at risk, whatever the weight
+    (0.0, 5.0, False, None),
+    (0.25, 0.0, False, None),
+])
+def test_shed_targets_add_the_hosts_at_risk(spread, weight, at_risk,
+                                            excess):
+    from watcher_informed.core import demand
+    snapshot = _with(two_hosts(0.6), forecast={
+        'a0': demand.Forecast({'cpu': 0.6}, {'cpu': spread})})
+    loads = overload.host_loads(snapshot, P)
+    hot = overload.find_overloaded(snapshot, P, loads=loads)
+    assert hot == []
+    got = overload.shed_targets(snapshot, P, hot, overload.demands(snapshot),
+                                weight, loads)
+    assert [h.name for h in got] == (['A'] if at_risk else [])
+    if at_risk:
+        assert got[0].at_risk
+        # it sheds its robust excess or nothing (its floor is empty)
+        assert got[0].floor == {}
+        assert got[0].excess['cpu'] == pytest.approx(excess)
+        assert got[0].load == loads['A']
+        assert got[0].robust['cpu'] == pytest.approx(0.6 + weight * 0.5
+                                                     / 8)
+
+
+def test_hot_hosts_carry_their_robust_load_and_come_first():
+    from watcher_informed.core import demand
+    # A overloaded at planned load; B only at risk (one volatile VM)
+    vms = [b.vm('a%d' % i, 'A') for i in range(4)] + \
+        [b.vm('b%d' % i, 'B') for i in range(3)]
+    usages = {v.uuid: b.usage('idle', cpu=0.9) for v in vms}
+    snapshot = _with(b.cluster([b.host('A'), b.host('B')], vms, usages),
+                     forecast={'b0': demand.Forecast({'cpu': 0.9},
+                                                     {'cpu': 0.5})})
+    loads = overload.host_loads(snapshot, P)
+    hot = overload.find_overloaded(snapshot, P, loads=loads)
+    got = overload.shed_targets(snapshot, P, hot, overload.demands(snapshot),
+                                2.0, loads)
+    assert [(h.name, h.at_risk) for h in got] == [('A', False),
+                                                  ('B', True)]
+    # A has no spread: its robust load is its planned load
+    assert got[0].robust == pytest.approx(got[0].load)
+    # B: 0.675 + 2 x (0.5 x 2 vCPUs) / 8 = 0.925
+    assert got[1].robust['cpu'] == pytest.approx(0.925)

@@ -301,3 +301,40 @@ def test_relief_spread_falls_back_to_the_planned_excess(relief_spread,
     plan = pipeline.build_plan(snapshot, p)
     assert {m.uuid for m in plan.moves} == moved
     assert plan.still_overloaded == ()
+
+
+@pytest.mark.parametrize('relief_spread, aggressiveness, moved', [
+    # planned load only: A (0.6 of its cores) is not overloaded
+    (0.0, 3, set()),
+    # 1 spread: 0.6 + 0.25 x 2 / 8 -- still under its threshold
+    (1.0, 3, set()),
+    # 4 spreads: at risk (0.85 > 0.8); the volatile VM leaves, worth it
+    # by the robust overload it removes (the planned one is 0)
+    (4.0, 3, {'cpu0'}),
+    # ... unless the gate asks for an overwhelming benefit: then A stays
+    # and, not being overloaded, is not reported
+    (4.0, 1, set()),
+])
+def test_relief_spread_relieves_a_host_at_risk(relief_spread,
+                                               aggressiveness, moved):
+    import dataclasses
+
+    from watcher_informed.core import demand
+    # 16 GiB VMs take minutes to move: over a minute, removing the
+    # robust overload (0.05 x 8 cores x 60 s = 24 core-s) is worth one
+    # move (7 core-s) at the default aggressiveness, not at 1 (8 x)
+    snapshot = hot_host([('cpu', {'cpu': 0.6, 'flavor_ram': 16384})
+                         for _ in range(4)])
+    snapshot = dataclasses.replace(snapshot, forecast={
+        'cpu0': demand.Forecast({'cpu': 0.6}, {'cpu': 0.25})})
+    p = dataclasses.replace(P, relief_spread=relief_spread,
+                            aggressiveness=aggressiveness, horizon=60)
+    plan = pipeline.build_plan(snapshot, p)
+    assert {m.uuid for m in plan.moves} == moved
+    if moved:
+        assert 'at risk' in plan.moves[0].reason
+    # a host only at risk was never overloaded: not counted, not left
+    assert plan.hot_hosts == ()
+    assert plan.still_overloaded == ()
+    assert not any('not worth it' in why
+                   for why in plan.not_moved.values())
