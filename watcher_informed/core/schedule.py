@@ -84,15 +84,19 @@ def _traffic(usage):
 
 
 def traffic(snapshot):
-    """``{uuid: (tx, rx)}`` of every instance: :func:`_traffic` of its
-    usage (0 where unknown), from the usage columns, once per snapshot."""
+    """``(tx, rx)``: lists of every instance's :func:`_traffic` values
+    (0 where unknown) in the snapshot's instance order (``position``),
+    from the usage columns, once per snapshot.
+
+    Two lists, not a pair per instance: the audit keeps them, and the
+    cyclic collector scans every object the audit keeps once it ends.
+    """
     net = snapshot.memo.get('traffic')
     if net is None:
         # + 0.0: a -0.0 reads as 0.0, as ``or 0.0`` makes it
-        tx, rx = (np.nan_to_num(usage_mod.column(snapshot, m), nan=0.0) + 0.0
-                  for m in (snap.NET_TX, snap.NET_RX))
-        net = snapshot.memo['traffic'] = dict(zip(
-            snapshot.uuids, zip(tx.tolist(), rx.tolist())))
+        net = snapshot.memo['traffic'] = tuple(
+            (np.nan_to_num(usage_mod.column(snapshot, m), nan=0.0) +
+             0.0).tolist() for m in (snap.NET_TX, snap.NET_RX))
     return net
 
 
@@ -104,19 +108,26 @@ class _State:
     """
 
     def __init__(self, snapshot, profiles, hosts):
-        class_of = getattr(profiles, 'class_of', None) or (
-            lambda uuid: profiles[uuid].cls)
         self.cls, self.net = {}, {}
         self.base = collections.defaultdict(set)
         uuids, by_host = snapshot.uuids, snapshot.by_host
+        tx, rx = traffic(snapshot)
+        names = getattr(profiles, 'class_names', None)
+        if names is not None and profiles.uuids != uuids:
+            names = None
         for host in hosts:
-            if by_host.get(host):
-                self.base[host] = {uuids[k] for k in by_host[host]}
-        net = traffic(snapshot)
-        for host in hosts:
-            for uuid in self.base[host]:
-                self.cls[uuid] = class_of(uuid)
-                self.net[uuid] = net[uuid]
+            rows = by_host.get(host)
+            if not rows:
+                continue
+            here = [uuids[k] for k in rows]
+            self.base[host] = set(here)
+            if names is not None:
+                # classify.Profiles: the class of each row, no lookup
+                self.cls.update(zip(here, map(names.__getitem__, rows)))
+            else:
+                self.cls.update((u, profiles[u].cls) for u in here)
+            self.net.update(zip(here, zip(map(tx.__getitem__, rows),
+                                          map(rx.__getitem__, rows))))
         self.finished = collections.defaultdict(list)
 
     def finish(self, end, uuid, source, dest):
@@ -336,15 +347,15 @@ def standalone(snapshot, p):
     The source's instances all still send on its NIC; the destination is
     not known yet, so its NIC counts as free.
     """
-    uuids, by_host = snapshot.uuids, snapshot.by_host
+    by_host = snapshot.by_host
     links = {}
-    net = traffic(snapshot)
+    tx = traffic(snapshot)[0]
 
     def share(host):
         # the same for every instance of the host
         if host not in links:
             links[host] = cost_mod.fair_share(
-                p.nic_mibps(host), [net[uuids[k]][0] for k in by_host[host]],
+                p.nic_mibps(host), [tx[k] for k in by_host[host]],
                 float('inf'))
         return links[host]
 
