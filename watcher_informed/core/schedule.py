@@ -169,14 +169,48 @@ def _shared(memo, p, state, host, members, side, count):
     return share
 
 
+def costs(snapshot, p):
+    """The audit's ``{key: MigrationCost}`` of predictions made so far.
+
+    ``cost.instance_cost`` of an instance of ``snapshot`` depends only on
+    ``p`` and on :func:`_cost_key` (its uuid, factors, rate and the
+    stop-and-copy rate the link allows), so every stage that predicts
+    a migration (pricing, room-making, the move order, the schedule)
+    shares one table; it is kept in ``snapshot.memo`` with ``p`` and
+    starts afresh for another ``p``.
+    """
+    entry = snapshot.memo.get('instance_costs')
+    if entry is None or entry[0] is not p:
+        entry = snapshot.memo['instance_costs'] = (p, {})
+    return entry[1]
+
+
+def _cost_key(inst, p, t_f, d_f, rate, link):
+    stop = p.stop_copy_bandwidth
+    return (inst.uuid, t_f, d_f, rate,
+            min(stop, link) if stop and link is not None else stop)
+
+
+def predict(table, inst, usage, p, t_f, d_f, rate, link):
+    """``cost.instance_cost`` of these inputs, kept in ``table``
+    (:func:`costs`; ``None``: computed)."""
+    if table is None:
+        return cost_mod.instance_cost(inst, usage, p, t_f, d_f, rate, link)
+    key = _cost_key(inst, p, t_f, d_f, rate, link)
+    c = table.get(key)
+    if c is None:
+        c = table[key] = cost_mod.instance_cost(inst, usage, p, t_f, d_f,
+                                                rate, link)
+    return c
+
+
 def _move_cost(inst, usage, p, state, source, dest, src_members,
-               dst_members, out_count=1, in_count=1, memo=None):
+               dst_members, out_count=1, in_count=1, memo=None,
+               table=None):
     """(cost, source classes, destination classes) of one move.
 
-    ``memo``: a dict keeping the instance costs already computed, by
-    what ``cost.instance_cost`` reads besides the instance (its factors,
-    rate and the stop-and-copy rate the link allows), and the NIC shares
-    by host and members (then frozensets).
+    ``memo``: a dict keeping the NIC shares by host and members (then
+    frozensets); ``table``: the audit's predictions (:func:`costs`).
     """
     if memo is None:
         link = min(_share(p, state, source, src_members, 0, out_count),
@@ -189,15 +223,7 @@ def _move_cost(inst, usage, p, state, source, dest, src_members,
     src_cls = state.classes(src_members, inst.uuid)
     dst_cls = state.classes(dst_members, inst.uuid)
     t_f, d_f = cost_mod.interference_factors(src_cls, dst_cls, p)
-    if memo is None:
-        c = cost_mod.instance_cost(inst, usage, p, t_f, d_f, rate, link)
-        return c, src_cls, dst_cls
-    stop = p.stop_copy_bandwidth
-    key = (inst.uuid, t_f, d_f, rate, min(stop, link) if stop else stop)
-    c = memo.get(key)
-    if c is None:
-        c = memo[key] = cost_mod.instance_cost(inst, usage, p, t_f, d_f,
-                                               rate, link)
+    c = predict(table, inst, usage, p, t_f, d_f, rate, link)
     return c, src_cls, dst_cls
 
 
@@ -211,6 +237,7 @@ def schedule(ordering, snapshot, profiles, p):
     running_out = collections.defaultdict(list)
     running_in = collections.defaultdict(list)
     result = {}
+    table = costs(snapshot, p)
     for move in ordering.order:
         out = outs.setdefault(move.source, _Slots(p.max_concurrent_out))
         inn = ins.setdefault(move.dest, _Slots(p.max_concurrent_in))
@@ -234,7 +261,8 @@ def schedule(ordering, snapshot, profiles, p):
         dst_members = state.members(move.dest, start)
         c, src_cls, dst_cls = _move_cost(
             insts[move.uuid], snapshot.usage_of(move.uuid), p, state,
-            move.source, move.dest, src_members, dst_members, n_out, n_in)
+            move.source, move.dest, src_members, dst_members, n_out, n_in,
+            table=table)
         end = start + c.time_s
         out.take(o_idx, move.uuid, end)
         inn.take(i_idx, move.uuid, end)
@@ -275,11 +303,12 @@ class LinkPriority:
             by_dest[m.dest].append(m)
 
         memo = {}
+        table = costs(snapshot, p)
 
         def cost(m, src, dst):
             return _move_cost(insts[m.uuid], snapshot.usage_of(m.uuid), p,
                               state, m.source, m.dest, src, dst,
-                              memo=memo)[0].time_s
+                              memo=memo, table=table)[0].time_s
 
         members = {h: frozenset(state.members(h, 0.0))
                    for h in set(by_source) | set(by_dest)}
@@ -359,9 +388,10 @@ def standalone(snapshot, p):
                 float('inf'))
         return links[host]
 
+    table = costs(snapshot, p)
+
     def cost(inst):
         link = share(inst.host)
-        return cost_mod.instance_cost(
-            inst, snapshot.usage_of(inst.uuid), p,
-            rate_mibps=min(p.migration_bandwidth, link), link_mibps=link)
+        return predict(table, inst, snapshot.usage_of(inst.uuid), p, 1.0,
+                       1.0, min(p.migration_bandwidth, link), link)
     return cost
