@@ -39,6 +39,7 @@ update this one ledger; the plan checker only reads facts from it (its
 proofs stay independent of the search).
 """
 
+import functools
 import operator
 
 import numpy as np
@@ -113,6 +114,11 @@ class Ledger:
             np.add.at(self.weights, (at, cls), weight)
         self._undo = []
         self._listeners = []
+
+    @functools.cached_property
+    def name_rank(self):
+        """Each host's rank by name (an array, host order)."""
+        return np.argsort(np.argsort(np.array(self.names, dtype=object)))
 
     # -- reading ---------------------------------------------------------
     def host(self, name):

@@ -82,6 +82,12 @@ class _Context:
         self.me = {}
         #: ``{uuid: (talkers, soft-anti-affinity mates)}`` (``_score``)
         self.near = {}
+        #: ``{host index: {class: penalty . weights}}`` of the hosts
+        #: unchanged since (:meth:`changed` forgets a host that moved)
+        self.dots = {}
+
+    def changed(self, h):
+        self.dots.pop(h, None)
 
 
 def _me(uuid, ctx):
@@ -101,8 +107,17 @@ def _me(uuid, ctx):
 
 def _interference(uuid, host, ctx):
     cls, weight = _me(uuid, ctx)
-    row = ctx.ledger.weights[ctx.ledger.index[host.name]]
-    return float(np.dot(ctx.penalty[cls], row)) * weight
+    h = ctx.ledger.index[host.name]
+    dots = ctx.dots.get(h)
+    if dots is None:
+        dots = ctx.dots[h] = {}
+    dot = dots.get(cls)
+    if dot is None:
+        # the same product, once per host and class until the host
+        # changes: a host is scored for many instances in a run
+        dot = dots[cls] = float(np.dot(ctx.penalty[cls],
+                                       ctx.ledger.weights[h]))
+    return dot * weight
 
 
 def _explain(uuid, host, ctx, interference, partners, soft, headroom):
@@ -190,8 +205,10 @@ class _Coolest:
     def __init__(self, ledger, p):
         self.ledger = ledger
         self.targets = np.array([p.targets()[d] for d in kinds.DIMS])
-        self.rank = np.argsort(np.argsort(np.array(ledger.names,
-                                                   dtype=object)))
+        # the screen's right-hand sides, the same sums each time
+        self._room = ledger.cap + 1e-9
+        self._ceiling = self.targets + 1e-12
+        self.rank = ledger.name_rank
         nh = len(ledger.names)
         # _key of every host at once: the same divisions and maxima
         cap, alloc = ledger.cap, ledger.alloc
@@ -248,8 +265,8 @@ class _Coolest:
             # every host screened at once (the same numbers, element by
             # element, as a chunk's), then walked least full first
             ok = led.usable & np.all(led.load + need / led.scale <=
-                                     self.targets + 1e-12, axis=1)
-            ok &= np.all(led.alloc + res <= led.cap + 1e-9, axis=1)
+                                     self._ceiling, axis=1)
+            ok &= np.all(led.alloc + res <= self._room, axis=1)
             ok = ok.tolist()
             for _, _, h in self.order:
                 if ok[h] and h != source and accept(led.hosts[h]):
@@ -261,8 +278,8 @@ class _Coolest:
             chunk = self._chunk(start)
             ok = led.usable[chunk] & (chunk != source)
             ok &= np.all(led.load[chunk] + need / led.scale[chunk] <=
-                         self.targets + 1e-12, axis=1)
-            ok &= np.all(led.alloc[chunk] + res <= led.cap[chunk] + 1e-9,
+                         self._ceiling, axis=1)
+            ok &= np.all(led.alloc[chunk] + res <= self._room[chunk],
                          axis=1)
             for h in chunk[ok].tolist():
                 if accept(led.hosts[h]):
@@ -303,6 +320,7 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
     if ledger is None:
         ledger = ledger_mod.Ledger(snapshot, p, demand, profiles)
     ctx = _Context(snapshot, profiles, p, ledger, groups_of)
+    ledger.listen(ctx.changed)
     hosts = sorted(snapshot.hosts, key=lambda h: h.name)
     by_name = snapshot.host_by_name
     insts = snapshot.instance_by_uuid
@@ -361,6 +379,7 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         placed[uuid] = Destination(uuid, src, host.name, score, why)
     if coolest is not None:
         ledger.unlisten(coolest.changed)
+    ledger.unlisten(ctx.changed)
     return placed, unplaced
 
 
