@@ -40,6 +40,7 @@ import bisect
 import collections
 import dataclasses
 import logging
+import math
 import typing
 
 import numpy as np
@@ -209,6 +210,7 @@ class _Coolest:
         self._room = ledger.cap + 1e-9
         self._ceiling = self.targets + 1e-12
         self.rank = ledger.name_rank
+        self._rank = self.rank.tolist()
         nh = len(ledger.names)
         # _key of every host at once: the same divisions and maxima
         cap, alloc = ledger.cap, ledger.alloc
@@ -226,11 +228,16 @@ class _Coolest:
 
     def _key(self, h):
         led = self.ledger
-        cap, alloc = led.cap[h], led.alloc[h]
+        # the rows as Python floats: the same divisions and maxima as
+        # on numpy scalars, without one numpy scalar per number
+        cap, alloc = led._cap[h], led.alloc[h].tolist()
         allocated = max(alloc[k] / cap[k] if cap[k] > 0 else 1.0
                         for k in range(3))
-        return (max(float(led.load[h].max()), allocated), int(self.rank[h]),
-                h)
+        load = led.load[h].tolist()
+        top = max(load)
+        if top != top or any(v != v for v in load):
+            top = math.nan    # numpy's max: NaN if any is
+        return (max(top, allocated), self._rank[h], h)
 
     def changed(self, h):
         old = self.key[h]
