@@ -52,7 +52,6 @@ from watcher_informed.core import snapshot as snap
 #: resource columns of ``cap`` and ``alloc``.
 RESOURCES = ('vcpus', 'ram_mb', 'disk_gb')
 _CLASS_INDEX = {c: i for i, c in enumerate(kinds.CLASSES)}
-_FLAVOR = operator.attrgetter('vcpus', 'ram_mb', 'disk_gb')
 _HOST = operator.attrgetter('host')
 
 
@@ -78,9 +77,12 @@ class Ledger:
             overload.demands(snapshot)
         insts = snapshot.instances
         uuids, by_uuid, _, at = overload.instance_rows(snapshot)
-        flavors = np.array(list(map(_FLAVOR, insts)),
-                           dtype=float).reshape(len(insts), 3)
-        self.res = dict(zip(uuids, map(tuple, flavors.tolist())))
+        n = len(insts)
+        flavors = np.column_stack([
+            np.fromiter(map(operator.attrgetter(r), insts), float, n)
+            for r in RESOURCES]).reshape(n, 3)
+        position = snapshot.position
+        self.res = _ByRow(flavors, position, lambda row: tuple(row.tolist()))
         self.where = dict(zip(uuids, map(_HOST, insts)))
         by_host = snapshot.by_host
         self.residents = [{uuids[k] for k in by_host[n]}
@@ -99,7 +101,8 @@ class Ledger:
                 # classify.Profiles: arrays, no per-instance objects
                 cls = np.asarray(profiles.cls, dtype=np.int64)
                 weight = np.asarray(profiles.weight, dtype=float)
-                if tuple(profiles) != uuids:
+                if getattr(profiles, 'uuids', None) != uuids and \
+                        tuple(profiles) != uuids:
                     rows = np.array([profiles.index[u] for u in uuids],
                                     dtype=np.intp)
                     cls, weight = cls[rows], weight[rows]
@@ -108,8 +111,8 @@ class Ledger:
                                 for u in uuids], dtype=np.int64)
                 weight = np.array([profiles[u].weight for u in uuids],
                                   dtype=float)
-            self.cls = dict(zip(uuids, cls.tolist()))
-            self.intensity = dict(zip(uuids, weight.tolist()))
+            self.cls = _ByRow(cls.tolist(), position)
+            self.intensity = _ByRow(weight.tolist(), position)
             np.add.at(self.counts, (at, cls), 1)
             np.add.at(self.weights, (at, cls), weight)
         self._undo = []
@@ -231,6 +234,63 @@ class Ledger:
         for callback in self._listeners:
             for h in hosts:
                 callback(h)
+
+
+class _ByRow(dict):
+    """``uuid -> value`` of the instance's row, built on first access.
+
+    What ``dict(zip(uuids, values))`` answers to ``[uuid]`` and
+    ``get(uuid)`` (a ``KeyError`` / the default for an unknown uuid),
+    without a dictionary entry per instance up front: an audit reads a
+    few hundred of the 10,000 (the instances it moves and their
+    neighbours).  ``rows`` in ``position`` order (``{uuid: row}``),
+    ``make`` turns a row into the value (default: the row itself).
+    """
+
+    __slots__ = ('_rows', '_position', '_make')
+
+    def __init__(self, rows, position, make=None):
+        super().__init__()
+        self._rows = rows
+        self._position = position
+        self._make = make
+
+    def __missing__(self, uuid):
+        row = self._rows[self._position[uuid]]
+        value = self[uuid] = row if self._make is None else self._make(row)
+        return value
+
+    def get(self, uuid, default=None):
+        try:
+            return self[uuid]
+        except KeyError:
+            return default
+
+    def __contains__(self, uuid):
+        return uuid in self._position
+
+    def __iter__(self):
+        return iter(self._position)
+
+    def __len__(self):
+        return len(self._position)
+
+    def keys(self):
+        return self._position.keys()
+
+    def items(self):
+        return [(uuid, self[uuid]) for uuid in self._position]
+
+    def values(self):
+        return [self[uuid] for uuid in self._position]
+
+    def __eq__(self, other):
+        return dict(self.items()) == other
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = None
 
 
 def _loads(ledger, uuids, by_uuid, at):
