@@ -727,5 +727,8 @@ def build_plan(snapshot, p):
     ordering, key = order(snapshot, profiles, priced, placed, groups_of,
                           ledger, p, later)
     slots = schedule(snapshot, profiles, p, ordering)
+    # the predictions are kept for planning only: not for as long as the
+    # snapshot (the plan's moves keep their own)
+    schedule_mod.forget_costs(snapshot)
     return assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
                     placed, ordering, slots, ledger, priced, key, balanced)

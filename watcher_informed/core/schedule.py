@@ -185,6 +185,11 @@ def costs(snapshot, p):
     return entry[1]
 
 
+def forget_costs(snapshot):
+    """Drop the table of :func:`costs` (it starts afresh if asked)."""
+    snapshot.memo.pop('instance_costs', None)
+
+
 def _cost_key(inst, p, t_f, d_f, rate, link):
     stop = p.stop_copy_bandwidth
     return (inst.uuid, t_f, d_f, rate,
