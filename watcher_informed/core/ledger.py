@@ -147,8 +147,12 @@ class Ledger:
         row = self.load[h].tolist()
         demand = self.demand[uuid]
         scale = self._scale[h]
-        return {d: row[k] + demand[d] / scale[k]
-                for k, d in enumerate(kinds.DIMS)}
+        # the four dimensions spelled out (asked for every candidate host)
+        cpu, ram, disk, net = kinds.DIMS
+        return {cpu: row[0] + demand[cpu] / scale[0],
+                ram: row[1] + demand[ram] / scale[1],
+                disk: row[2] + demand[disk] / scale[2],
+                net: row[3] + demand[net] / scale[3]}
 
     def capacity(self, name):
         """Allocatable resources of host ``name`` (a ``Resources``)."""
