@@ -78,6 +78,9 @@ class _Context:
         self.penalty = {
             c: np.array([p.pair_penalty(c, o) for o in kinds.CLASSES])
             for c in kinds.CLASSES}
+        #: the same rows as lists (:func:`_explain` reads one at a time)
+        self.penalty_rows = {c: row.tolist()
+                             for c, row in self.penalty.items()}
         self.debug = LOG.isEnabledFor(logging.DEBUG)
         #: ``{uuid: (class, weight)}`` of the instances placed (``_me``)
         self.me = {}
@@ -125,7 +128,7 @@ def _explain(uuid, host, ctx, interference, partners, soft, headroom):
     """The terms of a host's score, naming the interfering residents."""
     me_cls, me_weight = _me(uuid, ctx)
     led = ctx.ledger
-    penalty = ctx.penalty[me_cls]
+    penalty = ctx.penalty_rows[me_cls]
     notes = []
     for other in sorted(led.residents[led.index[host.name]] - {uuid}):
         # the resident's class and weight from the ledger's arrays (no
