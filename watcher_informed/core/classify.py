@@ -40,6 +40,7 @@ detected, which the evidence states, but the other classes still can.
 """
 
 import dataclasses
+import functools
 import typing
 
 import numpy as np
@@ -190,8 +191,14 @@ class Profiles(usage_mod.ByUuid):
         self.intensity = intensity
         self.weight = np.minimum(intensity, 1.0)
 
+    @functools.cached_property
+    def class_names(self):
+        """The class name of every row (a list: no numpy scalar read
+        per instance)."""
+        return list(map(kinds.CLASSES.__getitem__, self.cls.tolist()))
+
     def class_of(self, uuid):
-        return kinds.CLASSES[self.cls[self.index[uuid]]]
+        return self.class_names[self.index[uuid]]
 
     def build(self, uuid):
         inst = self._snapshot.instance_by_uuid[uuid]

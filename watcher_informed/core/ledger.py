@@ -39,6 +39,7 @@ update this one ledger; the plan checker only reads facts from it (its
 proofs stay independent of the search).
 """
 
+import functools
 import operator
 
 import numpy as np
@@ -51,7 +52,6 @@ from watcher_informed.core import snapshot as snap
 #: resource columns of ``cap`` and ``alloc``.
 RESOURCES = ('vcpus', 'ram_mb', 'disk_gb')
 _CLASS_INDEX = {c: i for i, c in enumerate(kinds.CLASSES)}
-_FLAVOR = operator.attrgetter('vcpus', 'ram_mb', 'disk_gb')
 _HOST = operator.attrgetter('host')
 
 
@@ -77,9 +77,12 @@ class Ledger:
             overload.demands(snapshot)
         insts = snapshot.instances
         uuids, by_uuid, _, at = overload.instance_rows(snapshot)
-        flavors = np.array(list(map(_FLAVOR, insts)),
-                           dtype=float).reshape(len(insts), 3)
-        self.res = dict(zip(uuids, map(tuple, flavors.tolist())))
+        n = len(insts)
+        flavors = np.column_stack([
+            np.fromiter(map(operator.attrgetter(r), insts), float, n)
+            for r in RESOURCES]).reshape(n, 3)
+        position = snapshot.position
+        self.res = _ByRow(flavors, position, lambda row: tuple(row.tolist()))
         self.where = dict(zip(uuids, map(_HOST, insts)))
         by_host = snapshot.by_host
         self.residents = [{uuids[k] for k in by_host[n]}
@@ -98,7 +101,8 @@ class Ledger:
                 # classify.Profiles: arrays, no per-instance objects
                 cls = np.asarray(profiles.cls, dtype=np.int64)
                 weight = np.asarray(profiles.weight, dtype=float)
-                if tuple(profiles) != uuids:
+                if getattr(profiles, 'uuids', None) != uuids and \
+                        tuple(profiles) != uuids:
                     rows = np.array([profiles.index[u] for u in uuids],
                                     dtype=np.intp)
                     cls, weight = cls[rows], weight[rows]
@@ -107,12 +111,17 @@ class Ledger:
                                 for u in uuids], dtype=np.int64)
                 weight = np.array([profiles[u].weight for u in uuids],
                                   dtype=float)
-            self.cls = dict(zip(uuids, cls.tolist()))
-            self.intensity = dict(zip(uuids, weight.tolist()))
+            self.cls = _ByRow(cls.tolist(), position)
+            self.intensity = _ByRow(weight.tolist(), position)
             np.add.at(self.counts, (at, cls), 1)
             np.add.at(self.weights, (at, cls), weight)
         self._undo = []
         self._listeners = []
+
+    @functools.cached_property
+    def name_rank(self):
+        """Each host's rank by name (an array, host order)."""
+        return np.argsort(np.argsort(np.array(self.names, dtype=object)))
 
     # -- reading ---------------------------------------------------------
     def host(self, name):
@@ -138,8 +147,12 @@ class Ledger:
         row = self.load[h].tolist()
         demand = self.demand[uuid]
         scale = self._scale[h]
-        return {d: row[k] + demand[d] / scale[k]
-                for k, d in enumerate(kinds.DIMS)}
+        # the four dimensions spelled out (asked for every candidate host)
+        cpu, ram, disk, net = kinds.DIMS
+        return {cpu: row[0] + demand[cpu] / scale[0],
+                ram: row[1] + demand[ram] / scale[1],
+                disk: row[2] + demand[disk] / scale[2],
+                net: row[3] + demand[net] / scale[3]}
 
     def capacity(self, name):
         """Allocatable resources of host ``name`` (a ``Resources``)."""
@@ -225,6 +238,63 @@ class Ledger:
         for callback in self._listeners:
             for h in hosts:
                 callback(h)
+
+
+class _ByRow(dict):
+    """``uuid -> value`` of the instance's row, built on first access.
+
+    What ``dict(zip(uuids, values))`` answers to ``[uuid]`` and
+    ``get(uuid)`` (a ``KeyError`` / the default for an unknown uuid),
+    without a dictionary entry per instance up front: an audit reads a
+    few hundred of the 10,000 (the instances it moves and their
+    neighbours).  ``rows`` in ``position`` order (``{uuid: row}``),
+    ``make`` turns a row into the value (default: the row itself).
+    """
+
+    __slots__ = ('_rows', '_position', '_make')
+
+    def __init__(self, rows, position, make=None):
+        super().__init__()
+        self._rows = rows
+        self._position = position
+        self._make = make
+
+    def __missing__(self, uuid):
+        row = self._rows[self._position[uuid]]
+        value = self[uuid] = row if self._make is None else self._make(row)
+        return value
+
+    def get(self, uuid, default=None):
+        try:
+            return self[uuid]
+        except KeyError:
+            return default
+
+    def __contains__(self, uuid):
+        return uuid in self._position
+
+    def __iter__(self):
+        return iter(self._position)
+
+    def __len__(self):
+        return len(self._position)
+
+    def keys(self):
+        return self._position.keys()
+
+    def items(self):
+        return [(uuid, self[uuid]) for uuid in self._position]
+
+    def values(self):
+        return [self[uuid] for uuid in self._position]
+
+    def __eq__(self, other):
+        return dict(self.items()) == other
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = None
 
 
 def _loads(ledger, uuids, by_uuid, at):

@@ -143,7 +143,7 @@ def _candidates(hot, priced, profiles, p, demand, excluded):
             continue
         cls = class_of(inst.uuid)
         c = priced.costs[inst.uuid]
-        out.append(select.Candidate(
+        out.append(select.candidate(
             inst.uuid, inst.host, cls, demand[inst.uuid], c.time_s,
             c.time_s * p.class_weight.get(cls, 1.0)))
     return out
@@ -159,8 +159,9 @@ def _set_cost(host_classes, p):
     def cost(chosen):
         remaining = collections.Counter(host_classes)
         total = 0.0
-        for c in sorted(chosen, key=lambda c: sequence.priority(
-                sequence.Move(c.uuid, c.host, '', c.cls, c.time_s, None))):
+        # the move order's key reads the class, time and uuid, which a
+        # candidate has (no Move built per candidate and set)
+        for c in sorted(chosen, key=sequence.priority):
             remaining[c.cls] -= 1
             present = {k for k, n in remaining.items() if n > 0}
             factor, _ = cost_mod.interference_factors(present, (), p)
@@ -770,5 +771,8 @@ def build_plan(snapshot, p):
     ordering, key = order(snapshot, profiles, priced, placed, groups_of,
                           ledger, p, later)
     slots = schedule(snapshot, profiles, p, ordering)
+    # the predictions are kept for planning only: not for as long as the
+    # snapshot (the plan's moves keep their own)
+    schedule_mod.forget_costs(snapshot)
     return assemble(snapshot, p, profiles, demand, hot_hosts, loads_before,
                     placed, ordering, slots, ledger, priced, key, balanced)

@@ -46,6 +46,7 @@ import bisect
 import collections
 import dataclasses
 import logging
+import math
 import typing
 
 import numpy as np
@@ -84,6 +85,9 @@ class _Context:
         self.penalty = {
             c: np.array([p.pair_penalty(c, o) for o in kinds.CLASSES])
             for c in kinds.CLASSES}
+        #: the same rows as lists (:func:`_explain` reads one at a time)
+        self.penalty_rows = {c: row.tolist()
+                             for c, row in self.penalty.items()}
         self.debug = LOG.isEnabledFor(logging.DEBUG)
         #: ``{uuid: (class, weight)}`` of the instances placed (``_me``)
         self.me = {}
@@ -92,6 +96,12 @@ class _Context:
         #: the hosts' spreads, with ``relief_spread`` (``_score``)
         self.volatility = _Volatility(snapshot, ledger, p.relief_spread) \
             if p.relief_spread > 0 else None
+        #: ``{host index: {class: penalty . weights}}`` of the hosts
+        #: unchanged since (:meth:`changed` forgets a host that moved)
+        self.dots = {}
+
+    def changed(self, h):
+        self.dots.pop(h, None)
 
 
 class _Volatility:
@@ -152,15 +162,24 @@ def _me(uuid, ctx):
 
 def _interference(uuid, host, ctx):
     cls, weight = _me(uuid, ctx)
-    row = ctx.ledger.weights[ctx.ledger.index[host.name]]
-    return float(np.dot(ctx.penalty[cls], row)) * weight
+    h = ctx.ledger.index[host.name]
+    dots = ctx.dots.get(h)
+    if dots is None:
+        dots = ctx.dots[h] = {}
+    dot = dots.get(cls)
+    if dot is None:
+        # the same product, once per host and class until the host
+        # changes: a host is scored for many instances in a run
+        dot = dots[cls] = float(np.dot(ctx.penalty[cls],
+                                       ctx.ledger.weights[h]))
+    return dot * weight
 
 
 def _explain(uuid, host, ctx, interference, partners, soft, headroom):
     """The terms of a host's score, naming the interfering residents."""
     me_cls, me_weight = _me(uuid, ctx)
     led = ctx.ledger
-    penalty = ctx.penalty[me_cls]
+    penalty = ctx.penalty_rows[me_cls]
     notes = []
     for other in sorted(led.residents[led.index[host.name]] - {uuid}):
         # the resident's class and weight from the ledger's arrays (no
@@ -245,8 +264,11 @@ class _Coolest:
     def __init__(self, ledger, p):
         self.ledger = ledger
         self.targets = np.array([p.targets()[d] for d in kinds.DIMS])
-        self.rank = np.argsort(np.argsort(np.array(ledger.names,
-                                                   dtype=object)))
+        # the screen's right-hand sides, the same sums each time
+        self._room = ledger.cap + 1e-9
+        self._ceiling = self.targets + 1e-12
+        self.rank = ledger.name_rank
+        self._rank = self.rank.tolist()
         nh = len(ledger.names)
         # _key of every host at once: the same divisions and maxima
         cap, alloc = ledger.cap, ledger.alloc
@@ -264,11 +286,16 @@ class _Coolest:
 
     def _key(self, h):
         led = self.ledger
-        cap, alloc = led.cap[h], led.alloc[h]
+        # the rows as Python floats: the same divisions and maxima as
+        # on numpy scalars, without one numpy scalar per number
+        cap, alloc = led._cap[h], led.alloc[h].tolist()
         allocated = max(alloc[k] / cap[k] if cap[k] > 0 else 1.0
                         for k in range(3))
-        return (max(float(led.load[h].max()), allocated), int(self.rank[h]),
-                h)
+        load = led.load[h].tolist()
+        top = max(load)
+        if top != top or any(v != v for v in load):
+            top = math.nan    # numpy's max: NaN if any is
+        return (max(top, allocated), self._rank[h], h)
 
     def changed(self, h):
         old = self.key[h]
@@ -303,8 +330,8 @@ class _Coolest:
             # every host screened at once (the same numbers, element by
             # element, as a chunk's), then walked least full first
             ok = led.usable & np.all(led.load + need / led.scale <=
-                                     self.targets + 1e-12, axis=1)
-            ok &= np.all(led.alloc + res <= led.cap + 1e-9, axis=1)
+                                     self._ceiling, axis=1)
+            ok &= np.all(led.alloc + res <= self._room, axis=1)
             ok = ok.tolist()
             for _, _, h in self.order:
                 if ok[h] and h != source and accept(led.hosts[h]):
@@ -316,8 +343,8 @@ class _Coolest:
             chunk = self._chunk(start)
             ok = led.usable[chunk] & (chunk != source)
             ok &= np.all(led.load[chunk] + need / led.scale[chunk] <=
-                         self.targets + 1e-12, axis=1)
-            ok &= np.all(led.alloc[chunk] + res <= led.cap[chunk] + 1e-9,
+                         self._ceiling, axis=1)
+            ok &= np.all(led.alloc[chunk] + res <= self._room[chunk],
                          axis=1)
             for h in chunk[ok].tolist():
                 if accept(led.hosts[h]):
@@ -358,6 +385,7 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
     if ledger is None:
         ledger = ledger_mod.Ledger(snapshot, p, demand, profiles)
     ctx = _Context(snapshot, profiles, p, ledger, groups_of)
+    ledger.listen(ctx.changed)
     hosts = sorted(snapshot.hosts, key=lambda h: h.name)
     by_name = snapshot.host_by_name
     insts = snapshot.instance_by_uuid
@@ -418,6 +446,7 @@ def choose_destinations(selected, snapshot, profiles, p, demand,
         ledger.unlisten(coolest.changed)
     if ctx.volatility is not None:
         ctx.volatility.close()
+    ledger.unlisten(ctx.changed)
     return placed, unplaced
 
 

@@ -142,6 +142,23 @@ def _shortfall(ctx, uuid, host):
     return alloc, load
 
 
+def _shortfalls(ctx, uuid):
+    """:func:`_shortfall` of every host at once.
+
+    ``(alloc, load)``: (hosts x 3) and (hosts x ``DIMS``) arrays of the
+    same numbers, element by element, as :func:`_shortfall` (``+ 0.0``
+    turns a -0.0 into the 0.0 ``max`` gives).
+    """
+    led = ctx.ledger
+    demand = led.demand[uuid]
+    need = np.array([demand[d] for d in kinds.DIMS], dtype=float)
+    targets = np.array([ctx.targets[d] for d in kinds.DIMS], dtype=float)
+    alloc = np.maximum(0.0, led.alloc + np.array(led.res[uuid]) -
+                       led.cap) + 0.0
+    load = np.maximum(0.0, led.load + need / led.scale - targets) + 0.0
+    return alloc, load
+
+
 def _room_sets(ctx, host, alloc, load, moved, max_moves):
     """Cheapest sets of ``host``'s instances covering the shortfall."""
     insts = ctx.snapshot.instance_by_uuid
@@ -218,13 +235,16 @@ def make_room(ctx, uuid, moved, max_moves=MAX_ROOM_MOVES):
     inst = ctx.snapshot.instance_by_uuid[uuid]
     source = led.where[uuid]
     options = []
-    for host in led.hosts:
+    allocs, loads = _shortfalls(ctx, uuid)
+    # the hosts that lack something (the rest fit already: not a room
+    # problem), then every rule but the room rules
+    short = np.flatnonzero(allocs.any(axis=1) | loads.any(axis=1))
+    for h in short.tolist():
+        host = led.hosts[h]
         if host.name == source or host.name in ctx.avoid or \
                 not _only_room(ctx, inst, source, host):
             continue
-        alloc, load = _shortfall(ctx, uuid, host.name)
-        if not any(alloc) and not any(load):
-            continue    # fits already: not a room problem
+        alloc, load = allocs[h].tolist(), loads[h].tolist()
         options.append((sum(alloc[:1]) + alloc[1] / 1024.0 + alloc[2] +
                         sum(load), host.name, alloc, load))
     options.sort(key=lambda o: (o[0], o[1]))

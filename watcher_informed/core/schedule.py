@@ -84,15 +84,19 @@ def _traffic(usage):
 
 
 def traffic(snapshot):
-    """``{uuid: (tx, rx)}`` of every instance: :func:`_traffic` of its
-    usage (0 where unknown), from the usage columns, once per snapshot."""
+    """``(tx, rx)``: lists of every instance's :func:`_traffic` values
+    (0 where unknown) in the snapshot's instance order (``position``),
+    from the usage columns, once per snapshot.
+
+    Two lists, not a pair per instance: the audit keeps them, and the
+    cyclic collector scans every object the audit keeps once it ends.
+    """
     net = snapshot.memo.get('traffic')
     if net is None:
         # + 0.0: a -0.0 reads as 0.0, as ``or 0.0`` makes it
-        tx, rx = (np.nan_to_num(usage_mod.column(snapshot, m), nan=0.0) + 0.0
-                  for m in (snap.NET_TX, snap.NET_RX))
-        net = snapshot.memo['traffic'] = dict(zip(
-            snapshot.uuids, zip(tx.tolist(), rx.tolist())))
+        net = snapshot.memo['traffic'] = tuple(
+            (np.nan_to_num(usage_mod.column(snapshot, m), nan=0.0) +
+             0.0).tolist() for m in (snap.NET_TX, snap.NET_RX))
     return net
 
 
@@ -104,19 +108,26 @@ class _State:
     """
 
     def __init__(self, snapshot, profiles, hosts):
-        class_of = getattr(profiles, 'class_of', None) or (
-            lambda uuid: profiles[uuid].cls)
         self.cls, self.net = {}, {}
         self.base = collections.defaultdict(set)
         uuids, by_host = snapshot.uuids, snapshot.by_host
+        tx, rx = traffic(snapshot)
+        names = getattr(profiles, 'class_names', None)
+        if names is not None and profiles.uuids != uuids:
+            names = None
         for host in hosts:
-            if by_host.get(host):
-                self.base[host] = {uuids[k] for k in by_host[host]}
-        net = traffic(snapshot)
-        for host in hosts:
-            for uuid in self.base[host]:
-                self.cls[uuid] = class_of(uuid)
-                self.net[uuid] = net[uuid]
+            rows = by_host.get(host)
+            if not rows:
+                continue
+            here = [uuids[k] for k in rows]
+            self.base[host] = set(here)
+            if names is not None:
+                # classify.Profiles: the class of each row, no lookup
+                self.cls.update(zip(here, map(names.__getitem__, rows)))
+            else:
+                self.cls.update((u, profiles[u].cls) for u in here)
+            self.net.update(zip(here, zip(map(tx.__getitem__, rows),
+                                          map(rx.__getitem__, rows))))
         self.finished = collections.defaultdict(list)
 
     def finish(self, end, uuid, source, dest):
@@ -158,14 +169,53 @@ def _shared(memo, p, state, host, members, side, count):
     return share
 
 
+def costs(snapshot, p):
+    """The audit's ``{key: MigrationCost}`` of predictions made so far.
+
+    ``cost.instance_cost`` of an instance of ``snapshot`` depends only on
+    ``p`` and on :func:`_cost_key` (its uuid, factors, rate and the
+    stop-and-copy rate the link allows), so every stage that predicts
+    a migration (pricing, room-making, the move order, the schedule)
+    shares one table; it is kept in ``snapshot.memo`` with ``p`` and
+    starts afresh for another ``p``.
+    """
+    entry = snapshot.memo.get('instance_costs')
+    if entry is None or entry[0] is not p:
+        entry = snapshot.memo['instance_costs'] = (p, {})
+    return entry[1]
+
+
+def forget_costs(snapshot):
+    """Drop the table of :func:`costs` (it starts afresh if asked)."""
+    snapshot.memo.pop('instance_costs', None)
+
+
+def _cost_key(inst, p, t_f, d_f, rate, link):
+    stop = p.stop_copy_bandwidth
+    return (inst.uuid, t_f, d_f, rate,
+            min(stop, link) if stop and link is not None else stop)
+
+
+def predict(table, inst, usage, p, t_f, d_f, rate, link):
+    """``cost.instance_cost`` of these inputs, kept in ``table``
+    (:func:`costs`; ``None``: computed)."""
+    if table is None:
+        return cost_mod.instance_cost(inst, usage, p, t_f, d_f, rate, link)
+    key = _cost_key(inst, p, t_f, d_f, rate, link)
+    c = table.get(key)
+    if c is None:
+        c = table[key] = cost_mod.instance_cost(inst, usage, p, t_f, d_f,
+                                                rate, link)
+    return c
+
+
 def _move_cost(inst, usage, p, state, source, dest, src_members,
-               dst_members, out_count=1, in_count=1, memo=None):
+               dst_members, out_count=1, in_count=1, memo=None,
+               table=None):
     """(cost, source classes, destination classes) of one move.
 
-    ``memo``: a dict keeping the instance costs already computed, by
-    what ``cost.instance_cost`` reads besides the instance (its factors,
-    rate and the stop-and-copy rate the link allows), and the NIC shares
-    by host and members (then frozensets).
+    ``memo``: a dict keeping the NIC shares by host and members (then
+    frozensets); ``table``: the audit's predictions (:func:`costs`).
     """
     if memo is None:
         link = min(_share(p, state, source, src_members, 0, out_count),
@@ -178,15 +228,7 @@ def _move_cost(inst, usage, p, state, source, dest, src_members,
     src_cls = state.classes(src_members, inst.uuid)
     dst_cls = state.classes(dst_members, inst.uuid)
     t_f, d_f = cost_mod.interference_factors(src_cls, dst_cls, p)
-    if memo is None:
-        c = cost_mod.instance_cost(inst, usage, p, t_f, d_f, rate, link)
-        return c, src_cls, dst_cls
-    stop = p.stop_copy_bandwidth
-    key = (inst.uuid, t_f, d_f, rate, min(stop, link) if stop else stop)
-    c = memo.get(key)
-    if c is None:
-        c = memo[key] = cost_mod.instance_cost(inst, usage, p, t_f, d_f,
-                                               rate, link)
+    c = predict(table, inst, usage, p, t_f, d_f, rate, link)
     return c, src_cls, dst_cls
 
 
@@ -200,6 +242,7 @@ def schedule(ordering, snapshot, profiles, p):
     running_out = collections.defaultdict(list)
     running_in = collections.defaultdict(list)
     result = {}
+    table = costs(snapshot, p)
     for move in ordering.order:
         out = outs.setdefault(move.source, _Slots(p.max_concurrent_out))
         inn = ins.setdefault(move.dest, _Slots(p.max_concurrent_in))
@@ -223,7 +266,8 @@ def schedule(ordering, snapshot, profiles, p):
         dst_members = state.members(move.dest, start)
         c, src_cls, dst_cls = _move_cost(
             insts[move.uuid], snapshot.usage_of(move.uuid), p, state,
-            move.source, move.dest, src_members, dst_members, n_out, n_in)
+            move.source, move.dest, src_members, dst_members, n_out, n_in,
+            table=table)
         end = start + c.time_s
         out.take(o_idx, move.uuid, end)
         inn.take(i_idx, move.uuid, end)
@@ -264,11 +308,12 @@ class LinkPriority:
             by_dest[m.dest].append(m)
 
         memo = {}
+        table = costs(snapshot, p)
 
         def cost(m, src, dst):
             return _move_cost(insts[m.uuid], snapshot.usage_of(m.uuid), p,
                               state, m.source, m.dest, src, dst,
-                              memo=memo)[0].time_s
+                              memo=memo, table=table)[0].time_s
 
         members = {h: frozenset(state.members(h, 0.0))
                    for h in set(by_source) | set(by_dest)}
@@ -336,21 +381,22 @@ def standalone(snapshot, p):
     The source's instances all still send on its NIC; the destination is
     not known yet, so its NIC counts as free.
     """
-    uuids, by_host = snapshot.uuids, snapshot.by_host
+    by_host = snapshot.by_host
     links = {}
-    net = traffic(snapshot)
+    tx = traffic(snapshot)[0]
 
     def share(host):
         # the same for every instance of the host
         if host not in links:
             links[host] = cost_mod.fair_share(
-                p.nic_mibps(host), [net[uuids[k]][0] for k in by_host[host]],
+                p.nic_mibps(host), [tx[k] for k in by_host[host]],
                 float('inf'))
         return links[host]
 
+    table = costs(snapshot, p)
+
     def cost(inst):
         link = share(inst.host)
-        return cost_mod.instance_cost(
-            inst, snapshot.usage_of(inst.uuid), p,
-            rate_mibps=min(p.migration_bandwidth, link), link_mibps=link)
+        return predict(table, inst, snapshot.usage_of(inst.uuid), p, 1.0,
+                       1.0, min(p.migration_bandwidth, link), link)
     return cost

@@ -121,3 +121,28 @@ def test_class_columns_follow_the_instance():
     assert led.class_weight('B', kinds.DISK_IO) == profiles['x'].weight
     assert led.class_weight('A', kinds.DISK_IO) == 0.0
     assert led.class_weight('A', kinds.CPU) == profiles['y'].weight
+
+
+@hypothesis.settings(max_examples=40, deadline=None)
+@hypothesis.given(strategies.snapshots())
+def test_per_instance_rows_answer_as_dicts_built_up_front(snapshot):
+    profiles = classify.classify(snapshot, P)
+    led = ledger_mod.Ledger(snapshot, P, None, profiles)
+    insts = snapshot.instances
+    res = {i.uuid: (float(i.vcpus), float(i.ram_mb), float(i.disk_gb))
+           for i in insts}
+    cls = {i.uuid: kinds.CLASSES.index(profiles[i.uuid].cls)
+           for i in insts}
+    weight = {i.uuid: min(profiles[i.uuid].intensity, 1.0) for i in insts}
+    for built, want in ((led.res, res), (led.cls, cls),
+                        (led.intensity, weight)):
+        assert len(built) == len(want) and set(built) == set(want)
+        for uuid in reversed(list(want)):
+            assert uuid in built
+            assert built[uuid] == want[uuid]
+            assert built.get(uuid) == want[uuid]
+        assert dict(built.items()) == want and built == want
+        assert built.get('no-such-uuid') is None
+        assert 'no-such-uuid' not in built
+        with pytest.raises(KeyError):
+            built['no-such-uuid']

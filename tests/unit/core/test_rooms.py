@@ -146,3 +146,26 @@ def test_the_gate_prices_room_moves():
         assert ('big' in moved(plan)) == kept, (horizon, plan.left)
         if not kept:
             assert plan.moves == ()
+
+
+@pytest.mark.parametrize('kw', [
+    {}, dict(room=3, smalls=(1.5, 1.5, 4), free=(3, 3)),
+    dict(free=(1,), hot_free=2), dict(small_cpu=0.9, rest_cpu=6.0)])
+def test_shortfalls_of_all_hosts_are_each_hosts_shortfall(kw):
+    from watcher_informed.core import classify
+    from watcher_informed.core import constraints
+    from watcher_informed.core import ledger as ledger_mod
+    from watcher_informed.core import rooms
+    snapshot = cluster(**kw)
+    demand = overload.demands(snapshot)
+    profiles = classify.classify(snapshot, P)
+    led = ledger_mod.Ledger(snapshot, P, demand, profiles)
+    ctx = rooms.Context(snapshot, profiles, P, demand,
+                        constraints.groups_by_member(snapshot), led,
+                        schedule.standalone(snapshot, P), ())
+    for uuid in snapshot.uuids:
+        allocs, loads = rooms._shortfalls(ctx, uuid)
+        for h, name in enumerate(led.names):
+            alloc, load = rooms._shortfall(ctx, uuid, name)
+            assert allocs[h].tolist() == alloc, (uuid, name)
+            assert loads[h].tolist() == load, (uuid, name)

@@ -10,6 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import dataclasses
+
 import pytest
 
 from watcher_informed.core import overload
@@ -111,3 +113,16 @@ def test_exact_search_equals_plain_enumeration(seed):
         budget = rng.randint(1, 10)
         assert select._exact(cands, excess, budget, cost) == \
             _reference_exact(cands, excess, budget, cost)
+
+
+@pytest.mark.parametrize('values', [
+    ('a', 'h1', 'cpu', {'cpu': 1.0}, 2.5, 3.0),
+    ('b', 'h2', 'idle', {}, 0.0, 0.0),
+])
+def test_candidate_equals_the_constructors(values):
+    fast = select.candidate(*values)
+    slow = select.Candidate(*values)
+    assert fast == slow and vars(fast) == vars(slow)
+    assert type(fast) is select.Candidate
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.cost = 1.0

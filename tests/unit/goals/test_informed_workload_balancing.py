@@ -43,3 +43,16 @@ def test_validation_as_jsonschema(indicators, failing):
             jsonschema.validate(indicators, spec.schema)
         assert mine.value.validator == failing
         assert mine.value.message == theirs.value.message
+
+
+
+def test_the_schema_is_valid_against_its_meta_schema():
+    # what jsonschema.validate checks on every call; the schema only
+    # depends on the module's constants, so the goal no longer does
+    spec = goal.InformedWorkloadBalancing.get_efficacy_specification()
+    schema = spec.schema
+    jsonschema.validators.validator_for(schema).check_schema(schema)
+    names = {i.name for i in spec.get_indicators_specifications()}
+    assert 'instance_migrations_count' in names
+    assert 'balance_spread_after' in names
+    assert all(n in str(schema) for n in names)
