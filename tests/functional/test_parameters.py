@@ -168,6 +168,65 @@ def test_to_params_uses_the_loaded_strategy_config(schema):
     assert comm == ((UUID_A, UUID_B),)
 
 
+NOVA_OPTIONS = {
+    'host_network_capacity': 1250.0, 'live_migration_downtime': 500,
+    'live_migration_downtime_steps': 10, 'live_migration_downtime_delay': 75,
+    'live_migration_completion_timeout': 800,
+    'live_migration_timeout_action': 'abort',
+    'live_migration_permit_auto_converge': False,
+    'live_migration_permit_post_copy': False}
+NOVA_OVERRIDES = {
+    'host_network_capacity': 119, 'live_migration_downtime': 300,
+    'live_migration_downtime_steps': 3, 'live_migration_downtime_delay': 3,
+    'live_migration_completion_timeout': 0,
+    'live_migration_timeout_action': 'force_complete',
+    'live_migration_permit_auto_converge': True,
+    'live_migration_permit_post_copy': True}
+
+
+def test_deploy_overrides_win_for_this_audit_only(schema):
+    # the deploy options of the compute nodes (Nova's [libvirt] settings
+    # and the NIC), overridden by one audit; Nova's own minimums accepted
+    assert set(NOVA_OVERRIDES) == set(
+        paramtable.BY_NAME['deploy_overrides'].schema['properties'])
+    config = utils.Struct(dict(NOVA_OPTIONS))
+    audit = validate(schema, {'deploy_overrides': dict(NOVA_OVERRIDES)})
+    p, _ = parameters.to_params(audit, config)
+    for name, value in NOVA_OVERRIDES.items():
+        assert getattr(p, name) == value, name
+    # the next audit without them sees the options again
+    p, _ = parameters.to_params(validate(schema, {}), config)
+    for name, value in NOVA_OPTIONS.items():
+        assert getattr(p, name) == value, name
+
+
+@pytest.mark.parametrize('overrides, words', [
+    ({'max_migrations': 3}, 'max_migrations'),
+    ({'live_migration_downtime': 50}, 'minimum'),
+    ({'live_migration_downtime_delay': 2}, 'minimum'),
+    ({'live_migration_timeout_action': 'pause'}, 'pause'),
+    ({'live_migration_permit_post_copy': 'yes'}, 'boolean'),
+])
+def test_watcher_refuses_a_bad_override_naming_it(schema, overrides, words):
+    with pytest.raises(jsonschema.ValidationError) as info:
+        validate(schema, {'deploy_overrides': overrides})
+    assert list(info.value.absolute_path)[0] == 'deploy_overrides'
+    assert words in str(info.value)
+
+
+def test_host_network_capacities_give_each_host_its_nic(schema):
+    audit = validate(schema, {
+        'deploy_overrides': {'host_network_capacity': 119},
+        'host_network_capacities': {'compute-3': 1250, 'compute-4': 12.5}})
+    p, _ = parameters.to_params(audit, utils.Struct())
+    assert p.nic_mibps('compute-3') == 1250.0
+    assert p.nic_mibps('compute-4') == 12.5
+    assert p.nic_mibps('compute-1') == 119.0
+    with pytest.raises(jsonschema.ValidationError) as info:
+        validate(schema, {'host_network_capacities': {'compute-3': 0}})
+    assert list(info.value.absolute_path)[0] == 'host_network_capacities'
+
+
 @pytest.mark.parametrize('audit, field', [
     ({'cpu_threshold': NAN}, 'cpu_threshold'),
     ({'target_margin': NAN}, 'target_margin'),

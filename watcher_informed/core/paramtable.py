@@ -271,7 +271,7 @@ TABLE = (
                                              'minimum': 3,
                                              'maximum': 1000},
            'live_migration_downtime_delay': {'type': 'integer',
-                                             'minimum': 10,
+                                             'minimum': 3,
                                              'maximum': 100000},
            'live_migration_completion_timeout': {'type': 'integer',
                                                  'minimum': 0,
@@ -403,7 +403,7 @@ TABLE = (
        'Seconds per GiB of instance RAM (at least 2 GiB counted) between '
        "two increases of the downtime limit, as Nova's ``[libvirt] "
        'live_migration_downtime_delay``.',
-       "Nova's minimum is 10. Overridable per audit "
+       "Nova's minimum is 3. Overridable per audit "
        '(``deploy_overrides``).', unit='s per GiB', minimum=0,
        related=('live_migration_downtime_steps',)),
     _p('live_migration_completion_timeout', 'integer', 800, DEPLOY, CORE,

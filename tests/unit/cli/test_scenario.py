@@ -384,3 +384,21 @@ def test_the_compiled_schema_gives_the_same_answer(monkeypatch, mutate,
     monkeypatch.setattr(scenario, 'FAST_ABOVE', -1)
     assert problems(mutate) == slow
     assert problems(lambda doc: None) == []
+
+
+def test_a_hosts_network_capacity_is_its_nic_for_the_audit(tmp_path):
+    # a host's network_capacity joins the audit's host_network_capacities
+    # (issue 17's link model); hosts without one keep the option's value
+    doc = copy.deepcopy(BASE)
+    doc['hosts'][0]['network_capacity'] = 119
+    doc['parameters'] = {'migration_bandwidth': 100,
+                         'host_network_capacities': {'c': 12.5}}
+    path = tmp_path / 'nic.json'
+    path.write_text(json.dumps(doc))
+    params = scenario.load(path).parameters
+    assert params['host_network_capacities'] == {'a': 119, 'c': 12.5}
+    assert params['migration_bandwidth'] == 100
+    del doc['hosts'][0]['network_capacity']
+    del doc['parameters']['host_network_capacities']
+    path.write_text(json.dumps(doc))
+    assert 'host_network_capacities' not in scenario.load(path).parameters

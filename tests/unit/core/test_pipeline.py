@@ -200,6 +200,70 @@ def test_a_move_nova_would_not_converge_is_avoided(action, expected):
                                snapshot.usage_of('memory0'), p)
         assert c.outcome == cost.PAUSED and c.completes
         assert any(expected in n for n in c.notes)
+
+
+DIRTY_FASTER_THAN_THE_LINK = {'cpu': 1.0, 'dirty_rate': 300.0, 'wss': 1024,
+                              'ram_resident': 2048}
+
+
+@pytest.mark.parametrize('nova, expected', [
+    ({}, None),
+    ({'live_migration_permit_auto_converge': True},
+     'converges only with auto-converge throttling the guest'),
+    ({'live_migration_timeout_action': 'force_complete',
+      'live_migration_permit_post_copy': True},
+     'Nova completes it by post-copy'),
+    ({'live_migration_timeout_action': 'force_complete'},
+     'Nova pauses the guest to complete it'),
+])
+def test_a_move_nova_must_end_its_own_way_says_which(nova, expected):
+    # only memory VMs that dirty faster than the link copies: under
+    # Nova's defaults none is planned (Nova would abort each), otherwise
+    # each planned move's reason says how Nova ends its migration
+    snapshot = hot_host([('memory', dict(DIRTY_FASTER_THAN_THE_LINK))
+                         for _ in range(3)])
+    p = params.Params(migration_bandwidth=100, cpu_threshold=0.3,
+                      target_margin=0.05, **nova)
+    plan = pipeline.build_plan(snapshot, p)
+    if expected is None:
+        assert plan.moves == ()
+        assert set(plan.not_moved) == {'memory0', 'memory1', 'memory2'}
+        assert all('Nova aborts it' in why
+                   for why in plan.not_moved.values())
+        return
+    assert plan.moves
+    for m in plan.moves:
+        assert 'cost: ' in m.reason and expected in m.reason, m.reason
+
+
+@pytest.mark.parametrize('metrics, first_round, note', [
+    # no memory.resident: round 1 is the flavor's RAM, said in the reason
+    ({}, 2048.0, 'round 1 = flavor RAM 2048 MiB, an upper bound'),
+    # the resident size, never the used memory (the builders' 'ram')
+    ({'ram_resident': 512.0}, 512.0, None),
+])
+def test_reason_and_efficacy_follow_the_first_round(metrics, first_round,
+                                                    note):
+    snapshot = hot_host([('cpu', dict(metrics, cpu=1.0))
+                         for _ in range(4)])
+    plan = pipeline.build_plan(snapshot, P)
+    assert plan.moves
+    for m in plan.moves:
+        assert m.sent_mib == pytest.approx(first_round)
+        assert (note in m.reason) if note else ('upper bound' not in
+                                                m.reason)
+    # what Horizon shows is the model's: the indicators are the moves'
+    eff = plan_mod.efficacy(plan)
+    assert eff['predicted_makespan'] == pytest.approx(
+        max(m.end_s for m in plan.moves), abs=1e-3)
+    assert eff['predicted_migration_time_sum'] == pytest.approx(
+        sum(m.end_s - m.start_s for m in plan.moves), abs=1e-3)
+    assert eff['predicted_total_downtime'] == pytest.approx(
+        sum(m.downtime_s for m in plan.moves), abs=1e-3)
+    assert eff['predicted_transferred_data'] == pytest.approx(
+        len(plan.moves) * first_round, abs=0.1)
+
+
 @pytest.mark.parametrize('case, expected, kind', [
     # the only other host is disabled: no destination
     ('disabled', 'no destination', 'no_destination'),

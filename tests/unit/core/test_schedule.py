@@ -166,6 +166,20 @@ def test_concurrent_migrations_share_the_nic():
     assert rates == pytest.approx([59.5, 119.0])
 
 
+@pytest.mark.parametrize('per_host, rate', [
+    ({}, 119.0),                   # every NIC at host_network_capacity
+    ({'A': 30.0}, 30.0),           # the source's own, slower NIC
+    ({'B': 40.0}, 40.0),           # the destination's
+    ({'A': 1250.0}, 119.0),        # a faster NIC: migration_bandwidth
+])
+def test_each_host_has_its_own_nic(per_host, rate):
+    p = params.Params(host_network_capacities=per_host, **GBE)
+    usages = {'x': b.usage('idle', ram_resident=1190)}
+    slots, _, _ = _link_case([('x', 'A', 'B')], usages, p)
+    assert slots['x'].cost.rate_mibps == pytest.approx(rate)
+    assert slots['x'].cost.time_s >= 1190 / rate
+
+
 def test_cost_notes_say_round_1_is_the_flavor_without_resident():
     p = params.Params(**GBE)
     slots, _, _ = _link_case([('x', 'A', 'B')], {'x': b.usage('idle')}, p)

@@ -13,9 +13,14 @@
 """The OpenStack client commands' argument handling and rows."""
 
 import argparse
+import csv
+import io
+import json
+import types
 
 from keystoneauth1 import session as ks_session
 import pytest
+import yaml
 
 from watcher_informed.adapters import solution
 from watcher_informed.cli import export
@@ -110,3 +115,105 @@ def test_every_metric_store_option_builds_the_strategys_reader(store,
     assert reader.name == name
     if store != 'none':
         assert reader.supports('dirty_rate')
+
+
+# -- explain through cliff, on a recorded Watcher API ---------------------
+
+PLAN = '11111111-1111-4111-8111-111111111111'
+
+
+class _Response:
+    def __init__(self, status, body):
+        self.status_code, self._body = status, body
+        self.text = json.dumps(body)
+
+    def json(self):
+        return self._body
+
+
+class _Session:
+    """Answers GETs from a dict of path -> (status, body); 404 else."""
+
+    def __init__(self, pages):
+        self.pages, self.calls = pages, []
+
+    def get(self, path, **kw):
+        self.calls.append((path, kw))
+        return _Response(*self.pages.get(path, (404, {})))
+
+
+def _watcher(strategy='informed_live_migration'):
+    move = _move(1, 'why VM: relieves cpu on a')
+    return {
+        '/v1/action_plans/%s' % PLAN: (200, {
+            'strategy_name': strategy,
+            'status_message': solution.PLAN_PREFIX + 'a (no destination)',
+            'efficacy_indicators': [
+                {'name': 'predicted_makespan', 'value': 2.5}]}),
+        '/v1/actions/detail?action_plan_uuid=%s&limit=1000' % PLAN: (200, {
+            'actions': [{
+                'uuid': 'A1', 'state': 'PENDING', 'parents': [],
+                'status_message': solution.status_message(move),
+                'input_parameters': {'resource_name': 'vm1',
+                                     'source_node': 'a',
+                                     'destination_node': 'b'}}]})}
+
+
+def _explain(pages, *argv):
+    session = _Session(pages)
+    app = types.SimpleNamespace(
+        client_manager=types.SimpleNamespace(
+            session=session, interface='internal', region_name='R2'),
+        stdout=io.StringIO(), stderr=io.StringIO())
+    cmd = v1.ExplainInformed(app, None)
+    args = cmd.get_parser('openstack optimize informed explain').parse_args(
+        list(argv))
+    try:
+        status = cmd.run(args)
+    except SystemExit as exc:
+        status = exc.code
+    return status, app.stdout.getvalue(), app.stderr.getvalue(), session
+
+
+@pytest.mark.parametrize('fmt, parse', [
+    ('json', json.loads),
+    ('yaml', yaml.safe_load),
+    ('csv', lambda text: list(csv.DictReader(io.StringIO(text)))),
+])
+def test_explain_prints_every_cliff_format(fmt, parse):
+    status, out, _, session = _explain(_watcher(), '-f', fmt, PLAN)
+    assert status == 0
+    rows = parse(out)
+    assert len(rows) == 1
+    row = rows[0]
+    assert str(row['Step']) == '1' and row['Class'] == 'cpu'
+    assert row['Reason'] == 'why VM: relieves cpu on a'
+    assert float(row['Time (s)']) == 2.5
+    assert str(row['Downtime (ms)']) == '40'
+    # Watcher's API at microversion 1.5 (status_message), on the
+    # client's interface and region
+    for _, kw in session.calls:
+        assert kw['headers'] == {'OpenStack-API-Version': 'infra-optim 1.5'}
+        assert kw['endpoint_filter'] == {
+            'service_type': 'infra-optim', 'interface': 'internal',
+            'region_name': 'R2'}
+
+
+def test_explain_table_adds_the_efficacy_and_the_hosts_left():
+    status, out, _, _ = _explain(_watcher(), PLAN)
+    assert status == 0
+    assert '| why VM: relieves cpu on a |' in out
+    assert 'Predicted efficacy: predicted_makespan 2.5' in out
+    assert 'Overloaded hosts: a (no destination)' in out
+
+
+@pytest.mark.parametrize('pages, message', [
+    ({}, 'action plan %s: not found' % PLAN),
+    (_watcher('workload_stabilization'),
+     'made by strategy workload_stabilization, not informed_live_migration'),
+])
+def test_explain_refuses_with_one_line_and_status_2(pages, message):
+    status, out, err, _ = _explain(pages, PLAN)
+    assert status == 2 and out == ''
+    assert err.startswith('error: ') and message in err
+    assert err.count('\n') == 1 and 'Traceback' not in err
