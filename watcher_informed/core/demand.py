@@ -85,8 +85,9 @@ SPREAD_WEIGHT = 1.0
 #: raise an instance's planned CPU to: its vCPUs.  Without it a volatile
 #: instance was planned above what it can use, fitted no destination and
 #: made its host shed many others for a partial relief (held-out seeds
-#: 6-10: 2.10x the oracle's migrations with a spread weight of 1, 1.37x
-#: with the ceiling).
+#: 6-10, ``last`` with a spread weight of 1: 2.10x the oracle's
+#: migrations, 1.37x with the ceiling).  ``Forecast.spread`` is not
+#: capped (``relief_spread`` reads it).
 CPU_CEILING = 1.0
 #: quantile of the hourly means used by ``quantile``.
 QUANTILE = 0.9
