@@ -71,12 +71,15 @@ def reader_for(c, cpu_history, hosts=None):
     ('last', False),
     # but it climbs from 0.5 to 0.9 within the hour: the trend sees it
     ('trend', True),
+    # and so does the default, from the last sample (0.9)
+    (None, True),
 ])
 def test_a_rising_host_is_relieved_before_it_is_hot(estimator, moved):
     c = hot_host_cluster()
     reader = reader_for(c, history(flat(0.5, 11) + ramp(0.5, 0.9)))
-    strategy, solution = cl.run(c, reader, demand_estimator=estimator,
-                                demand_history=12 * 3600)
+    params = {'demand_estimator': estimator} if estimator else {}
+    strategy, solution = cl.run(c, reader, demand_history=12 * 3600,
+                                **params)
     sources = {s for _, s, _ in cl.moves(solution)}
     assert (sources == {'A'}) if moved else (sources == set())
     # one history query per load metric, besides the window reads

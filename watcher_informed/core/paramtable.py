@@ -301,23 +301,28 @@ TABLE = (
        'the history window (up to the cooldown_cap option).',
        unit='seconds', minimum=0, maximum=604800),
     # -- issue 18: the next hour's load (core.demand) --
-    _p('demand_estimator', 'string', 'last', AUDIT, CORE,
+    _p('demand_estimator', 'string', 'recent', AUDIT, CORE,
        'How the load of the next hour is estimated from the last '
        'demand_history seconds of metrics: last (mean of the last hour), '
+       'recent (mean of the last hour, or the last sample where higher), '
        'mean (of the whole history), quantile (a busy hour: 90th '
        'percentile of the hourly means), trend (damped trend of the '
        'samples) or seasonal (the last hour plus the change of the same '
-       'hour a day earlier). The plan is made on the estimate plus 0.75 '
-       'times its spread (the hour-to-hour change of the history).',
+       'hour a day earlier). The plan is made on the estimate plus one '
+       'spread (the hour-to-hour change of the history), the CPU no '
+       'higher than the instance\'s vCPUs unless the estimate is.',
        choices=(
            ('last', 'the mean of the last hour'),
+           ('recent', 'the mean of the last hour, or the last sample '
+            'where higher'),
            ('mean', 'the mean of the whole history'),
            ('quantile', 'the 90th percentile of the hourly means'),
            ('trend', "Holt's damped trend of the samples"),
            ('seasonal', 'the last hour plus the change of the same hour '
             'a day earlier'),
        ),
-       schema={'enum': ['last', 'mean', 'quantile', 'trend', 'seasonal']},
+       schema={'enum': ['last', 'recent', 'mean', 'quantile', 'trend',
+                        'seasonal']},
        related=('demand_history',)),
     _p('demand_history', 'integer', 90000, AUDIT, CORE,
        'Seconds of metric history read, in one query per metric, to '

@@ -39,9 +39,25 @@ def day_then_hour(day_ago_last, day_ago_next, now_last):
     return hours(*means)
 
 
+def woke(hour_mean, now, before=0.1):
+    """Two hours; the last hour's samples end with ``now``."""
+    row = hours(before, hour_mean)
+    # keep the last hour's mean at ``hour_mean``
+    row[0, -HOUR:-1] = (hour_mean * HOUR - now) / (HOUR - 1)
+    row[0, -1] = now
+    return row
+
+
 @pytest.mark.parametrize('method, row, expected', [
     # last: the mean of the last hour only
     ('last', hours(5.0, 1.0, 3.0), 3.0),
+    ('last', woke(0.2, 0.9), 0.2),
+    # recent: the last sample where it is above the last hour's mean
+    # (an instance that has just woken up) ...
+    ('recent', woke(0.2, 0.9), 0.9),
+    # ... else the last hour's mean (one that has just gone idle)
+    ('recent', woke(0.5, 0.05), 0.5),
+    ('recent', hours(5.0, 1.0, 3.0), 3.0),
     # mean: the whole history
     ('mean', hours(5.0, 1.0, 3.0), 3.0),
     ('mean', hours(6.0, 0.0, 0.0), 2.0),
@@ -152,6 +168,57 @@ def test_forecasts_keep_what_has_samples_with_spread_and_method():
         pytest.approx(0.3 + demand.SPREAD_WEIGHT * 0.2)
     assert demand.forecasts({'cpu': np.full((1, 24), np.nan)}, ['c'],
                             STEP) == {}
+
+
+def test_recent_without_a_last_sample_is_the_hour_mean():
+    row = woke(0.2, 0.9)
+    row[0, -1] = np.nan
+    est, _ = demand.estimate(row, STEP, 'recent')
+    assert est[0] == pytest.approx(np.nanmean(row[0, -HOUR:]))
+
+
+@pytest.mark.parametrize('metric, est, spread, weight, expected', [
+    # the spreads raise the CPU (a fraction of the vCPUs) ...
+    ('cpu', 0.5, 0.4, 1.0, 0.9),
+    ('cpu', 0.5, 0.4, 0.5, 0.7),
+    # ... to the instance's vCPUs at most
+    ('cpu', 0.8, 0.4, 1.0, 1.0),
+    ('cpu', 1.0, 0.4, 1.0, 1.0),
+    # an estimate above them (measured there) is kept, no spread on top
+    ('cpu', 1.3, 0.2, 1.0, 1.3),
+    # other metrics have no ceiling
+    ('ram', 900.0, 400.0, 1.0, 1300.0),
+    ('disk_read', 0.8, 0.4, 1.0, 1.2),
+    # no estimate stays no estimate
+    ('cpu', np.nan, 0.1, 1.0, np.nan),
+])
+def test_planned_cpu_never_rises_above_the_vcpus(metric, est, spread,
+                                                 weight, expected):
+    got = demand.planned(metric, np.array([est]), np.array([spread]),
+                         weight)
+    np.testing.assert_allclose(got, [expected])
+
+
+def test_forecasts_apply_the_cpu_ceiling():
+    # a volatile instance idle now: +-0.9 an hour, last hour at 0.6
+    per = {'cpu': hours(1.5, 0.6, 1.5, 0.6),
+           'disk_read': hours(1.5, 0.6, 1.5, 0.6)}
+    got = demand.forecasts(per, ['a'], STEP, 'last', spread_weight=1.0)
+    assert got['a'].spread['cpu'] == pytest.approx(0.9)
+    assert got['a'].get('cpu') == pytest.approx(demand.CPU_CEILING)
+    assert got['a'].get('disk_read') == pytest.approx(1.5)
+
+
+def test_the_truth_is_not_capped():
+    # the ceiling is what the planner believes of a forecast; an
+    # instance measured (or simulated) above its vCPUs counts as it is
+    from tests.unit import builders as b
+    from watcher_informed.core import overload
+    vm = b.vm('a0', 'A')
+    snapshot = b.cluster([b.host('A')], [vm],
+                         {'a0': b.usage('idle', cpu=1.3)})
+    assert overload.demands(snapshot)['a0']['cpu'] == \
+        pytest.approx(1.3 * vm.vcpus)
 
 
 def test_default_is_an_estimator():
