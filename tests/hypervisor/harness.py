@@ -120,6 +120,23 @@ def free_port(low=PORT_RANGE[0], high=PORT_RANGE[1], skip=()):
     raise HarnessError('no free port in %d-%d' % (low, high))
 
 
+def _gone(name, proc, what):
+    """HarnessError for a closed socket, naming the guest and QEMU's end.
+
+    Waits briefly for QEMU to exit so that its exit status (a signal
+    shows as a negative number) is in the message.
+    """
+    status = 'still running'
+    if proc is not None:
+        try:
+            proc.wait(1.0)
+        except subprocess.TimeoutExpired:
+            pass
+        if proc.returncode is not None:
+            status = 'QEMU exited with %s' % proc.returncode
+    return HarnessError('%s: %s closed (%s)' % (name, what, status))
+
+
 def _connect_unix(path, deadline, proc):
     """Connect to a QEMU server socket, waiting until it exists."""
     last = None
@@ -141,8 +158,10 @@ def _connect_unix(path, deadline, proc):
 class QMP:
     """Minimal QMP client: one command at a time, events are kept aside."""
 
-    def __init__(self, path, proc=None, timeout=15.0):
+    def __init__(self, path, proc=None, timeout=15.0, name='guest'):
         self.sock = _connect_unix(path, time.monotonic() + timeout, proc)
+        self.proc = proc
+        self.name = name
         self.buf = b''
         self.events = []
         self._read(time.monotonic() + timeout)          # greeting
@@ -159,7 +178,7 @@ class QMP:
             except socket.timeout:
                 continue
             if not chunk:
-                raise HarnessError('QMP: connection closed')
+                raise _gone(self.name, self.proc, 'QMP connection')
             self.buf += chunk
         line, self.buf = self.buf.split(b'\n', 1)
         return json.loads(line)
@@ -191,8 +210,11 @@ class QMP:
 class Console:
     """The guest's serial console (a QEMU chardev socket), logged to disk."""
 
-    def __init__(self, path, log_path, proc=None, timeout=15.0):
+    def __init__(self, path, log_path, proc=None, timeout=15.0,
+                 name='guest'):
         self.sock = _connect_unix(path, time.monotonic() + timeout, proc)
+        self.proc = proc
+        self.name = name
         self.sock.setblocking(False)
         self.log = open(log_path, 'ab')
         self.text = ''          # what arrived since the last mark()
@@ -207,7 +229,7 @@ class Console:
         except BlockingIOError:
             return
         if not chunk:
-            raise HarnessError('console closed')
+            raise _gone(self.name, self.proc, 'console')
         self.log.write(chunk)
         self.log.flush()
         text = chunk.decode('utf-8', 'replace')
@@ -313,9 +335,9 @@ class Guest:
         _LIVE.add(self)
         self.qmp = self.console = None
         try:
-            self.qmp = QMP(qmp_path, self.proc)
+            self.qmp = QMP(qmp_path, self.proc, name=name)
             self.console = Console(ser_path, workdir / ('%s.console' % name),
-                                   self.proc)
+                                   self.proc, name=name)
             if incoming_port is None:
                 started = time.monotonic()
                 self.ready = self.console.expect(
