@@ -91,6 +91,13 @@ WSMAX_MIB = {256: 128, 512: 256}
 CALIBRATION_BANDWIDTH = 128
 CALIBRATION_REPEATS = 2
 CALIBRATION_DIRTY_MIBPS = 128
+#: forced stop-and-copy runs tried beyond CALIBRATION_REPEATS when some
+#: gave no (remainder, downtime) sample.
+CALIBRATION_EXTRA = 2
+#: a run the harness lost (not QEMU: a guest's QEMU gone, a console or
+#: QMP socket closed, a console that did not answer) is run again this
+#: often; every lost attempt is kept in the run's ``harness_errors``.
+HARNESS_RETRIES = 2
 SETTLE_S = 1.0
 POLL_S = 0.04
 LOAD_THRESHOLD = 1.5
@@ -238,7 +245,16 @@ class _Runner:
             except (harness.HarnessError, OSError) as exc:
                 run['dest_status'] = 'not running: %s' % exc
             run['dest_pongs'] = dst.alive(tries=2)
-            run['dest_oops'] = dst.console.oops()
+            try:
+                run['dest_oops'] = dst.console.oops()
+            except (harness.HarnessError, OSError) as exc:
+                run['dest_oops'] = 'console: %s' % exc
+            if dst.proc.poll() is not None:
+                # QEMU itself went away after a completed migration: not
+                # something the guest or the migration did to itself.
+                raise harness.HarnessError(
+                    '%s: QEMU exited with %s after the migration (%s)'
+                    % (dst.name, dst.proc.returncode, run['dest_status']))
         finally:
             dst.close()
         src.qmp.cmd('cont')
@@ -277,24 +293,42 @@ class _Runner:
     def attempt(self, src, mem, *args):
         """(source, run or error): reboots a source that stopped answering.
 
-        A failed migration is recorded, never retried: its error is the
-        result the tests report.
+        A migration QEMU failed, cancelled or did not finish in time is
+        recorded, never retried: its error is the result the tests
+        report.  A run the harness lost (:data:`HARNESS_RETRIES`) is run
+        again on a source that answers; the run keeps the lost attempts'
+        errors in ``harness_errors``.
         """
-        try:
-            return src, self.migrate(src, mem, *args)
-        except (harness.HarnessError, OSError) as exc:
-            self.log('migration %s failed: %s' % (args, exc))
-            error = {'status': 'error', 'error': str(exc)}
+        lost = []
+        while True:
+            try:
+                run = self.migrate(src, mem, *args)
+                run['harness_errors'] = lost
+                return src, run
+            except harness.MigrationFailed as exc:
+                error, retry = exc, False
+            except (harness.HarnessError, OSError) as exc:
+                error, retry = exc, len(lost) < HARNESS_RETRIES
+            self.log('migration %s failed%s: %s' % (
+                args, ', running it again' if retry else '', error))
+            src = self._recover(src, mem)
+            if not retry:
+                return src, {'status': 'error', 'error': str(error),
+                             'harness_errors': lost}
+            lost.append(str(error))
+
+    def _recover(self, src, mem):
+        """``src`` running again, or a freshly booted source."""
         try:
             src.qmp.cmd('migrate_cancel')
             if src.status() != 'running':
                 src.qmp.cmd('cont')
             if not src.alive(tries=1):
                 raise harness.HarnessError('source does not answer')
+            return src
         except (harness.HarnessError, OSError, AttributeError):
             src.close()
-            src = self.boot(mem, self.freed)
-        return src, error
+            return self.boot(mem, self.freed)
 
 
 def calibrate(runner, src, mem, calibration):
@@ -307,24 +341,37 @@ def calibrate(runner, src, mem, calibration):
       CALIBRATION_DIRTY_MIBPS, stop-and-copy forced right after round 1,
       so that a large, known remainder is sent with the guest stopped.
     Each is done CALIBRATION_REPEATS times; all give (remainder sent while
-    stopped, downtime) samples for :func:`fit_stop_copy`.
+    stopped, downtime) samples for :func:`fit_stop_copy`.  Forced runs
+    that gave no sample (an error, or no poll before the stop) are made
+    up for by up to CALIBRATION_EXTRA more; all runs are kept.
     """
     bw = CALIBRATION_BANDWIDTH
     ws = WSMAX_MIB[mem]
     normal = []
+    forced_ok = 0
+
+    def keep(name, run):
+        run.update({'memory_mib': mem, 'kind': name})
+        if run.get('status') == 'completed':
+            run['remainder_mib'] = _remainder_mib(run, bw)
+            if name == 'idle':
+                normal.append(run['normal_bytes'] / MIB)
+        calibration['runs'].append(run)
+        runner.log('calibration %d MiB %s: %s' % (mem, name, _brief(run)))
+        return run.get('remainder_mib') is not None
+
     for _ in range(CALIBRATION_REPEATS):
         src, idle = runner.attempt(src, mem, 0, 0, bw, 0)
+        keep('idle', idle)
         src, forced = runner.attempt(src, mem, ws, CALIBRATION_DIRTY_MIBPS,
                                      bw, 2)
-        for name, run in (('idle', idle), ('stop_copy', forced)):
-            run.update({'memory_mib': mem, 'kind': name})
-            if run.get('status') == 'completed':
-                run['remainder_mib'] = _remainder_mib(run, bw)
-                if name == 'idle':
-                    normal.append(run['normal_bytes'] / MIB)
-            calibration['runs'].append(run)
-            runner.log('calibration %d MiB %s: %s' % (mem, name,
-                                                      _brief(run)))
+        forced_ok += keep('stop_copy', forced)
+    for _ in range(CALIBRATION_EXTRA):
+        if forced_ok >= CALIBRATION_REPEATS:
+            break
+        src, forced = runner.attempt(src, mem, ws, CALIBRATION_DIRTY_MIBPS,
+                                     bw, 2)
+        forced_ok += keep('stop_copy', forced)
     if normal:
         calibration['v0_mib'][str(mem)] = statistics.median(normal)
     return src
@@ -507,6 +554,15 @@ def time_errors(results):
             if p.get('errors')]
 
 
+def lost_runs(results):
+    """[(point key or 'calibration', error)] of every attempt the harness
+    lost and ran again (:data:`HARNESS_RETRIES`)."""
+    named = [('calibration', r) for r in results['calibration']['runs']]
+    named += [(k, r) for k, p in sorted(results['points'].items())
+              for r in p['runs']]
+    return [(k, e) for k, r in named for e in r.get('harness_errors', ())]
+
+
 def load(path=RESULTS):
     """Saved results, re-evaluated with the current model."""
     return evaluate(json.loads(pathlib.Path(path).read_text()))
@@ -575,6 +631,9 @@ def markdown(results):
                 100 * statistics.median(time_errs), 100 * max(time_errs),
                 100 * statistics.fmean(time_errs),
                 100 * statistics.median(sent_errs), 100 * max(sent_errs)))
+    lost = lost_runs(results)
+    summary.append('Attempts the harness lost and ran again: %d%s.' % (
+        len(lost), ''.join('; %s: %s' % kv for kv in lost)))
     summary.append(
         'First round: the guest-RAM resident size measured before each '
         'migration. Calibration: non-zero memory of an idle run %s; '

@@ -61,6 +61,14 @@ class HarnessError(Exception):
     """A QEMU guest, its QMP or its console misbehaved."""
 
 
+class MigrationFailed(HarnessError):
+    """QEMU failed or cancelled the migration, or it did not finish in time.
+
+    Unlike other harness errors (a guest's QEMU gone, a socket closed, a
+    console that did not answer) this is a result of the migration itself.
+    """
+
+
 def assets(cache=None):
     """Paths and versions from the setup manifest, checked to exist."""
     cache = pathlib.Path(cache or os.environ.get('WI_QEMU_CACHE')
@@ -510,8 +518,8 @@ def migrate(src, port, bandwidth_mibps, downtime_limit_ms, force_after_syncs,
             active.append([round(elapsed, 3), ram.get('transferred', 0)])
             del active[:-POLLS_KEPT]
         if status in ('failed', 'cancelled'):
-            raise HarnessError('migration %s: %s'
-                               % (status, info.get('error-desc')))
+            raise MigrationFailed('migration %s: %s'
+                                  % (status, info.get('error-desc')))
         if (forced_at is None and force_after_syncs and sync
                 and sync >= force_after_syncs and status == 'active'):
             src.qmp.cmd('migrate-set-parameters',
@@ -522,8 +530,8 @@ def migrate(src, port, bandwidth_mibps, downtime_limit_ms, force_after_syncs,
                 src.qmp.cmd('migrate_cancel')
             except HarnessError:
                 pass
-            raise HarnessError('migration still %s after %.0f s'
-                               % (status, timeout_s))
+            raise MigrationFailed('migration still %s after %.0f s'
+                                  % (status, timeout_s))
         time.sleep(poll_s)
     info = _settled(src, info)
     ram = info['ram']
