@@ -343,10 +343,13 @@ def test_action_detail_shows_source_and_destination(page, plan, shots):
         page.wait_for_url('**/admin/actions/%s/detail' % action['uuid'])
         expect(page.locator('dl').first).to_contain_text('PENDING')
         # the planner's reason for the move, as Watcher's API serves it
-        # (status_message, microversion 1.5, which the dashboard asks for)
+        # (status_message, microversion 1.5, which the dashboard asks
+        # for), in its compact form with the cost notes kept
+        # (tests/functional/test_stack_messages.py checks it offline)
         reason = page.locator('dt:has-text("Status Message") + dd').first
         expect(reason).to_contain_text('informed step ')
-        expect(reason).to_contain_text('why VM: ')
+        expect(reason).to_contain_text('. VM: ')
+        expect(reason).to_contain_text('. cost: ')
         rows = {r[0]: r[1] for r in table_rows(
             page.locator('table', has_text='Related parameters'))
             if len(r) > 1}

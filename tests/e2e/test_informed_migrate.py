@@ -156,6 +156,24 @@ def test_the_plan_is_of_informed_migrate_actions_that_wait_for_room(room):
         assert set(a['input_parameters']['freed_by']) <= parents
 
 
+def test_each_action_carries_its_whole_explanation(room):
+    # the input the applier never rewrites: the same facts as the
+    # status message our planner wrote, with the strategy's reason uncut
+    for a in room['planned']:
+        text = a['input_parameters']['explanation']
+        assert len(text) <= solution.EXPLANATION_MAX
+        whole = solution.parse_status_message(text)
+        short = solution.parse_status_message(a['status_message'])
+        assert whole['reason'].startswith('why VM: ')
+        assert short['reason'].startswith('VM: ')
+        assert {k: v for k, v in whole.items() if k != 'reason'} == \
+            {k: v for k, v in short.items() if k != 'reason'}
+    # still there once the applier replaced the status messages
+    for a in room['actions'].values():
+        assert a['input_parameters']['explanation'].startswith(
+            'informed step ')
+
+
 def test_the_stopped_servers_move_failed_without_migrating(room):
     victim = room['actions'][room['victim']]
     assert victim['state'] == 'FAILED', victim

@@ -29,6 +29,7 @@ import sys
 import pytest
 
 from tests.e2e import client
+from watcher_informed.adapters import solution
 
 BIN = os.path.dirname(sys.executable)
 CLASSES = {'cpu', 'memory', 'disk_io', 'net_rx', 'web', 'idle', 'unknown'}
@@ -173,7 +174,13 @@ def test_explain_shows_each_actions_class_reason_and_cost(
             want['downtime_s'] * 1000, abs=1)
         assert row['Transferred (MiB)'] == pytest.approx(
             want['transferred_mib'], abs=1)
-        assert row['Reason'][:40] == want['reason'][:40]
+        # migrate: the compact status message, its cost notes kept
+        # (tests/functional/test_stack_messages.py checks it offline)
+        assert row['Reason from'] == 'status message'
+        assert row['Reason'][:40] == \
+            solution.compact_reason(want['reason'])[:40]
+        assert ('. cost: ' in row['Reason']) == \
+            ('. cost: ' in want['reason'])
 
 
 def test_explain_after_the_plan_ran_keeps_the_reasons(stack, audited):
@@ -183,7 +190,8 @@ def test_explain_after_the_plan_ran_keeps_the_reasons(stack, audited):
     assert plan['state'] == 'SUCCEEDED', plan
     rows = explained(stack, audited['plan'])
     assert {r['State'] for r in rows} == {'SUCCEEDED'}
-    assert all(r['Reason'].startswith('why VM: ') for r in rows)
+    assert all(r['Reason'].startswith('VM: ') for r in rows)
+    assert {r['Reason from'] for r in rows} == {'status message'}
     assert all(r['Class'] in CLASSES for r in rows)
 
 

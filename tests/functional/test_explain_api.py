@@ -77,8 +77,13 @@ class ExplainThroughWatcherApiTest(api_base.FunctionalTest):
             uuid=utils.generate_uuid(), goal_id=goal.id,
             strategy_id=strategy.id)
 
-    def plan(self, cluster):
-        strategy, solution = cl.run(cluster)
+    def plan(self, cluster, action_type=None):
+        if action_type is None:
+            strategy, solution = cl.run(cluster)
+        else:
+            strategy = cl.prepare(cluster)
+            strategy.config['migration_action'] = action_type
+            solution = strategy.execute()
         planner = loading.DefaultPlannerLoader().load(
             name=solution.strategy.planner)
         return strategy.informed_plan, planner.schedule(
@@ -138,17 +143,63 @@ class ExplainThroughWatcherApiTest(api_base.FunctionalTest):
                              row['Downtime (ms)'])
             self.assertEqual(round(move.sent_mib), row['Transferred (MiB)'])
             self.assertEqual('PENDING', row['State'])
-            # the reason is the strategy's, shortened only to fit 255
+            # migrate: the reason is the status message's compact form,
+            # its cost notes kept
             stored = solution_adapter.status_message(move)
             self.assertLessEqual(len(stored), 255)
-            self.assertTrue(row['Reason'].startswith('why VM: relieves'))
+            self.assertTrue(row['Reason'].startswith('VM: relieves'))
             self.assertEqual(stored.split('. ', 1)[1], row['Reason'])
-            if len(move.reason) + 60 < 255:
-                self.assertEqual(move.reason, row['Reason'])
+            self.assertEqual('status message', row['Reason from'])
+            if '. cost: ' in move.reason:
+                self.assertIn('. cost: ', row['Reason'])
+                self.assertFalse(row['Reason'].endswith('\u2026'))
             parents = {m.uuid: m.step for m in core_plan.moves}
             want_after = ','.join(str(parents[p]) for p in move.parents)
             self.assertEqual(sorted((want_after or '-').split(',')),
                              sorted(row['After'].split(',')))
+
+    def test_informed_migrate_keeps_the_whole_reason_in_its_input(self):
+        core_plan, action_plan = self.plan(
+            test_planner_db.capacity_dependency_cluster(),
+            'informed_migrate')
+        # stored by Watcher's database as our planner wrote it
+        stored = {a.input_parameters['resource_id']: a
+                  for a in objects.Action.list(
+                      self.context,
+                      filters={'action_plan_uuid': action_plan.uuid},
+                      eager=True)}
+        self.assertEqual(len(core_plan.moves), len(stored))
+        for move in core_plan.moves:
+            a = stored[move.uuid]
+            self.assertEqual('informed_migrate', a.action_type)
+            text = a.input_parameters['explanation']
+            self.assertEqual(solution_adapter.explanation(move), text)
+            self.assertTrue(text.endswith(move.reason))
+            self.assertEqual(solution_adapter.status_message(move),
+                             a.status_message)
+        # and read back through the API, whole
+        columns, rows, _ = self.explain(action_plan.uuid, 'json')
+        by_instance = {r['Instance']: r for r in
+                       (dict(zip(columns, row)) for row in rows)}
+        for move in core_plan.moves:
+            row = by_instance[move.name]
+            self.assertEqual(move.reason, row['Reason'])
+            self.assertEqual('input', row['Reason from'])
+            self.assertEqual((move.step, move.cls),
+                             (row['Step'], row['Class']))
+        # the applier replaces the status message: the reason stays
+        failed = stored[core_plan.moves[0].uuid]
+        failed.state = objects.action.State.FAILED
+        failed.status_message = 'Action failed in execute: no host'
+        failed.save()
+        columns, rows, _ = self.explain(action_plan.uuid)
+        row = [dict(zip(columns, r)) for r in rows
+               if r[1] == failed.uuid][0]
+        self.assertEqual(('FAILED', core_plan.moves[0].cls, 'input'),
+                         (row['State'], row['Class'], row['Reason from']))
+        self.assertEqual(core_plan.moves[0].reason + ' (status message: '
+                         'Action failed in execute: no host)',
+                         row['Reason'])
 
     def test_failed_action_shows_the_appliers_message(self):
         _, action_plan = self.plan(
@@ -166,6 +217,7 @@ class ExplainThroughWatcherApiTest(api_base.FunctionalTest):
         self.assertEqual('FAILED', row['State'])
         self.assertIn('Action failed in execute: no host', row['Reason'])
         self.assertEqual('-', row['Class'])
+        self.assertEqual('status message', row['Reason from'])
 
     def test_unknown_plan_and_other_strategies_exit_2(self):
         code, err, _ = self.explain(utils.generate_uuid())

@@ -146,7 +146,7 @@ class InformedMigrateApplierTest(db_base.DbTestCase):
             self.assertIn(uuid, started, k.names[uuid])
 
 
-def test_the_option_changes_only_the_action_type_and_freed_by():
+def test_the_option_changes_the_type_adds_freed_by_and_explanation():
     from tests.functional import test_planner_db as pdb
     from watcher_informed.planners import informed_live_migration as pl
 
@@ -168,6 +168,7 @@ def test_the_option_changes_only_the_action_type_and_freed_by():
     assert any(params.get('freed_by') for _, params, _ in ours)
     for (_, p1, parents1), (_, p2, parents2) in zip(plain, ours):
         waits = p2.pop('freed_by', [])
+        assert p2.pop('explanation').startswith('informed step ')
         assert p1 == p2
         assert parents1 == parents2
         assert set(waits) <= set(parents1)

@@ -32,7 +32,10 @@ now, :mod:`watcher_informed.adapters.recheck`):
 Either way nothing is migrated, and the action's status message names
 why.  The input is ``migrate``'s (``migration_type``, ``resource_id``,
 ``source_node``, ``destination_node``, ``resource_name``) plus the
-optional ``freed_by`` list of instance UUIDs; any ``migrate`` input is
+optional ``freed_by`` list of instance UUIDs and the optional
+``explanation``: the move's whole explanation as the planner wrote it (a
+string of at most 4096 characters, read back by ``openstack optimize
+informed explain``; never passed to Nova).  Any ``migrate`` input is
 valid here.  Installed in ``watcher-applier``'s environment; the strategy
 emits it when ``migration_action = informed_migrate``.
 """
@@ -85,6 +88,9 @@ class InformedMigrate(migration.Migrate):
         schema['properties'][recheck_adapter.FREED_BY] = {
             'type': 'array', 'uniqueItems': True,
             'items': {'type': 'string', 'pattern': _UUID}}
+        schema['properties'][solution_adapter.EXPLANATION] = {
+            'type': 'string',
+            'maxLength': solution_adapter.EXPLANATION_MAX}
         return schema
 
     def _proxies(self):

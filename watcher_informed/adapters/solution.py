@@ -23,13 +23,24 @@ keeps the strategy's private copy of the compute model in step with
 cannot travel in ``migrate``'s input (extra keys are refused by the
 applier); our planner reads it from the plan kept on the strategy.
 
-Each action's explanation is stored in the action's ``status_message``,
-the only free per-action field of Watcher 17's API (API 1.5, 255
-characters, shown by Horizon's action details): our planner writes
-:func:`status_message` when it creates the action, and
-``openstack optimize informed explain`` reads it back with
-:func:`parse_status_message`.  The applier replaces it when the action is
-skipped, fails or is cancelled (then the message says why that happened).
+Each action's explanation is stored in two places, both read through
+Watcher's API:
+
+* its ``status_message`` (API 1.5, shown by Horizon's action details):
+  our planner writes :func:`status_message`, a compact form of the
+  explanation in Watcher's 255 characters that keeps the cost notes
+  (:func:`compact_reason`).  The applier replaces it when the action is
+  skipped, fails or is cancelled (then the message says why that
+  happened);
+* with ``migration_action = informed_migrate``, the action's input
+  :data:`EXPLANATION`: the whole explanation (:func:`explanation`, the
+  same head and the strategy's reason uncut, at most
+  :data:`EXPLANATION_MAX` characters), which the applier never changes.
+  Watcher's ``migrate`` refuses any input it does not know, so plain
+  ``migrate`` actions carry only the status message.
+
+``openstack optimize informed explain`` reads either back with
+:func:`parse_status_message`, preferring the input.
 """
 
 import re
@@ -45,6 +56,12 @@ MOVE_ACTIONS = (MIGRATE, INFORMED_MIGRATE)
 #: destination the plan let complete first (see :func:`freed_by`).
 FREED_BY = 'freed_by'
 
+#: input key of ``informed_migrate``: the move's whole explanation
+#: (:func:`explanation`), never passed to Nova.
+EXPLANATION = 'explanation'
+#: the longest :data:`EXPLANATION` ``informed_migrate``'s schema accepts.
+EXPLANATION_MAX = 4096
+
 #: Watcher's ``actions.status_message`` column is a VARCHAR(255).
 STATUS_MESSAGE_MAX = 255
 #: how our planner's action-plan ``status_message`` starts.
@@ -56,6 +73,40 @@ _HEAD_RE = re.compile(
     r'(?P<reason>.*)$', re.S)
 _UUID_RE = re.compile(r'\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
                       r'[0-9a-f]{12}\b')
+#: the strategy's reason (``core.pipeline.assemble``): why this VM, why
+#: that host, why at that point of the plan, then the cost's notes.
+_REASON_RE = re.compile(
+    r'^why VM: (?P<vm>.*?)\. why host: (?P<host>.*?)\. '
+    r'why now: (?P<now>.*?)(?:\. cost: (?P<cost>.*))?$', re.S)
+#: a term of a reason worth nothing: ``talkers 0``, ``interference 0.00``.
+_ZERO_TERM_RE = re.compile(r'^[a-z][a-z -]* 0(\.0+)?$')
+#: ``cpu+cpu with <uuid>``, the interfering residents of a destination.
+_PAIR_RE = re.compile(r'^(\S+\+\S+) with (.+)$')
+#: short forms of the cost notes (``core.cost``), in Watcher's column.
+_SHORT_NOTES = tuple((re.compile(pattern), short) for pattern, short in (
+    (r'^round 1 = flavor RAM (\d+) MiB, an upper bound \(.*\)$',
+     r'round 1 <= flavor RAM \1 MiB'),
+    (r'^link share (\d+) of (\d+) MiB/s$', r'link \1/\2 MiB/s'),
+    (r'^converges only with auto-converge .*$',
+     'converges by auto-converge throttling'),
+    (r'^does not converge before the (\d+) s completion timeout: Nova '
+     r'aborts it.*$', r'aborted by Nova at the \1 s timeout'),
+    (r'^does not converge before the (\d+) s completion timeout: Nova '
+     r'completes it by post-copy$', r'post-copy after the \1 s timeout'),
+    (r'^does not converge before the (\d+) s completion timeout: Nova '
+     r'pauses the guest to complete it \(([0-9.]+) s downtime\)$',
+     r'paused after the \1 s timeout (\2 s downtime)'),
+    (r'^stop-and-copy forced after (\d+) rounds$',
+     r'stop-and-copy after \1 rounds'),
+))
+#: terms of the other segments said by the head or neutral: the
+#: predicted time, a class weight of 1.
+_SHORT_TERMS = tuple((re.compile(pattern), short) for pattern, short in (
+    (r' \([0-9.]+ s predicted\)', ''),
+    (r' x class weight 1\.0\)', ')'),
+))
+#: the shortest a segment of :func:`compact_reason` is cut to.
+_SEGMENT_MIN = 4
 
 
 def migrate_input(move):
@@ -86,25 +137,112 @@ def action_input(move, action_type, waits=()):
     """The input of ``action_type`` for one planned move.
 
     ``informed_migrate`` takes ``migrate``'s input plus, when the move
-    waits for room, :data:`FREED_BY`.
+    waits for room, :data:`FREED_BY`, and always :data:`EXPLANATION`
+    (:func:`explanation`).  ``migrate``'s is exactly what it accepts.
     """
     params = migrate_input(move)
-    if action_type == INFORMED_MIGRATE and waits:
-        params[FREED_BY] = list(waits)
+    if action_type == INFORMED_MIGRATE:
+        if waits:
+            params[FREED_BY] = list(waits)
+        params[EXPLANATION] = explanation(move)
     return params
+
+
+def _head(move):
+    return _HEAD % (move.step, move.cls, move.time_s,
+                    move.downtime_s * 1000.0, move.sent_mib)
+
+
+def explanation(move):
+    """The whole explanation of one planned move.
+
+    The head of :func:`status_message` followed by the move's reason as
+    the strategy wrote it, uncut; only a text longer than
+    :data:`EXPLANATION_MAX` (``informed_migrate``'s schema) has its UUIDs
+    shortened, then is cut with an ellipsis.
+    """
+    return fit(_head(move) + move.reason, EXPLANATION_MAX)
 
 
 def status_message(move):
     """The explanation of one planned move, at most 255 characters.
 
     ``informed step N: <class>; <time> s; downtime <ms> ms; <MiB> MiB.``
-    followed by the move's reason; full UUIDs in the reason are shortened
-    to their first 8 digits, and a reason that is still too long is cut
-    with an ellipsis.
+    followed by the move's reason in its compact form
+    (:func:`compact_reason`), which keeps the cost notes.
     """
-    head = _HEAD % (move.step, move.cls, move.time_s,
-                    move.downtime_s * 1000.0, move.sent_mib)
-    return head + fit(move.reason, STATUS_MESSAGE_MAX - len(head))
+    head = _head(move)
+    return head + compact_reason(move.reason,
+                                 STATUS_MESSAGE_MAX - len(head))
+
+
+def _drop_zero_terms(text):
+    """``text`` without its ``; ``-separated terms worth nothing."""
+    terms = [t for t in text.split('; ') if not _ZERO_TERM_RE.match(t)]
+    return '; '.join(terms) or text
+
+
+def _merge_pairs(text):
+    """``(cpu+cpu with a, cpu+cpu with b)`` as ``(cpu+cpu with a, b)``."""
+    def merge(match):
+        out, last = [], None
+        for item in match.group(1).split(', '):
+            pair = _PAIR_RE.match(item)
+            if pair and pair.group(1) == last:
+                out.append(pair.group(2))
+                continue
+            last = pair.group(1) if pair else None
+            out.append(item)
+        return '(%s)' % ', '.join(out)
+    return re.sub(r'\(([^()]*)\)', merge, text)
+
+
+def short_note(note):
+    """The short form of one cost note (itself if it has none)."""
+    for pattern, short in _SHORT_NOTES:
+        if pattern.match(note):
+            return pattern.sub(short, note)
+    return note
+
+
+def compact_reason(reason, room=STATUS_MESSAGE_MAX):
+    """The strategy's reason in at most ``room`` characters.
+
+    ``VM: <why>. host: <why>. now: <why>. cost: <notes>``: UUIDs
+    shortened to their first 8 digits, terms worth nothing dropped
+    (``talkers 0``, a class weight of 1, the predicted time the head
+    already gives), the interfering residents of one class pair listed
+    once, and the cost notes in their short form (:func:`short_note`).
+    The cost segment is kept whole; when the text is still too long, the
+    longest of the other segments is cut with an ellipsis first.  A
+    reason not in the strategy's form is only :func:`fit`.
+    """
+    match = _REASON_RE.match(reason)
+    if match is None:
+        return fit(reason, room)
+    segments = []
+    for label in ('VM', 'host', 'now'):
+        text = _UUID_RE.sub(r'\1', match.group(label.lower()))
+        for pattern, short in _SHORT_TERMS:
+            text = pattern.sub(short, text)
+        segments.append([label, _merge_pairs(_drop_zero_terms(text))])
+    cost = ''
+    if match.group('cost'):
+        cost = '. cost: ' + '; '.join(
+            short_note(n) for n in match.group('cost').split('; '))
+    cost = fit(cost, max(room - len('VM: '), 1))
+
+    def length():
+        return sum(len(t) + len(label) + 2 for label, t in segments) + \
+            2 * (len(segments) - 1) + len(cost)
+    while length() > room:
+        seg = max(segments, key=lambda s: len(s[1]))
+        if len(seg[1]) <= _SEGMENT_MIN:
+            break
+        keep = max(len(seg[1]) - (length() - room) - 1, _SEGMENT_MIN - 1)
+        seg[1] = seg[1][:keep] + '\u2026'
+    body = '. '.join('%s: %s' % (label, t) for label, t in segments)
+    return fit(body + cost, room)
 
 
 def fit(text, room):

@@ -583,14 +583,19 @@ TABLE = (
        'enabled, the server-group policies hold and the instance is '
        'ACTIVE on its source; otherwise it does not migrate, and its '
        'status says why (SKIPPED or FAILED), so the moves waiting for it '
-       'skip in turn. Set it only where this plugin is installed in '
-       "watcher-applier's environment too (the ``watcher_actions`` entry "
-       'point ``informed_migrate``).',
+       'skip in turn. Its input also carries the whole explanation of '
+       'the move (``explanation``, read by ``openstack optimize informed '
+       "explain``), which Watcher's 255-character status message can "
+       'only hold in a compact form. Set it only where this plugin is '
+       "installed in every watcher-applier's environment too (the "
+       '``watcher_actions`` entry point ``informed_migrate``): an applier '
+       'without it fails every move of the plan.',
        choices=(
            ('migrate', "Watcher's own action; the applier needs nothing of "
             'this plugin'),
            ('informed_migrate', "this plugin's action: Watcher's migrate, "
-            're-checked at its start'),
+            're-checked at its start, with the whole explanation in its '
+            'input'),
        )),
 
     # -- internal: Params fields no operator sets (documented only) --

@@ -28,10 +28,12 @@ session (``--os-cloud``, clouds.yaml, ``OS_*``), formatted by cliff
   --scenario``.
 * ``explain <action plan>`` -- each action of an action plan made by
   ``informed_live_migration``: class, reason and predicted time, downtime
-  and data, read from Watcher's API (the actions' ``status_message``,
-  API 1.5, written by our planner; ``adapters.solution``), then the
-  predicted efficacy and the hosts the plan leaves overloaded with their
-  reasons (the action plan's ``status_message``).
+  and data, read from Watcher's API (``adapters.solution``): the action's
+  input ``explanation`` when it has one (``informed_migrate``, the whole
+  reason), else its ``status_message`` (API 1.5, written by our planner,
+  compact); the last column says which.  Then the predicted efficacy and
+  the hosts the plan leaves overloaded with their reasons (the action
+  plan's ``status_message``).
 
 Bad input (a parameter the schema refuses, an unknown action plan, an
 unreachable store) is a one-line error naming the field, exit status 2.
@@ -226,7 +228,7 @@ class ExplainInformed(_Base, command.Lister):
 
     COLUMNS = ('Step', 'Action', 'Instance', 'Class', 'Source',
                'Destination', 'State', 'Time (s)', 'Downtime (ms)',
-               'Transferred (MiB)', 'After', 'Reason')
+               'Transferred (MiB)', 'After', 'Reason', 'Reason from')
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -274,23 +276,51 @@ class ExplainInformed(_Base, command.Lister):
         return status
 
 
+#: the values of explain's last column: where the reason was read.
+FROM_INPUT = 'input'
+FROM_STATUS = 'status message'
+
+
+def explained(action):
+    """``(facts, from)`` of one Watcher API action.
+
+    The facts (:func:`~watcher_informed.adapters.solution.
+    parse_status_message`) of the action's input ``explanation`` when it
+    has one of ours (:data:`FROM_INPUT`), else of its ``status_message``
+    (:data:`FROM_STATUS`; ``None`` when that is not ours either).  When
+    the explanation is used and the applier replaced the status message
+    (a failed, skipped or cancelled action), the reason ends with that
+    message.
+    """
+    params = action.get('input_parameters') or {}
+    message = action.get('status_message')
+    mine = solution_adapter.parse_status_message(message)
+    facts = solution_adapter.parse_status_message(
+        params.get(solution_adapter.EXPLANATION))
+    if facts is None:
+        return mine, FROM_STATUS
+    if message and mine is None:
+        facts['reason'] += ' (status message: %s)' % message
+    return facts, FROM_INPUT
+
+
 def explain_rows(actions):
     """Rows of Watcher API actions, in the plan's step order.
 
-    An action whose ``status_message`` is not our planner's (the applier
-    replaced it on failure, skip or cancel) keeps its facts blank and
-    shows that message as its reason.
+    Each action's facts and reason come from :func:`explained`.  An
+    action with neither an explanation nor a ``status_message`` of our
+    planner's (the applier replaced it on failure, skip or cancel) keeps
+    its facts blank and shows that message as its reason.
     """
-    facts = {a['uuid']: solution_adapter.parse_status_message(
-        a.get('status_message')) for a in actions}
-    step_of = {u: f['step'] for u, f in facts.items() if f}
+    facts = {a['uuid']: explained(a) for a in actions}
+    step_of = {u: f['step'] for u, (f, _) in facts.items() if f}
 
     def key(action):
         return (step_of.get(action['uuid'], 10 ** 9), action['uuid'])
 
     rows = []
     for a in sorted(actions, key=key):
-        f = facts[a['uuid']]
+        f, source = facts[a['uuid']]
         params = a.get('input_parameters') or {}
         after = ','.join(str(step_of.get(p, p[:8]))
                          for p in a.get('parents') or ()) or '-'
@@ -300,12 +330,13 @@ def explain_rows(actions):
                 params.get('resource_id'), '-', params.get('source_node'),
                 params.get('destination_node'), a.get('state'), '-', '-',
                 '-', after, 'not recorded by informed_live_migration: %s'
-                % (a.get('status_message') or '(no status message)')))
+                % (a.get('status_message') or '(no status message)'),
+                source))
             continue
         rows.append((
             f['step'], a['uuid'], params.get('resource_name') or
             params.get('resource_id'), f['class'],
             params.get('source_node'), params.get('destination_node'),
             a.get('state'), f['time_s'], round(f['downtime_s'] * 1000.0),
-            round(f['transferred_mib']), after, f['reason']))
+            round(f['transferred_mib']), after, f['reason'], source))
     return rows

@@ -21,9 +21,12 @@ and the moves that free the room it needs.  It reads that DAG from the
 core plan the strategy keeps (``solution.strategy.informed_plan``),
 because action input cannot carry it.  Each planned action's
 ``status_message`` is its explanation (class, predicted time, downtime and
-data, reason; ``adapters.solution.status_message``), retrievable through
-Watcher's API.  The action plan's ``status_message`` names every host
-the plan leaves overloaded and why, and each ``overloaded_hosts_left_*``
+data, the reason in a compact form that keeps the cost notes;
+``adapters.solution.status_message``), retrievable through Watcher's API;
+an ``informed_migrate`` action also has the whole explanation in its
+input (``adapters.solution.action_input``).  The action plan's
+``status_message`` names every host the plan leaves overloaded and why,
+and each ``overloaded_hosts_left_*``
 efficacy indicator names the hosts it counts in its description
 (``adapters.solution``).  Actions not in the plan (none are
 expected) are chained after the plan's actions, in solution order, so

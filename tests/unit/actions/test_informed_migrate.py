@@ -12,6 +12,8 @@
 
 """The ``informed_migrate`` action: migrate's input, a re-checked start."""
 
+from unittest import mock
+
 import jsonschema
 import pytest
 from watcher.applier.actions import migration
@@ -57,10 +59,38 @@ def test_every_migrate_input_is_valid_here(params):
 
 @pytest.mark.parametrize('bad', [
     {'freed_by': 'not-a-list'}, {'freed_by': ['not-a-uuid']},
-    {'freed_by': [PARENT, PARENT]}, {'typo': 1}])
+    {'freed_by': [PARENT, PARENT]}, {'typo': 1},
+    {'explanation': 'x' * 4097}, {'explanation': 7},
+    {'explanation': None}, {'explanation': ['why']}])
 def test_bad_input_is_refused(bad):
     with pytest.raises(jsonschema.ValidationError):
         action(cloud(), **bad).validate_parameters()
+
+
+@pytest.mark.parametrize('explanation', [
+    '', 'informed step 1: cpu; 1.0 s; downtime 10 ms; 100 MiB. why VM: a',
+    'x' * 4096, '\u2026 ' * 2048])
+def test_the_explanation_is_accepted_up_to_4096_characters(explanation):
+    a = action(cloud(), explanation=explanation, freed_by=[PARENT])
+    assert a.validate_parameters()
+
+
+def test_the_explanation_is_not_sent_to_nova():
+    c = cloud()
+    c.servers[PARENT]['host'] = 'S'
+    c.hosts['S']['claims'][PARENT] = c.hosts['D']['claims'].pop(PARENT)
+    a = action(c, explanation='why VM: x' * 100)
+    sent = []
+
+    def live_migrate_instance(**kwargs):
+        sent.append(kwargs)
+        return True
+    helper = mock.Mock(live_migrate_instance=live_migrate_instance,
+                       find_instance=c.find_instance)
+    with mock.patch('watcher.common.nova_helper.NovaHelper',
+                    return_value=helper):
+        assert a.execute() is True
+    assert sent == [{'instance_id': VM, 'dest_hostname': 'D'}]
 
 
 def test_starts_when_the_room_was_freed():

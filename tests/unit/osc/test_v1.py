@@ -77,10 +77,59 @@ def test_explain_rows_follow_the_steps_and_keep_foreign_messages():
     rows = v1.explain_rows(actions)
     assert [r[1] for r in rows] == ['A1', 'A2', 'A3']
     assert rows[0][3:] == ('cpu', 'a', 'b', 'PENDING', 2.5, 40, 1024, '-',
-                           'why VM: x')
+                           'why VM: x', 'status message')
     assert rows[1][10] == '1'
     assert rows[2][2] == 'u3' and rows[2][3] == '-'
     assert rows[2][11].endswith('Action failed in execute: boom')
+    assert rows[2][12] == 'status message'
+
+
+REASON = ('why VM: relieves cpu on a %s. why host: peak load 0.40. why '
+          'now: shortest job first. cost: %s' % (
+              'x' * 300, '; '.join('note %d' % i for i in range(6))))
+
+
+@pytest.mark.parametrize('explanation, message, reason, source', [
+    # informed_migrate: the whole reason from the input
+    (True, 'ours', REASON, 'input'),
+    (True, None, REASON, 'input'),
+    # the applier replaced the status message: the reason, then why
+    (True, 'Action was skipped automatically: not started',
+     REASON + ' (status message: Action was skipped automatically: not '
+     'started)', 'input'),
+    # migrate: the compact status message
+    (False, 'ours', 'compact', 'status message'),
+    (None, 'ours', 'compact', 'status message'),
+    # an input explanation not of ours is not read
+    ('from elsewhere', 'ours', 'compact', 'status message'),
+    (False, 'Action failed in execute: boom',
+     'not recorded by informed_live_migration: Action failed in execute: '
+     'boom', 'status message'),
+])
+def test_explain_prefers_the_inputs_explanation(explanation, message,
+                                                reason, source):
+    move = _move(1, REASON)
+    compact = solution.status_message(move)
+    assert len(compact) <= 255 < len(solution.explanation(move))
+    params = {'resource_name': 'vm1', 'source_node': 'a',
+              'destination_node': 'b'}
+    if explanation is True:
+        params['explanation'] = solution.explanation(move)
+    elif explanation:
+        params['explanation'] = explanation
+    action = {'uuid': 'A1', 'state': 'PENDING', 'parents': [],
+              'status_message': compact if message == 'ours' else message,
+              'input_parameters': params}
+    row = dict(zip(v1.ExplainInformed.COLUMNS, v1.explain_rows([action])[0]))
+    assert row['Reason from'] == source
+    if reason == 'compact':
+        reason = solution.parse_status_message(compact)['reason']
+        assert reason.endswith('note 5')
+    assert row['Reason'] == reason
+    if not reason.startswith('not recorded'):
+        assert (row['Step'], row['Class'], row['Time (s)'],
+                row['Downtime (ms)'], row['Transferred (MiB)']) == \
+            (1, 'cpu', 2.5, 40, 1024)
 
 
 def test_plan_rows_give_the_steps_each_move_waits_for():
@@ -142,8 +191,13 @@ class _Session:
         return _Response(*self.pages.get(path, (404, {})))
 
 
-def _watcher(strategy='informed_live_migration'):
+def _watcher(strategy='informed_live_migration', explanation=False):
     move = _move(1, 'why VM: relieves cpu on a')
+    params = {'resource_name': 'vm1', 'source_node': 'a',
+              'destination_node': 'b'}
+    if explanation:
+        params['explanation'] = solution.explanation(
+            _move(1, 'why VM: relieves cpu on a, uncut'))
     return {
         '/v1/action_plans/%s' % PLAN: (200, {
             'strategy_name': strategy,
@@ -154,9 +208,7 @@ def _watcher(strategy='informed_live_migration'):
             'actions': [{
                 'uuid': 'A1', 'state': 'PENDING', 'parents': [],
                 'status_message': solution.status_message(move),
-                'input_parameters': {'resource_name': 'vm1',
-                                     'source_node': 'a',
-                                     'destination_node': 'b'}}]})}
+                'input_parameters': params}]})}
 
 
 def _explain(pages, *argv):
@@ -180,14 +232,21 @@ def _explain(pages, *argv):
     ('yaml', yaml.safe_load),
     ('csv', lambda text: list(csv.DictReader(io.StringIO(text)))),
 ])
-def test_explain_prints_every_cliff_format(fmt, parse):
-    status, out, _, session = _explain(_watcher(), '-f', fmt, PLAN)
+@pytest.mark.parametrize('explanation, reason, source', [
+    (False, 'why VM: relieves cpu on a', 'status message'),
+    (True, 'why VM: relieves cpu on a, uncut', 'input'),
+])
+def test_explain_prints_every_cliff_format(fmt, parse, explanation,
+                                           reason, source):
+    status, out, _, session = _explain(
+        _watcher(explanation=explanation), '-f', fmt, PLAN)
     assert status == 0
     rows = parse(out)
     assert len(rows) == 1
     row = rows[0]
     assert str(row['Step']) == '1' and row['Class'] == 'cpu'
-    assert row['Reason'] == 'why VM: relieves cpu on a'
+    assert row['Reason'] == reason
+    assert row['Reason from'] == source
     assert float(row['Time (s)']) == 2.5
     assert str(row['Downtime (ms)']) == '40'
     # Watcher's API at microversion 1.5 (status_message), on the
@@ -202,7 +261,7 @@ def test_explain_prints_every_cliff_format(fmt, parse):
 def test_explain_table_adds_the_efficacy_and_the_hosts_left():
     status, out, _, _ = _explain(_watcher(), PLAN)
     assert status == 0
-    assert '| why VM: relieves cpu on a |' in out
+    assert '| why VM: relieves cpu on a | status message |' in out
     assert 'Predicted efficacy: predicted_makespan 2.5' in out
     assert 'Overloaded hosts: a (no destination)' in out
 
