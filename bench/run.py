@@ -642,6 +642,62 @@ def cmd_fingerprint(args):
     (OUT / 'fingerprint.json').write_text(json.dumps(plans, indent=1))
 
 
+def cmd_reasons(args):
+    """Where each planned move's reason survives (issue 22).
+
+    For every bench scenario and the demo: the moves, those whose reason
+    has cost notes, and how many keep them whole in Watcher's
+    255-character ``status_message`` -- as :func:`~watcher_informed.
+    adapters.solution.status_message` writes it (compact) and, as the
+    peer, the previous form (the head then the whole reason cut to fit)
+    -- and in ``informed_migrate``'s input ``explanation``.
+    """
+    from bench import contenders
+    from bench import scenarios
+    from watcher_informed.adapters import solution
+    from watcher_informed.cli import main as cli_main
+    from watcher_informed.cli import scenario as scenario_mod
+
+    def kept(text):
+        return '. cost: ' in text and not text.endswith('\u2026')
+
+    def counts(moves):
+        noted = [m for m in moves if '. cost: ' in m.reason]
+        cut = [solution.status_message(m) for m in noted]
+        before = [solution._head(m) + solution.fit(
+            m.reason, solution.STATUS_MESSAGE_MAX - len(solution._head(m)))
+            for m in noted]
+        whole = [solution.explanation(m) for m in noted]
+        longest = max((len(solution.status_message(m)) for m in moves),
+                      default=0)
+        return (len(moves), len(noted), sum(map(kept, before)),
+                sum(map(kept, cut)),
+                sum(1 for m, w in zip(noted, whole)
+                    if w.endswith(m.reason)), longest)
+
+    traces = scenarios.load_traces()
+    todo = [scenarios.paper_mix(s) for s in args.seeds]
+    for size, seed in itertools.product(args.sizes, args.seeds):
+        todo.append(scenarios.bitbrains(size, seed, traces=traces))
+    rows = []
+    for scenario in todo:
+        audit = {'max_migrations': 1000,
+                 'migration_bandwidth': scenario.link_mibps}
+        plan = contenders.informed(scenario.seen, **audit)[1]
+        rows.append((scenario.name,) + counts(plan.moves))
+    demo = cli_main.run(scenario_mod.load(scenario_mod.demo_path()), {})
+    rows.append(('demo',) + counts(demo['plan'].moves))
+    total = ('all',) + tuple(sum(r[i] for r in rows) for i in (1, 2, 3, 4,
+                                                              5)) + (
+        max(r[6] for r in rows),)
+    print('| scenario | moves | with cost notes | cost kept, status '
+          'message before | cost kept, status message now | whole in '
+          'explanation | longest status message |')
+    print('|' + '---|' * 7)
+    for r in rows + [total]:
+        print('| %s | %d | %d | %d | %d | %d | %d |' % r)
+
+
 def cmd_nexthour(args):
     """Plan on hour H, grade on H+1 and H+2 (issue 18, bench/nexthour.py)."""
     from bench import nexthour
@@ -842,6 +898,9 @@ def main(argv=None):
     b.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
     b.add_argument('--aggressiveness', type=int, default=None,
                    help='of the balanced run (default: the audit default)')
+    rs = sub.add_parser('reasons')
+    rs.add_argument('--sizes', type=int, nargs='+', default=[8, 20, 50])
+    rs.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
     one = sub.add_parser('_scale_one')
     one.add_argument('contender')
     one.add_argument('hosts', type=int)
@@ -867,6 +926,8 @@ def main(argv=None):
         cmd_section33(args)
     elif args.command == 'rooms':
         cmd_rooms(args)
+    elif args.command == 'reasons':
+        cmd_reasons(args)
     elif args.command == 'balance':
         cmd_balance(args)
     elif args.command == 'startup':
