@@ -24,7 +24,9 @@ invalid input gives the message ``doc/source/horizon.rst`` documents;
 the plan page lists our efficacy indicators with their descriptions and
 units, and the actions in the order our planner created them, parents
 first; the started plan SUCCEEDS and every server is then on the
-destination host its action named.  The tests of this module run in
+destination host its action named; last, with ``migration_action =
+informed_migrate``, each action's page lists the move's whole
+explanation among its parameters.  The tests of this module run in
 file order and share one logged-in tab; each page they visit is kept as
 a screenshot (see ``Shots``).
 """
@@ -402,3 +404,36 @@ def test_start_from_the_ui_moves_the_servers(page, stack, plan, shots):
                     stack.conn.compute.get_server(params['resource_id'])),
             1.0)
         assert server.status == 'ACTIVE', server
+
+
+def test_action_detail_lists_the_whole_explanation(page, stack, shots):
+    # With migration_action = informed_migrate each action's input also
+    # carries the move's whole explanation, which the applier never
+    # rewrites; Horizon's action page lists every input parameter, so an
+    # operator reads the reason there uncut (doc/source/horizon.rst).
+    # Runs last: the scenario is booted afresh and only planned.
+    client.fresh(stack)
+    w = stack.watcher
+    with stack.watcher_option('watcher_strategies.' + STRATEGY,
+                              'migration_action', 'informed_migrate'):
+        resp = w.audit(w.template(unique('wi-browser-explained')),
+                       client.PARAMETERS)
+        assert resp.status_code == 201, resp.text
+        done = w.finished_audit(resp.json()['uuid'], limit=180)
+    assert done['state'] == 'SUCCEEDED', done
+    plans = w.plans(done['uuid'])
+    assert len(plans) == 1, plans
+    actions = w.actions(plans[0]['uuid'])
+    assert actions, 'the audit planned no action'
+    assert {a['action_type'] for a in actions} == {'informed_migrate'}
+    for i, action in enumerate(actions):
+        page.goto('/admin/actions/%s/detail' % action['uuid'])
+        rows = {r[0]: r[1] for r in table_rows(
+            page.locator('table', has_text='Related parameters'))
+            if len(r) > 1}
+        whole = action['input_parameters']['explanation']
+        assert whole.startswith('informed step '), whole
+        assert ' why VM: ' in whole, whole
+        assert rows.get('explanation') == norm(whole), rows
+        if i == 0:
+            shots.take(page, 'action-explanation')
