@@ -611,6 +611,21 @@ def cmd_startup(args):
     print('load average at the end: %.2f' % load)
 
 
+def _bench_plans(sizes, seeds):
+    """(scenario, our plan) of the paper-mix and Bitbrains scenarios,
+    planned on the seen window with ``max_migrations`` 1000."""
+    from bench import contenders
+    from bench import scenarios
+    traces = scenarios.load_traces()
+    todo = [scenarios.paper_mix(s) for s in seeds]
+    for size, seed in itertools.product(sizes, seeds):
+        todo.append(scenarios.bitbrains(size, seed, traces=traces))
+    for scenario in todo:
+        audit = {'max_migrations': 1000,
+                 'migration_bandwidth': scenario.link_mibps}
+        yield scenario, contenders.informed(scenario.seen, **audit)[1]
+
+
 def cmd_fingerprint(args):
     """Our plan, move for move, on every bench scenario (refactor check).
 
@@ -621,17 +636,8 @@ def cmd_fingerprint(args):
     """
     import hashlib
 
-    from bench import contenders
-    from bench import scenarios
-    traces = scenarios.load_traces()
-    todo = [scenarios.paper_mix(s) for s in args.seeds]
-    for size, seed in itertools.product(args.sizes, args.seeds):
-        todo.append(scenarios.bitbrains(size, seed, traces=traces))
     plans = {}
-    for scenario in todo:
-        audit = {'max_migrations': 1000,
-                 'migration_bandwidth': scenario.link_mibps}
-        plan = contenders.informed(scenario.seen, **audit)[1]
+    for scenario, plan in _bench_plans(args.sizes, args.seeds):
         moves = [[m.uuid, m.source, m.dest, sorted(m.parents)]
                  for m in plan.moves]
         digest = hashlib.sha256(
@@ -652,8 +658,6 @@ def cmd_reasons(args):
     peer, the previous form (the head then the whole reason cut to fit)
     -- and in ``informed_migrate``'s input ``explanation``.
     """
-    from bench import contenders
-    from bench import scenarios
     from watcher_informed.adapters import solution
     from watcher_informed.cli import main as cli_main
     from watcher_informed.cli import scenario as scenario_mod
@@ -663,28 +667,19 @@ def cmd_reasons(args):
 
     def counts(moves):
         noted = [m for m in moves if '. cost: ' in m.reason]
-        cut = [solution.status_message(m) for m in noted]
-        before = [solution._head(m) + solution.fit(
-            m.reason, solution.STATUS_MESSAGE_MAX - len(solution._head(m)))
+        now = {m.uuid: solution.status_message(m) for m in moves}
+        before = [solution.head(m) + solution.fit(
+            m.reason, solution.STATUS_MESSAGE_MAX - len(solution.head(m)))
             for m in noted]
         whole = [solution.explanation(m) for m in noted]
-        longest = max((len(solution.status_message(m)) for m in moves),
-                      default=0)
+        longest = max(map(len, now.values()), default=0)
         return (len(moves), len(noted), sum(map(kept, before)),
-                sum(map(kept, cut)),
+                sum(kept(now[m.uuid]) for m in noted),
                 sum(1 for m, w in zip(noted, whole)
                     if w.endswith(m.reason)), longest)
 
-    traces = scenarios.load_traces()
-    todo = [scenarios.paper_mix(s) for s in args.seeds]
-    for size, seed in itertools.product(args.sizes, args.seeds):
-        todo.append(scenarios.bitbrains(size, seed, traces=traces))
-    rows = []
-    for scenario in todo:
-        audit = {'max_migrations': 1000,
-                 'migration_bandwidth': scenario.link_mibps}
-        plan = contenders.informed(scenario.seen, **audit)[1]
-        rows.append((scenario.name,) + counts(plan.moves))
+    rows = [(scenario.name,) + counts(plan.moves)
+            for scenario, plan in _bench_plans(args.sizes, args.seeds)]
     demo = cli_main.run(scenario_mod.load(scenario_mod.demo_path()), {})
     rows.append(('demo',) + counts(demo['plan'].moves))
     total = ('all',) + tuple(sum(r[i] for r in rows) for i in (1, 2, 3, 4,

@@ -89,6 +89,15 @@ class ExplainThroughWatcherApiTest(api_base.FunctionalTest):
         return strategy.informed_plan, planner.schedule(
             self.context, self.audit.id, solution)
 
+    def fail_and_explain(self, action, plan_uuid):
+        """``action`` FAILED with the applier's message; its explain row."""
+        action.state = objects.action.State.FAILED
+        action.status_message = 'Action failed in execute: no host'
+        action.save()
+        columns, rows, _ = self.explain(plan_uuid)
+        return [dict(zip(columns, r)) for r in rows
+                if r[1] == action.uuid][0]
+
     def explain(self, plan_uuid, formatter='table'):
         session = _Session(self.app)
         out, err = io.StringIO(), io.StringIO()
@@ -188,13 +197,8 @@ class ExplainThroughWatcherApiTest(api_base.FunctionalTest):
             self.assertEqual((move.step, move.cls),
                              (row['Step'], row['Class']))
         # the applier replaces the status message: the reason stays
-        failed = stored[core_plan.moves[0].uuid]
-        failed.state = objects.action.State.FAILED
-        failed.status_message = 'Action failed in execute: no host'
-        failed.save()
-        columns, rows, _ = self.explain(action_plan.uuid)
-        row = [dict(zip(columns, r)) for r in rows
-               if r[1] == failed.uuid][0]
+        row = self.fail_and_explain(stored[core_plan.moves[0].uuid],
+                                    action_plan.uuid)
         self.assertEqual(('FAILED', core_plan.moves[0].cls, 'input'),
                          (row['State'], row['Class'], row['Reason from']))
         self.assertEqual(core_plan.moves[0].reason + ' (status message: '
@@ -207,13 +211,7 @@ class ExplainThroughWatcherApiTest(api_base.FunctionalTest):
         actions = objects.Action.list(
             self.context, filters={'action_plan_uuid': action_plan.uuid},
             eager=True)
-        failed = actions[0]
-        failed.state = objects.action.State.FAILED
-        failed.status_message = 'Action failed in execute: no host'
-        failed.save()
-        columns, rows, _ = self.explain(action_plan.uuid)
-        row = [dict(zip(columns, r)) for r in rows
-               if r[1] == failed.uuid][0]
+        row = self.fail_and_explain(actions[0], action_plan.uuid)
         self.assertEqual('FAILED', row['State'])
         self.assertIn('Action failed in execute: no host', row['Reason'])
         self.assertEqual('-', row['Class'])

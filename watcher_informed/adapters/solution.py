@@ -148,7 +148,8 @@ def action_input(move, action_type, waits=()):
     return params
 
 
-def _head(move):
+def head(move):
+    """``informed step N: <class>; <time> s; ...`` of one planned move."""
     return _HEAD % (move.step, move.cls, move.time_s,
                     move.downtime_s * 1000.0, move.sent_mib)
 
@@ -161,7 +162,7 @@ def explanation(move):
     :data:`EXPLANATION_MAX` (``informed_migrate``'s schema) has its UUIDs
     shortened, then is cut with an ellipsis.
     """
-    return fit(_head(move) + move.reason, EXPLANATION_MAX)
+    return fit(head(move) + move.reason, EXPLANATION_MAX)
 
 
 def status_message(move):
@@ -171,9 +172,9 @@ def status_message(move):
     followed by the move's reason in its compact form
     (:func:`compact_reason`), which keeps the cost notes.
     """
-    head = _head(move)
-    return head + compact_reason(move.reason,
-                                 STATUS_MESSAGE_MAX - len(head))
+    first = head(move)
+    return first + compact_reason(move.reason,
+                                  STATUS_MESSAGE_MAX - len(first))
 
 
 def _drop_zero_terms(text):
