@@ -104,6 +104,23 @@ def audited(stack, setup):
                        for s in stack.conn.compute.servers()}}
 
 
+def why(stack, audited):
+    """What the audit said of its plan: the action plan's status message
+    (the hosts left overloaded and why, API 1.5), its non-zero
+    indicators and the decision engine's lines about our strategy."""
+    resp = stack.watcher.request(
+        'GET', '/action_plans/%s' % audited['plan']['uuid'],
+        headers={'OpenStack-API-Version': 'infra-optim 1.5'})
+    plan = resp.json() if resp.status_code == 200 else {}
+    indicators = {i['name']: i['value']
+                  for i in plan.get('efficacy_indicators') or ()
+                  if i.get('value')}
+    lines = [line for line in audited['log'].splitlines()
+             if 'informed' in line][-30:]
+    return '\n'.join([str(plan.get('status_message')), str(indicators)]
+                     + lines)
+
+
 def names(live):
     return {i['uuid']: i['name'] for i in live['instances']}
 
@@ -139,7 +156,7 @@ def test_without_the_constraints_our_plan_would_break_them(stack, setup):
 def test_the_audit_plans_no_move_nova_would_refuse(stack, setup, audited):
     who = names(setup)
     planned = {who[u]: dst for u, (_, dst) in audited['moves'].items()}
-    assert planned, 'the constrained plan is empty'
+    assert planned, 'the constrained plan is empty: %s' % why(stack, audited)
     assert 'c1-disk' not in planned or \
         planned['c1-disk'] != stack.host('compute2')
     for name, dst in planned.items():
@@ -159,7 +176,7 @@ def test_the_audit_equals_our_cli_on_the_same_cloud(stack, audited):
     doc = stack.offline_plan(client.PARAMETERS)
     offline = {a['instance']: (a['source'], a['destination'])
                for a in doc['actions']}
-    assert audited['moves'] == offline
+    assert audited['moves'] == offline, why(stack, audited)
 
 
 def test_nova_carries_out_every_planned_move(stack, audited):
